@@ -1,0 +1,63 @@
+"""The saved-credentials file (`~/.leadgenius_auth.json`): the seeds' format plus `api_key`.
+
+Written atomically (temporary file in the same directory, fsync, rename) with mode 0600 from
+the first byte, so a crash never leaves a half-written file and no other user can read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .errors import ConfigError
+
+#: Keys of the seeds' format, plus api_key. Nothing else is written.
+KEYS = ("token", "id_token", "refresh_token", "email", "user_id", "base_url", "api_key")
+
+
+def load_auth_file(path: Path) -> dict[str, str]:
+    """The file's string fields; an empty dict when the file does not exist."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read the auth file {path}: {exc.strerror}; "
+                          "fix its permissions or set LEADGENIUS_AUTH_FILE") from None
+    try:
+        data: Any = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError:
+        raise ConfigError(f"the auth file {path} is not valid JSON; "
+                          "run `bulkio auth login` to rewrite it") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"the auth file {path} must hold a JSON object; "
+                          "run `bulkio auth login` to rewrite it")
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str) and v}
+
+
+def save_auth_file(path: Path, fields: dict[str, str]) -> None:
+    """Replace the file atomically with `fields` (only the known keys), mode 0600."""
+    data = {k: fields[k] for k in KEYS if fields.get(k)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def update_auth_file(path: Path, changes: dict[str, str]) -> None:
+    """Merge `changes` into the file (used to write refreshed tokens back)."""
+    save_auth_file(path, {**load_auth_file(path), **changes})

@@ -1,0 +1,1 @@
+"""The `bulkio` command line. Only this package prints, reads os.environ or exits."""

@@ -1,0 +1,167 @@
+"""`bulkio auth login|status|logout`: the saved-credentials file."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+from datetime import datetime
+
+from .. import jwt
+from ..authfile import load_auth_file, save_auth_file
+from ..client import LeadGeniusClient, open_client
+from ..errors import ApiError, ConfigError, TransportError
+from ..redact import register_secret
+from ..settings import Settings
+from .exit import OK, USAGE
+from .options import add_connection_options, add_output_options, settings_from_args
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    auth = commands.add_parser("auth", help="log in, and show who you are",
+                               description="Manage the saved LeadGenius credentials.")
+    sub = auth.add_subparsers(dest="auth_command", required=True, metavar="{login,status,logout}")
+
+    login = sub.add_parser(
+        "login", help="log in and save the tokens (mode 0600)",
+        description="Log in with email and password and save the tokens to the auth file "
+                    "(the password itself is never saved). The password comes from "
+                    "LEADGENIUS_PASSWORD, --password-stdin, or a hidden prompt.")
+    login.add_argument("--email", help="your login (default: LEADGENIUS_EMAIL, else asked)")
+    login.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
+    login.add_argument("--api-key", action="store_true",
+                       help="also save an API key (for the bulk list endpoints), read from "
+                            "LEADGENIUS_API_KEY or a hidden prompt")
+    add_connection_options(login)
+    add_output_options(login)
+    login.set_defaults(handler=run_login)
+
+    status = sub.add_parser("status", help="show who you are and when the token expires",
+                            description="Show the account, the token's expiry and which "
+                                        "credentials are available; never the secrets.")
+    status.add_argument("--offline", action="store_true",
+                        help="do not ask the API who you are; only read the local credentials")
+    add_connection_options(status)
+    add_output_options(status)
+    status.set_defaults(handler=run_status)
+
+    logout = sub.add_parser("logout", help="delete the saved credentials",
+                            description="Delete the auth file.")
+    add_connection_options(logout)
+    add_output_options(logout)
+    logout.set_defaults(handler=run_logout)
+
+
+def _ask(prompt: str, secret: bool) -> str:
+    if not sys.stdin.isatty():
+        return ""
+    return getpass.getpass(prompt) if secret else input(prompt)
+
+
+async def run_login(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    email = args.email or settings.credentials.email or _ask("Email: ", secret=False).strip()
+    if not email:
+        raise ConfigError("no email: pass --email or set LEADGENIUS_EMAIL")
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = os.environ.get("LEADGENIUS_PASSWORD") or _ask("Password: ", secret=True)
+    if not password:
+        raise ConfigError("no password: set LEADGENIUS_PASSWORD, use --password-stdin, "
+                          "or run on a terminal to be asked")
+    register_secret(password)
+    api_key = None
+    if args.api_key:
+        api_key = os.environ.get("LEADGENIUS_API_KEY") or _ask("API key: ", secret=True).strip()
+        if not api_key:
+            raise ConfigError("--api-key: set LEADGENIUS_API_KEY or run on a terminal to be asked")
+        register_secret(api_key)
+    async with open_client(settings) as client:
+        tokens = await client.auth.login(email, password)
+    token = str(tokens["accessToken"])
+    register_secret(token, tokens.get("refreshToken"), tokens.get("idToken"))
+    previous = load_auth_file(settings.auth_file)
+    same_server = previous.get("base_url", "").rstrip("/") == settings.base_url
+    save_auth_file(settings.auth_file, {
+        "token": token, "id_token": tokens.get("idToken") or "",
+        "refresh_token": tokens.get("refreshToken") or "", "email": email,
+        "user_id": jwt.subject(token) or "", "base_url": settings.base_url,
+        "api_key": api_key or (previous.get("api_key", "") if same_server else ""),
+    })
+    print(f"Logged in as {email} at {settings.base_url}; token {_expiry(token)}.")
+    print(f"Saved to {settings.auth_file} (mode 0600).")
+    return OK
+
+
+async def run_status(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    creds = settings.credentials
+    if not (creds.can_use_jwt or creds.has_api_key):
+        raise ConfigError("not logged in: run `bulkio auth login`, or set LEADGENIUS_EMAIL and "
+                          "LEADGENIUS_PASSWORD (or LEADGENIUS_API_KEY and LEADGENIUS_USER_ID)")
+    rows = [("server", settings.base_url),
+            ("auth file", f"{settings.auth_file}{'' if settings.write_back else ' (not used)'}"),
+            ("email", creds.email or "-"),
+            ("user id", creds.user_id or (jwt.subject(creds.token) if creds.token else None) or "-"),
+            ("access token", _expiry(creds.token) if creds.token else "none"),
+            ("refresh token", "present" if creds.refresh_token else "none"),
+            ("password", "from LEADGENIUS_PASSWORD" if creds.password else "not set"),
+            ("API key", "present" if creds.has_api_key else
+             ("present, but no user id" if creds.api_key else "none"))]
+    code = OK
+    if not args.offline:
+        company, code = await _whoami(settings)
+        rows.append(("company", company))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    return code
+
+
+async def _whoami(settings: Settings) -> tuple[str, int]:
+    """The company the credentials reach, asked from the API (renewing the token if needed)."""
+    async with open_client(settings) as client:
+        try:
+            company = await _company(client)
+        except (ApiError, TransportError) as exc:
+            return f"unreachable: {exc}", USAGE
+    return company, OK
+
+
+async def _company(client: LeadGeniusClient) -> str:
+    company = await client.get_company()
+    return f"{company.get('companyName', '?')} ({company.get('company_id', '?')})"
+
+
+async def run_logout(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    try:
+        settings.auth_file.unlink()
+    except FileNotFoundError:
+        print(f"No saved credentials at {settings.auth_file}.")
+        return OK
+    print(f"Deleted {settings.auth_file}.")
+    return OK
+
+
+def _expiry(token: str) -> str:
+    exp = jwt.expires_at(token)
+    if exp is None:
+        return "present (expiry unknown)"
+    when = datetime.fromtimestamp(exp).strftime("%Y-%m-%d %H:%M:%S")
+    left = exp - time.time()
+    if left > 0:
+        return f"valid until {when} (in {_duration(left)})"
+    return f"expired at {when} ({_duration(-left)} ago; renewed on next use when possible)"
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"

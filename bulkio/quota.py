@@ -1,0 +1,134 @@
+"""One quota for the whole run: every request of every worker takes a slot here first.
+
+Sizing the limiter. `AsyncLimiter(100, 60)` lets 100 requests through at once at start and
+a server with a sliding window answers the 101st with 429. A leaky bucket with capacity
+`burst` leaking `rate` a second admits at most `burst + 60 * rate` requests in any 60 s, so
+with `rate = (quota - burst) / 60` no 60-second window ever holds more than the quota. The
+burst is 1 (strict pacing) below 1,000 a minute; above that a few slots absorb timer lateness
+so pacing does not fall behind (99.8% of the quota at 1,000/min, 99.9% at 6,000/min).
+
+Feedback from the server:
+- 429: every worker pauses for Retry-After, not just the one that was refused.
+- X-RateLimit-Remaining 0: pause until X-RateLimit-Reset, before the server says no.
+- X-RateLimit-Limit below our rate (wrong --tier, or the quota is shared): slow to it.
+
+All waiting uses the event loop's clock, so tests drive it with a virtual-time loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+
+import anyio
+from aiolimiter import AsyncLimiter
+
+log = logging.getLogger("bulkio.quota")
+
+MAX_HEADER_PAUSE = 120.0  # ignore a Reset further away than this: a clock skew, not a quota
+
+
+def bucket(per_minute: float) -> tuple[int, float]:
+    """(burst, leak rate a second) that never admits more than `per_minute` in 60 s."""
+    burst = 1 + int(per_minute // 1000)
+    if per_minute <= burst:
+        return 1, per_minute / 60.0  # tiny quotas: strict pacing
+    return burst, (per_minute - burst) / 60.0
+
+
+def parse_retry_after(value: str | None, wall: Callable[[], float] = time.time) -> float | None:
+    """Retry-After as seconds (a number of seconds or an HTTP date); None if absent or garbage."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = when.timestamp() - wall()
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+class Quota:
+    """The run's request budget. `per_minute=None` turns client-side pacing off."""
+
+    def __init__(self, per_minute: float | None, *, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
+        self._paused_until = 0.0  # event-loop time
+        self.per_minute = per_minute
+        self._limiter = self._make_limiter(per_minute)
+
+    @staticmethod
+    def _make_limiter(per_minute: float | None) -> AsyncLimiter | None:
+        if per_minute is None:
+            return None
+        burst, rate = bucket(per_minute)
+        return AsyncLimiter(burst, burst / rate)
+
+    async def acquire(self) -> None:
+        """Wait for a slot. Never returns during a pause."""
+        while True:
+            await self._wait_out_pause()
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            if not self._is_paused():
+                return
+            # A 429 arrived while this worker queued: wait it out, then take a fresh slot, so
+            # the workers do not all fire the moment the pause ends.
+
+    def pause(self, seconds: float, reason: str) -> None:
+        """Hold every worker for `seconds` (extends, never shortens, a running pause)."""
+        now = self._now()
+        until = now + seconds
+        if until > self._paused_until:
+            if self._paused_until <= now:
+                log.warning("%s: pausing all requests for %.1f s", reason, seconds)
+            self._paused_until = until
+
+    def observe(self, status: int, headers: Mapping[str, str]) -> None:
+        """Learn from a response's status and X-RateLimit-* / Retry-After headers."""
+        if status == 429:
+            wait = parse_retry_after(headers.get("Retry-After"), self._wall)
+            self.pause(wait if wait is not None else 60.0, "rate limited (429)")
+        limit = _number(headers.get("X-RateLimit-Limit"))
+        if limit is not None and limit >= 1 and self.per_minute is not None \
+                and limit < self.per_minute:
+            log.warning("the server's quota is %d requests a minute, below the configured %d; "
+                        "slowing down to it", limit, self.per_minute)
+            self.per_minute = limit
+            self._limiter = self._make_limiter(limit)
+        remaining = _number(headers.get("X-RateLimit-Remaining"))
+        reset = _number(headers.get("X-RateLimit-Reset"))
+        if status != 429 and remaining is not None and remaining <= 0 and reset is not None:
+            wait = reset - self._wall()
+            if 0 < wait <= MAX_HEADER_PAUSE:
+                self.pause(wait, "quota exhausted (X-RateLimit-Remaining: 0)")
+
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
+    def _is_paused(self) -> bool:
+        return self._now() < self._paused_until
+
+    async def _wait_out_pause(self) -> None:
+        while (left := self._paused_until - self._now()) > 0:
+            await anyio.sleep(left)
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

@@ -1,0 +1,151 @@
+"""The sandbox's knobs: one dataclass, and the argparse flags that fill it.
+
+The flags live here (not in bulkio.cli) so that `bulkio sandbox` and `python -m bulkio.sandbox`
+share one definition, and so that scripts outside the project can drive every knob.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+TIERS = {"standard": 100, "premium": 1000}
+
+
+@dataclass
+class SandboxConfig:
+    """Every knob of the sandbox. Mutable on purpose: tests turn quirks on and off mid-run."""
+
+    quota_per_minute: int | None = TIERS["standard"]  # None: unlimited
+    token_ttl: float = 3600.0
+    latency_ms: tuple[float, float] = (0.0, 0.0)
+    error_rate: float = 0.0  # 500/503 before doing the work
+    lost_response_rate: float = 0.0  # does the work, then 502/504 or a dropped connection
+    drop_rate: float = 0.0  # drops the connection before doing the work
+    batch_persist: float = 0.0  # fraction of batch-POSTed leads actually stored
+    batch_delete_drop: float = 0.0  # fraction of batch-DELETE ids silently not deleted
+    purge_limit: int = 1000  # purge=true answers 504 above this many leads
+    envelope: str = "flat"  # bulk list answer: flat or wrapped
+    cursor_name: str = "nextToken"  # the JWT lead list's cursor key: nextToken or lastKey
+    seed_clients: int = 0
+    seed_leads: int = 0  # enrich leads in all, spread over the seeded clients
+    seed_source_leads: int = 0  # source leads in all, spread over the seeded clients
+    db: str | None = None  # SQLite file; None keeps everything in memory
+    chaos_seed: int | None = None
+    email: str = "demo@sandbox.local"
+
+
+def parse_quota(text: str) -> int | None:
+    """`standard`, `premium`, `unlimited` or a number of requests a minute."""
+    text = text.strip().lower()
+    if text == "unlimited":
+        return None
+    if text in TIERS:
+        return TIERS[text]
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"quota must be standard, premium, unlimited or a number a minute, not {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("quota must be at least 1 request a minute")
+    return value
+
+
+def parse_latency(text: str) -> tuple[float, float]:
+    """`MIN` or `MIN-MAX` in milliseconds."""
+    low, _, high = text.partition("-")
+    try:
+        lo = float(low)
+        hi = float(high) if high else lo
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"latency must be MS or MIN-MAX in ms, not {text!r}") from None
+    if lo < 0 or hi < lo:
+        raise argparse.ArgumentTypeError(f"latency range {text!r} is empty or negative")
+    return (lo, hi)
+
+
+def probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability between 0 and 1, not {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"probability {value} is not between 0 and 1")
+    return value
+
+
+def count(text: str) -> int:
+    try:
+        value = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("expected a number >= 0")
+    return value
+
+
+def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add every knob flag to `parser` (used by `bulkio sandbox`)."""
+    d = SandboxConfig()
+    g = parser.add_argument_group("quota and tokens")
+    g.add_argument("--quota", type=parse_quota, default=d.quota_per_minute, metavar="TIER|N",
+                   help="per-identity quota: standard (100/min), premium (1000/min), unlimited, "
+                        "or N requests a minute; sliding 60 s window (default: standard)")
+    g.add_argument("--token-ttl", type=float, default=d.token_ttl, metavar="SECONDS",
+                   help="access token lifetime (default: 3600)")
+    g = parser.add_argument_group("chaos (for tests and rehearsals)")
+    g.add_argument("--latency-ms", type=parse_latency, default=d.latency_ms, metavar="MIN[-MAX]",
+                   help="added latency per request, uniform in the range (default: 0)")
+    g.add_argument("--error-rate", type=probability, default=d.error_rate, metavar="P",
+                   help="answer 500/503 before doing the work, with probability P")
+    g.add_argument("--lost-response-rate", type=probability, default=d.lost_response_rate,
+                   metavar="P", help="do the work, then answer 502/504 or drop the connection")
+    g.add_argument("--drop-rate", type=probability, default=d.drop_rate, metavar="P",
+                   help="drop the connection before doing the work")
+    g.add_argument("--chaos-seed", type=int, default=None, metavar="N",
+                   help="seed for the chaos dice, for repeatable rehearsals")
+    g = parser.add_argument_group("API quirks")
+    g.add_argument("--batch-persist", type=probability, default=d.batch_persist, metavar="P",
+                   help="fraction of batch-POSTed leads really stored (default: 0, the bug)")
+    g.add_argument("--batch-delete-drop", type=probability, default=d.batch_delete_drop,
+                   metavar="P", help="fraction of batch-DELETE ids silently not deleted (default: 0)")
+    g.add_argument("--purge-limit", type=count, default=d.purge_limit, metavar="N",
+                   help="purge=true times out (504) above N leads (default: 1000)")
+    g.add_argument("--envelope", choices=("flat", "wrapped"), default=d.envelope,
+                   help="bulk list answer shape (default: flat)")
+    g.add_argument("--cursor-name", choices=("nextToken", "lastKey"), default=d.cursor_name,
+                   help="cursor key of the JWT lead list (default: nextToken)")
+    g = parser.add_argument_group("data")
+    g.add_argument("--seed-clients", type=count, default=d.seed_clients, metavar="N",
+                   help="create N clients with realistic fake data")
+    g.add_argument("--seed-leads", type=count, default=d.seed_leads, metavar="M",
+                   help="create M enrich leads in all, spread evenly over the seeded clients")
+    g.add_argument("--seed-source-leads", type=count, default=d.seed_source_leads, metavar="M",
+                   help="create M source leads in all (served by /api/source-leads/list)")
+    g.add_argument("--db", default=None, metavar="FILE",
+                   help="keep the data in this SQLite file (default: in memory)")
+    g.add_argument("--email", default=d.email, help="the sandbox user's login (default: %(default)s)")
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    return SandboxConfig(
+        quota_per_minute=args.quota,
+        token_ttl=args.token_ttl,
+        latency_ms=args.latency_ms,
+        error_rate=args.error_rate,
+        lost_response_rate=args.lost_response_rate,
+        drop_rate=args.drop_rate,
+        batch_persist=args.batch_persist,
+        batch_delete_drop=args.batch_delete_drop,
+        purge_limit=args.purge_limit,
+        envelope=args.envelope,
+        cursor_name=args.cursor_name,
+        seed_clients=args.seed_clients,
+        seed_leads=args.seed_leads,
+        seed_source_leads=args.seed_source_leads,
+        db=args.db,
+        chaos_seed=args.chaos_seed,
+        email=args.email,
+    )

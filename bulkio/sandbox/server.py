@@ -1,0 +1,100 @@
+"""Running the sandbox: in-process for tests (`run_sandbox`), or as `bulkio sandbox`."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+
+import orjson
+from aiohttp import web
+
+from .app import SandboxState, create_app
+from .chaos import Chaos
+from .config import SandboxConfig
+from .ratelimit import SlidingWindowQuota
+from .seed import seed
+from .store import Store
+
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass
+class Sandbox:
+    """A running sandbox: where it listens, who may log in, and its state for tests."""
+
+    base_url: str
+    email: str
+    password: str
+    api_key: str
+    user_id: str
+    company_id: str
+    token: str
+    state: SandboxState
+
+    def info(self) -> dict[str, str]:
+        """The fields `bulkio sandbox` prints as its one JSON line."""
+        return {"base_url": self.base_url, "email": self.email, "password": self.password,
+                "api_key": self.api_key, "user_id": self.user_id,
+                "company_id": self.company_id, "token": self.token}
+
+    @property
+    def config(self) -> SandboxConfig:
+        return self.state.config
+
+
+def build_state(config: SandboxConfig) -> SandboxState:
+    store = Store(config.db)
+    user = store.ensure_user(config.email)
+    state = SandboxState(config=config, store=store, user=user, chaos=Chaos(config),
+                         quota=SlidingWindowQuota())
+    if config.seed_clients or config.seed_leads or config.seed_source_leads:
+        seed(store, user, config.seed_clients, config.seed_leads, config.seed_source_leads,
+             random.Random(config.chaos_seed))
+    return state
+
+
+@asynccontextmanager
+async def run_sandbox(config: SandboxConfig | None = None, *, host: str = LOOPBACK,
+                      port: int = 0) -> AsyncIterator[Sandbox]:
+    """Serve a sandbox for the duration of the block; `port=0` takes any free port.
+
+    Example:
+        async with run_sandbox(SandboxConfig(quota_per_minute=None)) as sb:
+            print(sb.base_url, sb.email, sb.password)
+    """
+    config = config or SandboxConfig()
+    state = build_state(config)
+    runner = web.AppRunner(create_app(state), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0][1]
+        user = state.user
+        yield Sandbox(base_url=f"http://{host}:{bound}", email=user.email, password=user.password,
+                      api_key=user.api_key, user_id=user.id, company_id=user.company_id,
+                      token=state.access_token(user), state=state)
+    finally:
+        await runner.cleanup()
+        state.store.close()
+
+
+async def serve(config: SandboxConfig, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM; print the one JSON line on stdout once listening."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with run_sandbox(config, host=host, port=port) as sandbox:
+        sys.stdout.write(orjson.dumps(sandbox.info()).decode() + "\n")
+        sys.stdout.flush()
+        leads = sandbox.state.store.db.execute("SELECT count(*) FROM leads").fetchone()[0]
+        print(f"bulkio sandbox listening on {sandbox.base_url} ({leads} leads stored); "
+              "Ctrl-C stops it", file=sys.stderr, flush=True)
+        await stop.wait()
