@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,9 @@ class SandboxState:
 
 
 STATE: web.AppKey[SandboxState] = web.AppKey("state", SandboxState)
+# Who is calling: set by the gateway, read by the handler (same task, so no request storage,
+# whose typed keys need aiohttp >= 3.14).
+CALLER: ContextVar[User] = ContextVar("caller")
 
 
 class Reply(Exception):
@@ -147,7 +151,7 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         if request.path not in NO_AUTH and request.path.startswith("/api/"):
             user = identify(request, state)
-            request["user"] = user
+            CALLER.set(user)
             verdict = state.quota.check(user.id, state.config.quota_per_minute)
             if verdict is not None:
                 rate_headers = verdict.headers()
@@ -256,7 +260,7 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 async def get_company(request: web.Request) -> web.Response:
-    user: User = request["user"]
+    user = CALLER.get()
     return answer(200, {"success": True, "company": request.app[STATE].store.company(user.company_id)})
 
 
@@ -266,7 +270,7 @@ CLIENT_FIELDS = ("clientName", "companyURL", "description")
 
 
 async def get_clients(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     ident = request.query.get("clientId")
     if ident:
         client = state.store.find_client(user.company_id, ident)
@@ -277,7 +281,7 @@ async def get_clients(request: web.Request) -> web.Response:
 
 
 async def post_client(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     body = await json_object(request)
     required(body, "clientName")
     fields = {k: body[k] for k in CLIENT_FIELDS if isinstance(body.get(k), str) and body[k]}
@@ -286,7 +290,7 @@ async def post_client(request: web.Request) -> web.Response:
 
 
 async def put_client(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     body = await json_object(request)
     client_uuid = required(body, "id")
     client = state.store.update_client(user.company_id, client_uuid, body)
@@ -297,7 +301,7 @@ async def put_client(request: web.Request) -> web.Response:
 
 
 async def delete_client(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     client_uuid = required(request.query, "id")
     client = state.store.client_by_uuid(user.company_id, client_uuid)
     if client is None:
@@ -347,7 +351,7 @@ def lead_problem(lead: Any, creating: bool) -> str | None:
 
 
 async def get_leads(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     client_id = required(request.query, "client_id")
     limit = int_param(request, "limit", 100, 1, 1000)
     token = request.query.get("nextToken") or request.query.get("lastKey")
@@ -362,7 +366,7 @@ async def get_leads(request: web.Request) -> web.Response:
 
 
 async def post_leads(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     body = await json_object(request)
     if isinstance(body.get("leads"), list):
         return batch_create(state, user, body["leads"])
@@ -391,7 +395,7 @@ def batch_create(state: SandboxState, user: User, leads: list[Any]) -> web.Respo
 
 
 async def put_leads(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     body = await json_object(request)
     if isinstance(body.get("leads"), list):
         updated = 0
@@ -412,7 +416,7 @@ async def put_leads(request: web.Request) -> web.Response:
 
 
 async def delete_leads(request: web.Request) -> web.Response:
-    state, user = request.app[STATE], request["user"]
+    state, user = request.app[STATE], CALLER.get()
     lead_id = request.query.get("id")
     if lead_id:
         if state.store.delete_leads(user.company_id, [lead_id]) == 0:
@@ -434,7 +438,7 @@ async def delete_leads(request: web.Request) -> web.Response:
 
 def bulk_list(kind: int) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        state, user = request.app[STATE], request["user"]
+        state, user = request.app[STATE], CALLER.get()
         company_id = required(request.query, "companyId")
         if company_id != user.company_id:
             return failure(403, "companyId does not belong to this identity",

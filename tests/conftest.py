@@ -1,0 +1,115 @@
+"""Shared fixtures: a sandbox on 127.0.0.1:0 per test, raw HTTP to it, a clean environment."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from bulkio.redact import forget_secrets
+from bulkio.sandbox import Sandbox, SandboxConfig, run_sandbox
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """No test sees the developer's credentials, nor writes to ~/.leadgenius_auth.json."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("LEADGENIUS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LEADGENIUS_AUTH_FILE", str(tmp_path / "auth.json"))
+    forget_secrets()
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    """Override in a module to change the default sandbox of its tests."""
+    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=10)
+
+
+@pytest.fixture
+async def sandbox(sandbox_config: SandboxConfig) -> AsyncIterator[Sandbox]:
+    async with run_sandbox(sandbox_config) as sb:
+        yield sb
+
+
+@pytest.fixture
+def make_sandbox() -> Callable[..., AbstractAsyncContextManager[Sandbox]]:
+    """For tests that need a sandbox with particular knobs: `async with make_sandbox(...)`."""
+
+    def make(**knobs: Any) -> AbstractAsyncContextManager[Sandbox]:
+        knobs.setdefault("quota_per_minute", None)
+        return run_sandbox(SandboxConfig(**knobs))
+
+    return make
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    headers: Any
+
+
+class RawApi:
+    """Plain aiohttp calls, independent of bulkio's client, for contract tests."""
+
+    def __init__(self, session: aiohttp.ClientSession, sb: Sandbox) -> None:
+        self.session = session
+        self.sb = sb
+
+    def bearer(self, token: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token or self.sb.token}"}
+
+    def api_key(self) -> dict[str, str]:
+        return {"x-api-key": self.sb.api_key, "x-user-id": self.sb.user_id}
+
+    async def call(self, method: str, path: str, *, json: Any = None,
+                   params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                   auth: bool = True) -> Answer:
+        h = dict(self.bearer() if auth and headers is None else {})
+        h.update(headers or {})
+        data = orjson.dumps(json) if json is not None else None
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        async with self.session.request(method, self.sb.base_url + path, data=data,
+                                        params=params, headers=h) as resp:
+            raw = await resp.read()
+            body = orjson.loads(raw) if raw else None
+            return Answer(resp.status, body, resp.headers)
+
+    async def slugs(self) -> list[str]:
+        return [c["client_id"] for c in (await self.call("GET", "/api/clients")).body["clients"]]
+
+    async def all_leads(self, client_id: str) -> list[dict[str, Any]]:
+        leads: list[dict[str, Any]] = []
+        token = None
+        while True:
+            params = {"client_id": client_id, "limit": 1000}
+            if token:
+                params["nextToken"] = token
+            page = (await self.call("GET", "/api/leads", params=params)).body
+            leads += page["leads"]
+            token = page.get("nextToken") or page.get("lastKey")
+            if not token:
+                return leads
+
+
+@pytest.fixture
+async def api(sandbox: Sandbox) -> AsyncIterator[RawApi]:
+    async with aiohttp.ClientSession() as session:
+        yield RawApi(session, sandbox)
+
+
+def lead(client_id: str, **fields: Any) -> dict[str, Any]:
+    """A valid single-lead payload."""
+    base = {"client_id": client_id, "firstName": "Ada", "lastName": "Lovelace",
+            "email": "ada@example.com"}
+    base.update(fields)
+    return {k: v for k, v in base.items() if v is not None}
