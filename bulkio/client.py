@@ -8,7 +8,8 @@ bulk lists, `nextToken` or `lastKey`) are read here so nothing above has to care
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -41,13 +42,14 @@ class LeadGeniusClient:
     """
 
     def __init__(self, settings: Settings, transport: Transport, *, quota: Quota | None = None,
-                 policy: RetryPolicy | None = None, stats: RunStats | None = None) -> None:
+                 policy: RetryPolicy | None = None, stats: RunStats | None = None,
+                 wall: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.stats = stats or RunStats()
-        self.quota = quota or Quota(settings.rate_per_minute)
+        self.quota = quota or Quota(settings.rate_per_minute, wall=wall)
         self.policy = policy or RetryPolicy()
         self.transport = transport
-        self.auth = Authenticator(settings, transport, self.policy, self.stats)
+        self.auth = Authenticator(settings, transport, self.policy, self.stats, wall=wall)
         self._company_id = settings.company_id
 
     # -- the request path -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+MIN_STEP = 1e-6
 
 
 class _JumpingSelector(selectors.DefaultSelector):
@@ -22,12 +23,15 @@ class _JumpingSelector(selectors.DefaultSelector):
 
     def select(self, timeout: float | None = None) -> list[Any]:
         events = super().select(0)
-        if events or timeout == 0:
-            return events
+        assert self.loop is not None
+        if events or (timeout == 0 and self.loop._ready):
+            return events  # there is work to do now: time stands still
         if timeout is None:
             raise RuntimeError("virtual time: every task is waiting and no timer is set (deadlock)")
-        assert self.loop is not None
-        self.loop.now += timeout
+        # Idle: jump to the next timer, and by at least a microsecond. On a real loop time
+        # always passes between turns; a timer due "now" (aiolimiter sets one while its bucket
+        # drains a rounding error) would otherwise fire forever at one instant.
+        self.loop.now += max(timeout, MIN_STEP)
         return []
 
 
