@@ -3,7 +3,8 @@
 The public API is what `__all__` lists; everything else may change.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _NotInstalled
+from importlib.metadata import version as _version
 
 from .client import LeadGeniusClient, open_client
 from .errors import (
@@ -24,8 +25,8 @@ from .settings import Credentials, Settings, resolve_settings
 from .stats import RunStats
 
 try:
-    __version__ = version("bulkio")
-except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = _version("bulkio")
+except _NotInstalled:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
