@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
@@ -49,6 +50,23 @@ class SandboxState:
     chaos: Chaos
     quota: SlidingWindowQuota
     counts: Counter[str] = field(default_factory=Counter)
+    # token -> (user, exp): a signature is checked once per token, its expiry every time.
+    verified: dict[str, tuple[User, float]] = field(default_factory=dict)
+
+    def bearer_user(self, token: str) -> User | None:
+        """The user of a valid token; raises tokens.TokenExpired / TokenInvalid."""
+        hit = self.verified.get(token)
+        if hit is None:
+            claims = tokens.verify(token, self.store.secret)
+            user = self.store.user_by_id(str(claims["sub"]))
+            if user is None:
+                return None
+            if len(self.verified) > 10_000:
+                self.verified.clear()
+            hit = self.verified[token] = (user, float(claims["exp"]))
+        if time.time() >= hit[1]:
+            raise tokens.TokenExpired()
+        return hit[0]
 
     def access_token(self, user: User) -> str:
         return tokens.issue(user.id, self.store.secret, self.config.token_ttl, "access")
@@ -101,8 +119,7 @@ def identify(request: web.Request, state: SandboxState) -> User:
     auth = request.headers.get("Authorization", "")
     if auth.startswith("Bearer ") and not key_only:
         try:
-            claims = tokens.verify(auth[7:].strip(), state.store.secret)
-            user = state.store.user_by_id(str(claims["sub"]))
+            user = state.bearer_user(auth[7:].strip())
             if user:
                 return user
         except tokens.TokenExpired:

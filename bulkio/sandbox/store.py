@@ -96,6 +96,7 @@ class Store:
         self.db = sqlite3.connect(path or ":memory:", isolation_level=None, check_same_thread=False)
         self.db.executescript(_SCHEMA + _INDEXES)
         self._secret = self._meta("jwt_secret", lambda: secrets.token_hex(32)).encode()
+        self._users: dict[tuple[str, str], User] = {}  # users never change once created
 
     @property
     def secret(self) -> bytes:
@@ -147,10 +148,16 @@ class Store:
         return user
 
     def _user(self, where: str, value: str) -> User | None:
+        key = (where, value)
+        if key in self._users:
+            return self._users[key]
         row = self.db.execute(
             f"SELECT id, email, password, api_key, company_id FROM users WHERE {where} = ?", (value,)
         ).fetchone()
-        return User(*row) if row else None
+        if row is None:
+            return None  # not cached: the user may be created later
+        self._users[key] = User(*row)
+        return self._users[key]
 
     def user_by_email(self, email: str) -> User | None:
         return self._user("email", email)

@@ -1,0 +1,120 @@
+"""What every benchmark shares: machine facts, a sandbox process, load loops, results files."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    import bulkio
+
+    return {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform(), "machine": platform.machine(),
+            "bulkio": bulkio.__version__, "aiohttp": aiohttp.__version__,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+@dataclass
+class Server:
+    """A server in its own process (so it has its own core), and what it printed first."""
+
+    proc: subprocess.Popen[str]
+    info: dict[str, str]
+    started_in: float  # seconds from spawn to listening (includes seeding)
+
+    @property
+    def base_url(self) -> str:
+        return self.info["base_url"]
+
+    def peak_rss_mb(self) -> float:
+        """VmHWM of the process, read from /proc: measured from outside, not guessed."""
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+
+@contextmanager
+def server(argv: list[str]) -> Iterator[Server]:
+    """Start `argv` (which prints one JSON line once listening); stop it at the end."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{argv[:4]} did not start")
+        yield Server(proc, orjson.loads(line), time.perf_counter() - start)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def sandbox(*knobs: str) -> Any:
+    return server([sys.executable, "-m", "bulkio", "sandbox", "--port", "0", *knobs])
+
+
+async def post_rate(url: str, headers: dict[str, str], payloads: list[bytes],
+                    concurrency: int) -> float:
+    """Requests a second for POSTing every payload once, `concurrency` at a time, raw aiohttp."""
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        queue = iter(payloads)
+        failures = 0
+
+        async def worker() -> None:
+            nonlocal failures
+            for body in queue:
+                async with session.post(url, data=body) as resp:
+                    await resp.read()
+                    failures += resp.status >= 300
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - start
+    if failures:
+        raise RuntimeError(f"{failures} POSTs failed during the measurement")
+    return len(payloads) / elapsed
+
+
+async def median_get(url: str, headers: dict[str, str], params: dict[str, str], rounds: int
+                     ) -> tuple[float, int]:
+    """Median seconds to GET and read `url`, and the size of the last body."""
+    times, size = [], 0
+    async with aiohttp.ClientSession(headers=headers) as session:
+        for _ in range(rounds):
+            start = time.perf_counter()
+            async with session.get(url, params=params) as resp:
+                body = await resp.read()
+                assert resp.status == 200, body[:200]
+            times.append(time.perf_counter() - start)
+            size = len(body)
+    return statistics.median(times), size
+
+
+def write_result(name: str, figures: dict[str, Any], out: Path = RESULTS) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_bytes(orjson.dumps({"benchmark": name, "machine": machine(), **figures},
+                                  option=orjson.OPT_INDENT_2) + b"\n")
+    return path

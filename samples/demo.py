@@ -1,0 +1,100 @@
+"""`make demo`: a rehearsal against the embedded sandbox, end to end.
+
+Starts `bulkio sandbox` as its own process (premium quota, 3 clients, 6,000 leads), logs in
+with a throwaway auth file (your ~/.leadgenius_auth.json is never touched), and shows the
+sandbox answering: who you are, the clients with their slugs, UUIDs and lead counts, and two
+of the API's traps that bulkio exists to avoid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+SANDBOX = ["--port", "0", "--quota", "premium", "--seed-clients", "3", "--seed-leads", "6000"]
+
+
+def banner(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
+
+
+def bulkio(env: dict[str, str], *argv: str) -> None:
+    print(f"$ bulkio {' '.join(argv)}", flush=True)
+    result = subprocess.run([sys.executable, "-m", "bulkio", *argv], env=env, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"demo: `bulkio {' '.join(argv)}` exited with {result.returncode}")
+
+
+async def show_traps(info: dict[str, str], slug: str) -> None:
+    """Two quirks, called raw (bulkio itself never makes these calls)."""
+    headers = {"Authorization": f"Bearer {info['token']}"}
+    url = info["base_url"] + "/api/leads"
+    lead = {"client_id": slug, "firstName": "Grace", "lastName": "Hopper"}
+    async with aiohttp.ClientSession(headers=headers) as session:
+        async def count() -> int:
+            async with session.get(url, params={"client_id": slug, "limit": 1000}) as r:
+                return len((await r.json())["leads"])
+
+        before = await count()
+        batch = {"leads": [{**lead, "email": f"grace{i}@navy.mil"} for i in range(3)]}
+        async with session.post(url, json=batch) as r:
+            answer = await r.json()
+        print(f"batch POST of 3 leads -> HTTP {r.status}, created={answer['created']}; "
+              f"leads stored: {await count() - before}   (the batch POST bug)")
+        async with session.post(url, json={**lead, "email": "g@navy.mil", "phone": "+1 555"}) as r:
+            answer = await r.json()
+        print(f"single POST with 'phone' -> HTTP {r.status}: {answer['error']!r}   "
+              "(the field is phoneNumber)")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bulkio-demo-") as tmp:
+        banner("Starting the sandbox: a local twin of the LeadGenius Pro API")
+        proc = subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", *SANDBOX],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line:
+                raise SystemExit("demo: the sandbox did not start")
+            info = orjson.loads(line)
+            print(f"listening on {info['base_url']} as {info['email']}")
+            env = {**os.environ, "LEADGENIUS_AUTH_FILE": str(Path(tmp) / "auth.json"),
+                   "LEADGENIUS_PASSWORD": info["password"], "LEADGENIUS_API_KEY": info["api_key"]}
+            env = {k: v for k, v in env.items() if k != "LEADGENIUS_TOKEN"}
+
+            banner("Log in (tokens saved with mode 0600; the password is never saved)")
+            bulkio(env, "auth", "login", "--base-url", info["base_url"], "--email", info["email"],
+                   "--api-key")
+            env.pop("LEADGENIUS_PASSWORD")
+            env.pop("LEADGENIUS_API_KEY")
+
+            banner("Who am I? (secrets are never shown)")
+            bulkio(env, "auth", "status")
+
+            banner("Clients: the slug files leads, the UUID is only for the client record")
+            bulkio(env, "clients", "--counts", "--tier", "premium")
+
+            banner("Two traps of the real API, reproduced by the sandbox")
+            clients = subprocess.run([sys.executable, "-m", "bulkio", "clients", "--json"],
+                                     env=env, capture_output=True, text=True, check=True)
+            slug = orjson.loads(clients.stdout.splitlines()[0])["client_id"]
+            asyncio.run(show_traps(info, slug))
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    banner("Done")
+    print("Rehearse your own runs: `bulkio sandbox --help` lists every knob; see README.md.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
