@@ -1,8 +1,8 @@
 """Benchmark 7, sandbox-ceiling: how fast the sandbox itself is, so no figure is its limit.
 
 - single-lead POSTs a second against the sandbox, and against a minimal aiohttp server that
-  answers the same POST with a constant (same client, same concurrency, same run): the ratio
-  says how much of aiohttp's ceiling the sandbox keeps;
+  answers the same POST with a constant (same client, same concurrency, alternating rounds in
+  the same run): the ratio says how much of aiohttp's ceiling the sandbox keeps;
 - seconds to serve one 5,000-lead bulk page, full records and projected to two fields;
 - seconds to seed the tenant (1,000,000 leads; 200,000 in quick mode), and the sandbox's
   peak RSS, read from /proc.
@@ -21,6 +21,7 @@ from .common import median_get, post_rate, sandbox, server
 
 NAME = "sandbox-ceiling"
 CONCURRENCY = 64
+ROUNDS = 3
 
 
 def payloads(slug: str, count: int) -> list[bytes]:
@@ -34,19 +35,22 @@ def run(quick: bool) -> dict[str, Any]:
     seeded = 200_000 if quick else 1_000_000
     figures: dict[str, Any] = {"quick": quick, "concurrency": CONCURRENCY, "posts": posts}
 
-    with server([sys.executable, str(Path(__file__).parent / "baselines" / "minimal_server.py")]) as ref:
+    # Both servers up at once, measured in alternating rounds, best of each: the ratio then
+    # holds even when something else wakes up on the machine during one round.
+    minimal = [sys.executable, str(Path(__file__).parent / "baselines" / "minimal_server.py")]
+    with server(minimal) as ref, sandbox("--quota", "unlimited", "--seed-clients", "1") as sb:
+        contenders = {
+            "minimal_aiohttp_posts_per_s": (ref.base_url, {"Content-Type": "application/json"}),
+            "sandbox_posts_per_s": (sb.base_url, {"Authorization": f"Bearer {sb.info['token']}",
+                                                  "Content-Type": "application/json"}),
+        }
         body = payloads("acme-corp", posts)
-        asyncio.run(post_rate(ref.base_url + "/api/leads", {}, body[:500], CONCURRENCY))  # warm up
-        figures["minimal_aiohttp_posts_per_s"] = asyncio.run(
-            post_rate(ref.base_url + "/api/leads", {"Content-Type": "application/json"}, body,
-                      CONCURRENCY))
-
-    with sandbox("--quota", "unlimited", "--seed-clients", "1") as sb:
-        headers = {"Authorization": f"Bearer {sb.info['token']}", "Content-Type": "application/json"}
-        body = payloads("acme-corp", posts)
-        asyncio.run(post_rate(sb.base_url + "/api/leads", headers, body[:500], CONCURRENCY))
-        figures["sandbox_posts_per_s"] = asyncio.run(
-            post_rate(sb.base_url + "/api/leads", headers, body, CONCURRENCY))
+        best = dict.fromkeys(contenders, 0.0)
+        for _ in range(ROUNDS):
+            for key, (base_url, headers) in contenders.items():
+                rate = asyncio.run(post_rate(base_url + "/api/leads", headers, body, CONCURRENCY))
+                best[key] = max(best[key], rate)
+        figures.update(best)
     figures["post_ratio_sandbox_to_minimal"] = (
         figures["sandbox_posts_per_s"] / figures["minimal_aiohttp_posts_per_s"])
 

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .auth import Authenticator, AuthMode
-from .errors import ApiError, BulkioError, ConfigError, UnknownClient, Unauthorized
+from .errors import ApiError, BulkioError, ConfigError, Unauthorized, UnknownClient
 from .models import Client, LeadKind, Page
 from .quota import Quota
 from .retry import RetryPolicy, call_with_retries
@@ -229,7 +229,8 @@ class LeadGeniusClient:
                   "fields": ",".join(fields) if fields else None}
         answer = await self.request("GET", f"/api/{kind.value}/list", params=params,
                                     auth=AuthMode.API_KEY)
-        inner = answer.get("data") if isinstance(answer.get("data"), dict) else answer
+        data = answer.get("data")
+        inner: dict[str, Any] = data if isinstance(data, dict) else answer
         token = inner.get("nextToken")
         return Page(_records(inner.get("items")), str(token) if token else None)
 

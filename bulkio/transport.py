@@ -6,7 +6,6 @@ nothing above it ever sees an aiohttp exception.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -62,10 +61,10 @@ def mapped_errors() -> Iterator[None]:
         yield
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
         raise ConnectError(f"cannot connect: {exc}") from None
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
-            aiohttp.ClientPayloadError, aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
-        raise ResponseLost(f"no answer: {type(exc).__name__}{': ' + str(exc) if str(exc) else ''}") \
-            from None
+    except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
+            aiohttp.ClientPayloadError, aiohttp.ServerTimeoutError) as exc:
+        detail = f": {exc}" if str(exc) else ""
+        raise ResponseLost(f"no answer: {type(exc).__name__}{detail}") from None
     except aiohttp.ClientError as exc:
         raise TransportError(f"HTTP failure: {type(exc).__name__}: {exc}") from None
     except OSError as exc:

@@ -10,7 +10,12 @@ from rich.table import Table
 
 from ..client import open_client
 from .exit import OK
-from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_output_options,
+    add_quota_options,
+    settings_from_args,
+)
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +39,7 @@ async def run(args: argparse.Namespace) -> int:
         counts = {c.slug: await client.count_leads(c.slug) for c in clients} if args.counts else {}
     if args.json:
         for c in clients:
-            row = {"client_id": c.slug, "id": c.id, "clientName": c.name}
+            row: dict[str, str | int] = {"client_id": c.slug, "id": c.id, "clientName": c.name}
             if args.counts:
                 row["leads"] = counts[c.slug]
             print(orjson.dumps(row).decode())

@@ -11,8 +11,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 

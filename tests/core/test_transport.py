@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 
 import aiohttp
@@ -24,7 +23,7 @@ KEY = ConnectionKey("127.0.0.1", 1, False, True, None, None, None)
     (aiohttp.ClientPayloadError("truncated"), ResponseLost),
     (aiohttp.ServerTimeoutError(), ResponseLost),
     (aiohttp.SocketTimeoutError(), ResponseLost),
-    (asyncio.TimeoutError(), ResponseLost),
+    (TimeoutError(), ResponseLost),
     (aiohttp.InvalidURL("nope"), TransportError),
     (aiohttp.ClientError("other"), TransportError),
     (ConnectionResetError(104, "reset"), ResponseLost),

@@ -29,7 +29,7 @@ async def page_all(api: RawApi, path: str = "/api/enrich-leads/list", **extra: A
             query["nextToken"] = token
         answer = await api.call("GET", path, params=query, headers=api.api_key())
         assert answer.status == 200
-        body = answer.body["data"] if "data" in answer.body else answer.body
+        body = answer.body.get("data", answer.body)
         items += body["items"]
         token = body["nextToken"]
         if not token:

@@ -43,12 +43,12 @@ async def test_prints_one_json_line_then_serves_and_stops_on_sigterm() -> None:
     try:
         info = first_line(proc)
         assert set(info) == KEYS and info["base_url"].startswith("http://127.0.0.1:")
-        async with aiohttp.ClientSession() as session:
-            async with session.get(info["base_url"] + "/api/clients",
-                                   headers={"Authorization": f"Bearer {info['token']}"}) as resp:
-                assert resp.status == 200
-                assert resp.headers["X-RateLimit-Limit"] == "1000"
-                assert len((await resp.json())["clients"]) == 2
+        async with aiohttp.ClientSession() as session, session.get(
+                info["base_url"] + "/api/clients",
+                headers={"Authorization": f"Bearer {info['token']}"}) as resp:
+            assert resp.status == 200
+            assert resp.headers["X-RateLimit-Limit"] == "1000"
+            assert len((await resp.json())["clients"]) == 2
     finally:
         code, rest = stop(proc)
     assert code == 0
@@ -65,10 +65,10 @@ async def test_db_file_keeps_data_and_credentials_across_restarts(tmp_path: Path
     try:
         second = first_line(proc)
         assert second["password"] == first["password"] and second["api_key"] == first["api_key"]
-        async with aiohttp.ClientSession() as session:
-            async with session.get(second["base_url"] + "/api/clients",
-                                   headers={"Authorization": f"Bearer {second['token']}"}) as resp:
-                assert len((await resp.json())["clients"]) == 1
+        async with aiohttp.ClientSession() as session, session.get(
+                second["base_url"] + "/api/clients",
+                headers={"Authorization": f"Bearer {second['token']}"}) as resp:
+            assert len((await resp.json())["clients"]) == 1
     finally:
         stop(proc)
 
