@@ -11,7 +11,7 @@ from datetime import datetime
 
 from .. import jwt
 from ..authfile import load_auth_file, save_auth_file
-from ..client import LeadGeniusClient, open_client
+from ..client import open_client
 from ..errors import ApiError, ConfigError, TransportError
 from ..redact import register_secret
 from ..settings import Settings
@@ -126,15 +126,10 @@ async def _whoami(settings: Settings) -> tuple[str, int]:
     """The company the credentials reach, asked from the API (renewing the token if needed)."""
     async with open_client(settings) as client:
         try:
-            company = await _company(client)
+            company = await client.get_company()
         except (ApiError, TransportError) as exc:
             return f"unreachable: {exc}", USAGE
-    return company, OK
-
-
-async def _company(client: LeadGeniusClient) -> str:
-    company = await client.get_company()
-    return f"{company.get('companyName', '?')} ({company.get('company_id', '?')})"
+    return f"{company.get('companyName', '?')} ({company.get('company_id', '?')})", OK
 
 
 async def run_logout(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """The sandbox's knobs: one dataclass, and the argparse flags that fill it.
 
-The flags live here (not in bulkio.cli) so that `bulkio sandbox` and `python -m bulkio.sandbox`
-share one definition, and so that scripts outside the project can drive every knob.
+The flags live beside the sandbox (not in bulkio.cli) so the knobs and their flags are defined
+once, next to what they configure; `bulkio sandbox` adds them to its parser.
 """
 
 from __future__ import annotations
