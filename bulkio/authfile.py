@@ -6,15 +6,13 @@ the first byte, so a crash never leaves a half-written file and no other user ca
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from .errors import ConfigError
+from .files import atomic_write
 
 #: Keys of the seeds' format, plus api_key. Nothing else is written.
 KEYS = ("token", "id_token", "refresh_token", "email", "user_id", "base_url", "api_key")
@@ -43,19 +41,7 @@ def load_auth_file(path: Path) -> dict[str, str]:
 def save_auth_file(path: Path, fields: dict[str, str]) -> None:
     """Replace the file atomically with `fields` (only the known keys), mode 0600."""
     data = {k: fields[k] for k in KEYS if fields.get(k)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n", mode=0o600)
 
 
 def update_auth_file(path: Path, changes: dict[str, str]) -> None:

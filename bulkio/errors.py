@@ -2,7 +2,8 @@
 
     BulkioError
     ├── ConfigError             a setting is missing or wrong (exit code 2)
-    │   └── UnknownClient       no client with that slug or id
+    │   ├── UnknownClient       no client with that slug or id
+    │   └── SourceError         the input file cannot be read as a whole (bad header, ...)
     ├── AuthError               credentials rejected, or none for this endpoint (exit code 2)
     ├── ApiError                the API answered with an error status
     │   ├── Unauthorized        401 (also an AuthError)
@@ -41,6 +42,10 @@ class UnknownClient(ConfigError):
                          "Run `bulkio clients` to list slugs and ids.")
         self.ident = ident
         self.known = known
+
+
+class SourceError(ConfigError):
+    """The input cannot be imported at all (a bad row is data, not an exception)."""
 
 
 class AuthError(BulkioError):

@@ -35,3 +35,81 @@ class LeadKind(Enum):
 
     ENRICH = "enrich-leads"
     SOURCE = "source-leads"
+
+
+#: The keys of an import report, exactly.
+IMPORT_REPORT_KEYS = ("rows_read", "created", "updated", "skipped_duplicate", "rejected", "failed",
+                      "requests", "retries", "rate_limited", "elapsed_s")
+
+
+@dataclass
+class ImportReport:
+    """What happened to every row. Always `rows_read == created + updated + skipped_duplicate
+    + rejected + failed` (rows still in flight when a run is interrupted are not yet read)."""
+
+    rows_read: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped_duplicate: int = 0
+    rejected: int = 0
+    failed: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    elapsed_s: float = 0.0
+    # Context for people, not part of the JSON report:
+    client: str = ""
+    job_dir: str = ""
+    rejects_path: str | None = None
+    report_path: str | None = None
+    interrupted: bool = False
+    unmapped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.rejected or self.failed or self.interrupted)
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {key: getattr(self, key) for key in IMPORT_REPORT_KEYS}
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """A snapshot for progress displays."""
+
+    phase: str
+    rows_done: int
+    fraction_read: float | None  # of the file's bytes, when its size is known
+    created: int
+    updated: int
+    skipped: int
+    rejected: int
+    failed: int
+    in_flight: int  # admitted, outcome not yet known
+    requests: int
+    retries: int
+    rate_limited: int
+    elapsed_s: float
+    per_minute: float | None  # the quota, for an ETA
+
+
+@dataclass
+class DryRun:
+    """What an import would do, found without sending anything."""
+
+    columns: dict[str, str | None]  # column -> field (None: not imported)
+    samples: list[dict[str, str]]  # the first payloads
+    rows_read: int = 0
+    to_create: int = 0
+    skipped_duplicate: int = 0
+    rejected: int = 0
+    rejections: list[tuple[int, str]] = field(default_factory=list)  # the first few
+    per_minute: float | None = None
+
+    @property
+    def requests(self) -> int:
+        return self.to_create
+
+    @property
+    def minutes(self) -> float | None:
+        return None if self.per_minute is None else self.requests / self.per_minute

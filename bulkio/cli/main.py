@@ -10,7 +10,7 @@ from typing import NoReturn
 import anyio
 
 from .. import __version__
-from . import auth_cmd, clients_cmd, sandbox_cmd
+from . import auth_cmd, clients_cmd, import_cmd, sandbox_cmd
 from .exit import USAGE, exit_code_for
 from .options import configure_logging
 
@@ -31,13 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulkio {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
-    for module in (auth_cmd, clients_cmd, sandbox_cmd):
+    for module in (auth_cmd, clients_cmd, import_cmd, sandbox_cmd):
         module.register(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # for commands that print a command to run next (import --resume)
     configure_logging(args)
     try:
         code: int = anyio.run(args.handler, args, backend="asyncio")

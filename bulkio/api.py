@@ -1,0 +1,126 @@
+"""The library entry points: `import_leads` (async), `import_leads_sync`, `dry_run`.
+
+These are the only library functions that fall back to the environment (through
+`resolve_settings`) when no settings are given; the operations themselves never do.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from .client import open_client
+from .errors import ConfigError
+from .formats.mapping import describe, load_mapping
+from .formats.sanitize import LeadBuilder
+from .formats.source import open_source
+from .journal import ImportJournal
+from .models import DryRun, ImportProgress, ImportReport
+from .ops.import_job import ImportOptions, open_job
+from .ops.importer import Importer, prepare
+from .pool import first_error
+from .settings import Settings, resolve_settings
+
+DRY_RUN_SAMPLES = 3
+
+
+def _options(client: str | None, options: ImportOptions | None, kwargs: dict[str, Any]
+             ) -> ImportOptions:
+    options = replace(options or ImportOptions(), **kwargs)
+    if client is not None:
+        options = replace(options, client=client)
+    if bool(options.client) == bool(options.create_client):
+        raise ConfigError("name the target client with --client SLUG, or --create-client NAME "
+                          "(one of the two)")
+    if options.on_duplicate not in ("skip", "update", "create"):
+        raise ConfigError("--on-duplicate must be skip, update or create")
+    return options
+
+
+async def import_leads(source: str | Path, *, client: str | None = None,
+                       settings: Settings | None = None, options: ImportOptions | None = None,
+                       on_progress: Callable[[ImportProgress], None] | None = None,
+                       **option_values: Any) -> ImportReport:
+    """Import a CSV or NDJSON file (optionally .gz; "-" for options.stdin) into a client.
+
+    Every row ends created, updated, skipped as a duplicate, rejected or failed, as the report
+    says; rejected and failed rows go to the rejects file. Safe to run again with resume=True
+    after a crash or an interruption.
+
+    Example:
+        report = await bulkio.import_leads("leads.csv", client="acme-corp", on_duplicate="update")
+        print(report.created, report.rejects_path)
+
+    Raises ConfigError (bad options, unknown client, unreadable file), AuthError, and
+    BulkioError when the API cannot be reached at all.
+    """
+    options = _options(client, options, option_values)
+    settings = settings or resolve_settings()
+    name = str(source)
+    src = open_source(name, fmt=options.format, encoding=options.encoding, stdin=options.stdin)
+    try:
+        job_dir, journal, resumed = open_job(name, options)
+        try:
+            async with open_client(settings) as api:
+                importer = Importer(api, src, journal, job_dir, resumed, options, on_progress)
+                try:
+                    return await importer.run()
+                except BaseExceptionGroup as group:
+                    raise first_error(group) from None
+        finally:
+            journal.close()
+    finally:
+        src.close()
+
+
+def import_leads_sync(source: str | Path, **kwargs: Any) -> ImportReport:
+    """`import_leads` for scripts and notebooks without an event loop of their own."""
+    report: ImportReport = anyio.run(partial(import_leads, source, **kwargs), backend="asyncio")
+    return report
+
+
+def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | None) -> DryRun:
+    """Read and map the whole file as an import would, and send nothing.
+
+    In-file duplicates are found (on disk, in a temporary journal); the client's own leads
+    are not looked at, so nothing is needed but the file.
+    """
+    options = _options(None, options, {})
+    src = open_source(str(source), fmt=options.format, encoding=options.encoding,
+                      stdin=options.stdin)
+    columns = load_mapping(options.mapping)
+    if src.format == "csv":
+        columns.check_columns(src.reader.columns)
+    slug = options.client or f"<new client {options.create_client!r}>"
+    builder = LeadBuilder(columns, slug, allow_no_email=options.allow_no_email,
+                          unmapped_to_notes=options.unmapped_to_notes)
+    plan = DryRun(columns={}, samples=[], per_minute=per_minute)
+    with tempfile.TemporaryDirectory(prefix="bulkio-dry-run-") as folder:
+        journal = ImportJournal(Path(folder) / "journal.db")
+        try:
+            while records := src.reader.read_batch(1000):
+                prepared = [prepare(r, builder) for r in records]
+                journal.admit([a for a, _ in prepared], src.reader.offset, "create")
+                for admission, built in prepared:
+                    plan.rows_read += 1
+                    if admission.action == "reject":
+                        plan.rejected += 1
+                        if len(plan.rejections) < 10:
+                            plan.rejections.append((admission.rowno, admission.error or ""))
+                    elif admission.action == "skip":
+                        plan.skipped_duplicate += 1
+                    else:
+                        plan.to_create += 1
+                        if built and built.payload and len(plan.samples) < DRY_RUN_SAMPLES:
+                            plan.samples.append(built.payload)
+        finally:
+            journal.close()
+            src.close()
+    plan.columns = dict(describe(columns, src.reader.columns))
+    return plan

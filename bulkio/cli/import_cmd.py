@@ -1,0 +1,100 @@
+"""`bulkio import`: the handler is thin; bulkio.api.import_leads does the work."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import anyio
+
+from ..api import dry_run, import_leads
+from ..ops.import_job import ImportOptions
+from .exit import OK, PROBLEMS
+from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .progress import ImportDisplay, print_dry_run, print_summary
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "import", help="import a CSV or NDJSON file of leads into a client",
+        description="Stream a CSV or NDJSON file (optionally .gz) into single-lead POSTs at the "
+                    "full quota. Every row ends created, updated, skipped as a duplicate, "
+                    "rejected or failed; nothing is lost and nothing is sent twice, across "
+                    "retries, crashes and --resume. Exit codes: 0 all rows done, 1 some "
+                    "rejected or failed, 2 usage or configuration, 130 interrupted (resumable).")
+    p.add_argument("source", help="a .csv, .ndjson or .jsonl file, optionally .gz; - for stdin")
+    target = p.add_argument_group("target (one of)")
+    target.add_argument("--client", metavar="SLUG",
+                        help="the client's slug (client_id); a UUID is translated, with a warning")
+    target.add_argument("--create-client", metavar="NAME",
+                        help="create a client with this name first and import into it")
+    g = p.add_argument_group("input")
+    g.add_argument("--format", choices=("csv", "ndjson"), help="needed for stdin; else from the name")
+    g.add_argument("--encoding", help="CSV encoding (default: UTF-8, or Windows-1252 if not UTF-8)")
+    g.add_argument("--mapping", metavar="FILE.json",
+                   help='column -> lead field overrides, e.g. {"Cell": "phoneNumber", "Fax": null}')
+    g.add_argument("--unmapped", choices=("drop", "notes"), default="drop",
+                   help="columns that map to no field: drop them (default) or append them to notes")
+    g.add_argument("--allow-no-email", action="store_true",
+                   help="import rows without an email (they cannot be checked for duplicates)")
+    g = p.add_argument_group("behaviour")
+    g.add_argument("--on-duplicate", choices=("skip", "update", "create"), default="skip",
+                   help="an email the client already has: skip the row (default), update the lead "
+                        "with the row's non-empty values, or create another lead")
+    g.add_argument("--dry-run", action="store_true",
+                   help="show the mapping, the first payloads and the counts; send nothing")
+    g.add_argument("--no-verify", action="store_true",
+                   help="skip the final check that every created lead is listed in the client")
+    g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
+                   help="after a lost answer, wait this long (the server's own timeout) before "
+                        "looking the row up (default: 30)")
+    g = p.add_argument_group("files")
+    g.add_argument("--job-dir", type=Path, metavar="DIR",
+                   help="the job's journal, rejects and report (default: .bulkio/jobs/import-...)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue the job of this file and client after a crash or Ctrl-C")
+    g.add_argument("--rejects", type=Path, metavar="FILE",
+                   help="where to write rejected and failed rows (default: in the job directory)")
+    g.add_argument("--report", type=Path, metavar="FILE.json",
+                   help="where to write the JSON report (default: in the job directory)")
+    add_connection_options(p)
+    add_quota_options(p)
+    add_output_options(p)
+    p.set_defaults(handler=run)
+
+
+def options_from_args(args: argparse.Namespace) -> ImportOptions:
+    return ImportOptions(
+        client=args.client, create_client=args.create_client, mapping=args.mapping,
+        on_duplicate=args.on_duplicate, rejects=args.rejects, report=args.report,
+        job_dir=args.job_dir, resume=args.resume, verify=not args.no_verify,
+        allow_no_email=args.allow_no_email, unmapped_to_notes=args.unmapped == "notes",
+        format=args.format, encoding=args.encoding, settle_s=max(0.0, args.settle),
+        stdin=sys.stdin.buffer if args.source == "-" else None)
+
+
+async def run(args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    settings = settings_from_args(args)
+    if args.dry_run:
+        plan = await anyio.to_thread.run_sync(
+            lambda: dry_run(args.source, options=options, per_minute=settings.rate_per_minute))
+        print_dry_run(plan)
+        return OK
+    display = ImportDisplay(quiet=args.quiet)
+    try:
+        report = await import_leads(args.source, settings=settings, options=options,
+                                    on_progress=display.update)
+    except BaseException:
+        display.close()
+        if display.last is not None and display.last.phase != "starting":  # resumable
+            argv = [a for a in args.argv if a != "--resume"]
+            print(f"bulkio: to continue this import, run: bulkio {shlex.join(argv)} --resume",
+                  file=sys.stderr)
+        raise
+    display.close()
+    if not args.quiet:
+        print_summary(report)
+    return OK if report.ok else PROBLEMS

@@ -1,0 +1,54 @@
+"""The rejects file: every rejected or failed row in the input's own format, plus `_row` (the
+1-based record number) and `_error`, so the user can fix it and import just that file."""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+
+
+def write_rejects(path: Path, fmt: str, columns: list[str], delimiter: str,
+                  rows: Iterable[tuple[int, str, object]]) -> int:
+    """Write (rowno, error, raw) rows atomically; returns how many. Nothing is written for none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            if fmt == "csv":
+                writer = csv.writer(f, delimiter=delimiter)
+                writer.writerow([*columns, "_row", "_error"])
+                for rowno, error, raw in rows:
+                    cells = list(raw) if isinstance(raw, list) else []
+                    cells += [""] * (len(columns) - len(cells))
+                    writer.writerow([*cells, rowno, error])
+                    count += 1
+            else:
+                for rowno, error, raw in rows:
+                    f.write(_ndjson_line(rowno, error, raw))
+                    count += 1
+        if count:
+            os.replace(tmp, path)
+        else:
+            os.unlink(tmp)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+def _ndjson_line(rowno: int, error: str, raw: object) -> str:
+    obj: dict[str, object]
+    try:
+        value = orjson.loads(raw) if isinstance(raw, str) else None
+    except orjson.JSONDecodeError:
+        value = None
+    obj = dict(value) if isinstance(value, dict) else {"_raw": raw}
+    obj["_row"], obj["_error"] = rowno, error
+    return orjson.dumps(obj).decode() + "\n"

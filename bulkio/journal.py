@@ -1,0 +1,269 @@
+"""The import journal: one SQLite file per job holding the state of every input row.
+
+States of a row:
+    attempted          admitted for a create; written *before* the request can be sent, so a
+                       crash, a lost answer or exhausted retries leave it here: its outcome is
+                       unknown until the server's own list says whether the lead exists
+    updating           admitted for a batch PUT of an existing lead (safe to repeat)
+    created, updated, skipped_duplicate, rejected, failed     final
+
+Every method is synchronous and runs on the journal's one worker thread (`AsyncJournal`);
+commits are batched (a batch of admitted rows, or the outcomes of ~a quarter second) and
+durable (WAL, synchronous=FULL), so they survive `kill -9` and power cuts without ever being
+the bottleneck. Emails live in an indexed table on disk, never in a Python dict.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio
+import orjson
+
+T = TypeVar("T")
+
+FINAL = ("created", "updated", "skipped_duplicate", "rejected", "failed")
+UNRESOLVED = ("attempted", "updating")
+
+_SCHEMA = """
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (
+    rowno INTEGER PRIMARY KEY, state TEXT NOT NULL, email TEXT, lead_id TEXT, error TEXT,
+    raw TEXT, tries INTEGER NOT NULL DEFAULT 0,
+    maybe_sent INTEGER NOT NULL DEFAULT 1,   -- 0 once a failure proved the request never applied
+    resent INTEGER NOT NULL DEFAULT 0        -- re-sent after verification found it missing
+);
+CREATE INDEX IF NOT EXISTS rows_open ON rows (state) WHERE state IN ('attempted', 'updating');
+CREATE INDEX IF NOT EXISTS rows_bad ON rows (state) WHERE state IN ('rejected', 'failed');
+-- who holds an email: a row of this file (rowno) and/or a lead that was already there (pre)
+CREATE TABLE IF NOT EXISTS emails (email TEXT PRIMARY KEY, rowno INTEGER, lead_id TEXT,
+                                   pre INTEGER NOT NULL DEFAULT 0);
+-- the client's leads as listed by the latest reconcile/verify pass
+CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
+CREATE INDEX IF NOT EXISTS server_email ON server (email);
+CREATE INDEX IF NOT EXISTS server_id ON server (id);
+"""
+
+
+@dataclass(slots=True)
+class Admission:
+    """A row offered to the journal: rejected already (error) or wanting to be sent."""
+
+    rowno: int
+    email: str | None
+    raw: str  # the record as JSON (CSV cells, or the NDJSON line)
+    error: str | None = None
+    action: str = ""  # set by admit(): create, update, skip, reject
+    lead_id: str | None = None  # update: the existing lead
+
+
+@dataclass(slots=True)
+class Outcome:
+    rowno: int
+    state: str  # a final state, or attempted/updating when still unknown
+    lead_id: str | None = None
+    error: str | None = None
+    maybe_sent: bool = True
+    was: str = "attempted"  # the state the row was in while its request was out
+
+
+class ImportJournal:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_write', ?)", (str(time.time()),))
+        self.db.execute("COMMIT")
+
+    # -- meta ------------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, Any]:
+        return {k: orjson.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")
+                if k != "last_write"} | {"last_write": self.last_write()}
+
+    def last_write(self) -> float:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'last_write'").fetchone()
+        return float(row[0]) if row else 0.0
+
+    def set_meta(self, **values: Any) -> None:
+        with self._tx():
+            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                                [(k, orjson.dumps(v).decode()) for k, v in values.items()])
+
+    # -- the client's existing leads -------------------------------------------------------
+
+    def add_existing(self, leads: Iterable[tuple[str, str]]) -> None:
+        """(email, lead id) already in the client before this import sends anything."""
+        with self._tx():
+            self.db.executemany(
+                "INSERT INTO emails (email, lead_id, pre) VALUES (?, ?, 1) "
+                "ON CONFLICT (email) DO NOTHING", leads)
+
+    # -- admission -------------------------------------------------------------------------
+
+    def admit(self, batch: list[Admission], offset: int, on_duplicate: str) -> list[Admission]:
+        """Decide and record a batch in one transaction, with the reader's checkpoint.
+
+        Sets each admission's `action`: reject, skip (a duplicate), create or update.
+        """
+        rows: list[tuple[Any, ...]] = []
+        with self._tx():
+            for a in batch:
+                state, error, raw = self._decide(a, on_duplicate)
+                rows.append((a.rowno, state, a.email, a.lead_id, error, raw))
+            self.db.executemany(
+                "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw) "
+                "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if batch:
+                self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
+                    ("offset", str(offset)), ("rowno", str(batch[-1].rowno))])
+        return batch
+
+    def _decide(self, a: Admission, on_duplicate: str) -> tuple[str, str | None, str | None]:
+        if a.error is not None:
+            a.action = "reject"
+            return "rejected", a.error, a.raw
+        if a.email is None:
+            a.action = "create"
+            return "attempted", None, a.raw
+        hit = self.db.execute("SELECT rowno, lead_id FROM emails WHERE email = ?",
+                              (a.email,)).fetchone()
+        if hit is not None and hit[0] is not None:
+            a.action = "skip"
+            return "skipped_duplicate", f"same email as row {hit[0]}", None
+        if hit is not None:  # already in the client
+            if on_duplicate == "skip":
+                a.action = "skip"
+                return "skipped_duplicate", f"already in the client (lead {hit[1]})", None
+            self.db.execute("UPDATE emails SET rowno = ? WHERE email = ?", (a.rowno, a.email))
+            if on_duplicate == "update":
+                a.action, a.lead_id = "update", hit[1]
+                return "updating", None, a.raw
+            a.action = "create"
+            return "attempted", None, a.raw
+        self.db.execute("INSERT INTO emails (email, rowno) VALUES (?, ?)", (a.email, a.rowno))
+        a.action = "create"
+        return "attempted", None, a.raw
+
+    # -- outcomes --------------------------------------------------------------------------
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        with self._tx():
+            self.db.executemany(
+                "UPDATE rows SET state = ?, lead_id = coalesce(?, lead_id), error = ?, "
+                "tries = tries + 1, maybe_sent = ? WHERE rowno = ?",
+                [(o.state, o.lead_id, o.error, int(o.maybe_sent), o.rowno) for o in outcomes])
+
+    # -- reconcile and verify --------------------------------------------------------------
+
+    def unresolved_count(self) -> int:
+        return int(self.db.execute(
+            "SELECT count(*) FROM rows WHERE state IN ('attempted', 'updating')").fetchone()[0])
+
+    def reset_snapshot(self) -> None:
+        with self._tx():
+            self.db.execute("DELETE FROM server")
+
+    def add_snapshot(self, leads: list[tuple[str, str]]) -> None:
+        """(lower-cased email or "", id) of leads listed in the client now."""
+        with self._tx():
+            self.db.executemany("INSERT INTO server (email, id) VALUES (?, ?)", leads)
+
+    def reconcile(self, *, verify: bool, final: bool) -> dict[str, int]:
+        """Settle rows against the latest snapshot; return what was found.
+
+        - attempted rows whose email is listed under a lead that is neither pre-existing nor
+          another row's become created (the lost answer did create it);
+        - with `verify`, created rows whose lead is not listed go back to attempted, once;
+          a second time they fail;
+        - with `final`, whatever is still unresolved fails with its last error.
+        """
+        found = missing = 0
+        with self._tx():
+            taken = {r[0] for r in self.db.execute(
+                "SELECT lead_id FROM emails WHERE pre = 1 AND lead_id IS NOT NULL "
+                "UNION SELECT lead_id FROM rows WHERE lead_id IS NOT NULL AND state = 'created'")}
+            for rowno, lead_id in self.db.execute(
+                    "SELECT r.rowno, s.id FROM rows r JOIN server s ON s.email = r.email "
+                    "WHERE r.state = 'attempted' ORDER BY r.rowno").fetchall():
+                if lead_id in taken:
+                    continue
+                taken.add(lead_id)
+                self.db.execute("UPDATE rows SET state = 'created', lead_id = ?, error = NULL "
+                                "WHERE rowno = ? AND state = 'attempted'", (lead_id, rowno))
+                found += 1
+            if verify:
+                gone = self.db.execute(
+                    "SELECT rowno, resent FROM rows WHERE state = 'created' AND lead_id NOT IN "
+                    "(SELECT id FROM server)").fetchall()
+                for rowno, resent in gone:
+                    missing += 1
+                    if resent:
+                        self.db.execute("UPDATE rows SET state = 'failed', error = ? WHERE rowno = ?",
+                                        ("created, but still missing from the client after a "
+                                         "re-send", rowno))
+                    else:
+                        self.db.execute("UPDATE rows SET state = 'attempted', resent = 1, "
+                                        "maybe_sent = 0, lead_id = NULL, error = 'missing at "
+                                        "verification' WHERE rowno = ?", (rowno,))
+            self.db.execute(
+                "UPDATE rows SET state = 'failed', error = 'outcome unknown and no email to look '"
+                "|| 'it up by' WHERE state = 'attempted' AND email IS NULL AND maybe_sent = 1")
+            if final:
+                self.db.execute(
+                    "UPDATE rows SET state = 'failed', error = coalesce(error, 'outcome unknown') "
+                    "WHERE state IN ('attempted', 'updating')")
+        return {"found": found, "missing": missing}
+
+    def to_resend(self) -> list[tuple[int, str, str | None, str]]:
+        """(rowno, state, lead_id, raw) of the rows a reconcile pass left unresolved."""
+        return self.db.execute(
+            "SELECT rowno, state, lead_id, raw FROM rows WHERE state IN ('attempted', 'updating') "
+            "ORDER BY rowno").fetchall()
+
+    # -- totals and rejects ----------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        totals = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
+        totals.update(self.db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
+        return totals
+
+    def rejects(self) -> list[tuple[int, str, object]]:
+        """(rowno, error, raw record) of rejected and failed rows, in input order."""
+        return [(rowno, error or "", orjson.loads(raw) if raw else "")
+                for rowno, error, raw in self.db.execute(
+                    "SELECT rowno, error, raw FROM rows WHERE state IN ('rejected', 'failed') "
+                    "ORDER BY rowno")]
+
+
+class AsyncJournal:
+    """Runs journal methods on one worker thread, one at a time, off the event loop."""
+
+    def __init__(self, journal: ImportJournal) -> None:
+        self.journal = journal
+        self._limiter = anyio.CapacityLimiter(1)
+
+    async def __call__(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await anyio.to_thread.run_sync(lambda: method(*args, **kwargs),
+                                              limiter=self._limiter)

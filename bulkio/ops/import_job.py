@@ -1,0 +1,92 @@
+"""An import job's directory: where its journal lives, and whether a run may start or resume."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from ..errors import ConfigError
+from ..journal import ImportJournal
+
+JOBS_DIR = Path(".bulkio") / "jobs"
+FINGERPRINT_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Everything `bulkio import` can be told, besides the connection settings."""
+
+    client: str | None = None  # slug (or UUID, translated with a warning)
+    create_client: str | None = None  # create a client with this name first
+    mapping: str | None = None  # path of a JSON column -> field map
+    on_duplicate: Literal["skip", "update", "create"] = "skip"
+    rejects: Path | None = None
+    report: Path | None = None
+    job_dir: Path | None = None
+    resume: bool = False
+    verify: bool = True
+    allow_no_email: bool = False
+    unmapped_to_notes: bool = False
+    format: str | None = None  # csv or ndjson; from the name otherwise
+    encoding: str | None = None  # csv: detected otherwise
+    settle_s: float = 30.0  # wait this long after a lost answer before looking the row up
+    stdin: BinaryIO | None = None
+
+    @property
+    def target(self) -> str:
+        return self.client or f"new:{self.create_client}"
+
+
+def default_job_dir(source: str, options: ImportOptions) -> Path:
+    """One job per (file, client): the same command finds the same job again."""
+    where = source if source == "-" else str(Path(source).resolve())
+    digest = hashlib.sha1(f"{where}|{options.target}".encode()).hexdigest()[:10]
+    label = re.sub(r"[^a-z0-9]+", "-", options.target.lower()).strip("-")[:40] or "client"
+    return JOBS_DIR / f"import-{label}-{digest}"
+
+
+def fingerprint(source: str) -> dict[str, Any]:
+    """Size and a hash of the first MiB: enough to notice a different file on resume."""
+    if source == "-":
+        return {"stdin": True}
+    path = Path(source)
+    with path.open("rb") as f:
+        head = hashlib.sha256(f.read(FINGERPRINT_BYTES)).hexdigest()
+    return {"size": path.stat().st_size, "head_sha256": head}
+
+
+def open_job(source: str, options: ImportOptions) -> tuple[Path, ImportJournal, bool]:
+    """The job directory and its journal, and whether this run resumes an earlier one.
+
+    Refuses (ConfigError) to start over an unfinished job without --resume, to resume a job
+    that does not exist, or to resume with a file that is not the one the job started with.
+    A finished job is archived and a new one starts.
+    """
+    job_dir = options.job_dir or default_job_dir(source, options)
+    path = job_dir / "journal.db"
+    if not path.exists():
+        if options.resume:
+            raise ConfigError(f"nothing to resume in {job_dir}: run the same command without "
+                              "--resume to start, or give the --job-dir of the earlier run")
+        return job_dir, ImportJournal(path), False
+    journal = ImportJournal(path)
+    meta = journal.meta()
+    if options.resume:
+        if meta.get("fingerprint") != fingerprint(source):
+            journal.close()
+            raise ConfigError(f"{source} is not the file the job in {job_dir} started with; "
+                              "resume with the same file, or start a new job with --job-dir")
+        return job_dir, journal, True
+    if meta.get("status") == "finished":
+        journal.close()
+        archive = job_dir.with_name(f"{job_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.move(job_dir, archive)
+        return job_dir, ImportJournal(path), False
+    journal.close()
+    raise ConfigError(f"an unfinished import of {source} into {options.target} is in {job_dir}; "
+                      "add --resume to finish it, or give another --job-dir to start over")

@@ -1,0 +1,428 @@
+"""`bulkio import`: stream a CSV or NDJSON file into single-lead POSTs, losing nothing.
+
+Phases of a run:
+1. resolve the client (a UUID becomes its slug; --create-client creates it once per job);
+2. list the emails the client already holds into the journal (on disk), once per job;
+3. if a previous run was cut off, settle the rows it left in flight first;
+4. stream: read a batch -> map and sanitise -> admit it in the journal (decisions and
+   `attempted` marks are durable before any request) -> senders -> outcomes, journalled in
+   batches;
+5. reconcile and verify: after the server's own timeout has passed, list the client once,
+   mark rows whose lost answer did create the lead, check every created lead is there,
+   re-send what is missing; at most a few rounds, then what is still unknown has failed;
+6. write the rejects file and the report.
+
+No row is sent twice: a row whose outcome is unknown is only re-sent after the client's own
+list shows its lead is not there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+from anyio.abc import ObjectReceiveStream, ObjectSendStream
+
+from .. import __version__
+from ..client import LeadGeniusClient
+from ..errors import (
+    ApiError,
+    AuthError,
+    BulkioError,
+    ConnectError,
+    LeadRejected,
+    OutcomeUnknown,
+    Transient,
+    TransportError,
+)
+from ..files import atomic_write
+from ..formats.mapping import ColumnMap, load_mapping
+from ..formats.records import Record
+from ..formats.rejects import write_rejects
+from ..formats.sanitize import Built, LeadBuilder
+from ..formats.source import Source
+from ..journal import FINAL, Admission, AsyncJournal, ImportJournal, Outcome
+from ..models import ImportProgress, ImportReport
+from ..pool import run_pool
+from .import_job import ImportOptions, fingerprint
+
+log = logging.getLogger("bulkio.import")
+
+UPDATE_BATCH = 50
+MAX_ROUNDS = 4  # listing passes after the stream: up to three rounds of re-sends
+FLUSH_EVERY_S = 0.25
+FLUSH_EVERY_ROWS = 512
+GIVE_UP_STREAK = 50  # consecutive rows with no answer: the API is down, stop (resumable)
+
+
+class ApiUnreachable(BulkioError):
+    """Too many rows in a row got no answer; the run stops and can be resumed."""
+
+
+@dataclass(slots=True)
+class CreateJob:
+    rowno: int
+    payload: dict[str, str]
+
+
+@dataclass(slots=True)
+class UpdateJob:
+    items: list[tuple[int, str, dict[str, str]]]  # (rowno, lead id, changes)
+
+
+Job = CreateJob | UpdateJob
+
+
+class Importer:
+    """One run of one import job. Use `import_leads` rather than this class directly."""
+
+    def __init__(self, api: LeadGeniusClient, source: Source, journal: ImportJournal,
+                 job_dir: Path, resumed: bool, options: ImportOptions,
+                 on_progress: Callable[[ImportProgress], None] | None) -> None:
+        self.api = api
+        self.source = source
+        self.reader = source.reader
+        self.journal = AsyncJournal(journal)
+        self.j = journal
+        self.job_dir = job_dir
+        self.resumed = resumed
+        self.options = options
+        self.on_progress = on_progress
+        self.columns: ColumnMap = load_mapping(options.mapping)
+        self.builder: LeadBuilder | None = None
+        self.slug = ""
+        self.phase = "starting"
+        self.counts = dict.fromkeys((*FINAL, "attempted", "updating"), 0)
+        self.started = time.monotonic()
+        self.stats_before: dict[str, float] = {}
+        self._pending: list[Outcome] = []
+        self._last_flush = time.monotonic()
+        self._last_unknown = 0.0
+        self._streak = 0
+        self.batch_size = max(16, min(256, 4 * api.settings.effective_concurrency))
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> ImportReport:
+        interrupted = True
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._tick)
+                await self._phases()
+                tg.cancel_scope.cancel()
+            interrupted = False
+        finally:
+            with anyio.CancelScope(shield=True):
+                report = await self._finish(interrupted)
+        return report
+
+    async def _phases(self) -> None:
+        meta = self.j.meta()
+        self.stats_before = meta.get("stats", {})
+        if meta.get("status") == "finished":
+            self._refresh_counts()
+            return
+        await self._start(meta)
+        if self.j.unresolved_count():
+            self.phase = "settling the rows a previous run left in flight"
+            self._last_unknown = self.j.last_write()
+            await self._reconcile_rounds(verify=False)
+        if not meta.get("read_done"):
+            if self.resumed and meta.get("rowno"):
+                await anyio.to_thread.run_sync(self.reader.resume_at, int(meta["offset"]),
+                                               int(meta["rowno"]))
+            self.phase = "importing"
+            await run_pool(self._produce, self._work, self._consume,
+                           concurrency=self.api.settings.effective_concurrency)
+            await self.journal(self.j.set_meta, read_done=True)
+        await self._reconcile_rounds(verify=self.options.verify)
+        await self.journal(self.j.set_meta, status="finished")
+
+    async def _start(self, meta: dict[str, Any]) -> None:
+        if self.resumed and meta.get("client_slug"):
+            self.slug = str(meta["client_slug"])
+        else:
+            self.slug = await self._target_slug()
+            await self.journal(
+                self.j.set_meta, source=self.source.name, fingerprint=fingerprint(self.source.name),
+                format=self.source.format, client_slug=self.slug, status="running",
+                on_duplicate=self.options.on_duplicate, bulkio=__version__,
+                delimiter=getattr(self.reader, "delimiter", ","))
+        if self.source.format == "csv":
+            self.columns.check_columns(self.reader.columns)
+        self.builder = LeadBuilder(self.columns, self.slug, allow_no_email=self.options.allow_no_email,
+                                   unmapped_to_notes=self.options.unmapped_to_notes)
+        self._refresh_counts()
+        if not meta.get("existing_loaded"):
+            self.phase = "listing the client's existing leads"
+            async for page in self.api.lead_pages(self.slug, fields=["email"]):
+                await self.journal(self.j.add_existing, _emails_and_ids(page.items))
+            await self.journal(self.j.set_meta, existing_loaded=True)
+
+    async def _target_slug(self) -> str:
+        if self.options.create_client:
+            client = await self.api.create_client(self.options.create_client)
+            log.info("created client %r with slug %r", client.name, client.slug)
+            return client.slug
+        assert self.options.client
+        return (await self.api.resolve_client(self.options.client)).slug
+
+    # -- streaming -------------------------------------------------------------------------
+
+    def _read_prepared(self, size: int) -> tuple[list[tuple[Admission, Built | None]], int]:
+        """In a worker thread: read, map and sanitise up to `size` records."""
+        assert self.builder is not None
+        records = self.reader.read_batch(size)
+        return [prepare(r, self.builder) for r in records], self.reader.offset
+
+    async def _produce(self, jobs: ObjectSendStream[Job]) -> None:
+        updates: list[tuple[int, str, dict[str, str]]] = []
+        while True:
+            prepared, offset = await anyio.to_thread.run_sync(self._read_prepared, self.batch_size)
+            if not prepared:
+                break
+            await self.journal(self.j.admit, [a for a, _ in prepared], offset,
+                               self.options.on_duplicate)
+            for admission, built in prepared:
+                if admission.action == "reject":
+                    self.counts["rejected"] += 1
+                elif admission.action == "skip":
+                    self.counts["skipped_duplicate"] += 1
+                elif admission.action == "update":
+                    assert built is not None and admission.lead_id
+                    self.counts["updating"] += 1
+                    updates.append((admission.rowno, admission.lead_id, built.changes()))
+                    if len(updates) == UPDATE_BATCH:
+                        await jobs.send(UpdateJob(updates))
+                        updates = []
+                else:
+                    assert built is not None and built.payload is not None
+                    self.counts["attempted"] += 1
+                    await jobs.send(CreateJob(admission.rowno, built.payload))
+        if updates:
+            await jobs.send(UpdateJob(updates))
+
+    async def _work(self, job: Job) -> list[Outcome]:
+        if isinstance(job, CreateJob):
+            return [await self._create(job)]
+        return await self._update(job)
+
+    async def _create(self, job: CreateJob) -> Outcome:
+        try:
+            lead = await self.api.create_lead(job.payload)
+        except AuthError:
+            raise
+        except LeadRejected as exc:
+            return Outcome(job.rowno, "rejected", error=f"refused by the API: {exc.message}")
+        except OutcomeUnknown as exc:
+            return Outcome(job.rowno, "attempted", error=f"outcome unknown: {exc.cause}")
+        except ApiError as exc:
+            if isinstance(exc, Transient):  # retries spent on 429/503: it was not created
+                return Outcome(job.rowno, "attempted", error=str(exc), maybe_sent=False)
+            return Outcome(job.rowno, "rejected",
+                           error=f"refused by the API: HTTP {exc.status} {exc.message}")
+        except TransportError as exc:
+            return Outcome(job.rowno, "attempted", error=str(exc),
+                           maybe_sent=not isinstance(exc, ConnectError))
+        lead_id = lead.get("id")
+        if not lead_id:  # created, but we cannot tell which lead: the listing will
+            return Outcome(job.rowno, "attempted", error="the answer carried no lead id")
+        return Outcome(job.rowno, "created", lead_id=str(lead_id))
+
+    async def _update(self, job: UpdateJob) -> list[Outcome]:
+        """The batch PUT; if it does not account for every lead, one PUT each to find out."""
+        try:
+            updated = await self.api.update_leads([{"id": lead, **ch} for _, lead, ch in job.items])
+        except AuthError:
+            raise
+        except (ApiError, TransportError) as exc:
+            if isinstance(exc, Transient):
+                return [Outcome(r, "updating", error=str(exc), was="updating")
+                        for r, _, _ in job.items]
+            updated = -1
+        if updated == len(job.items):
+            return [Outcome(r, "updated", lead_id=lead, was="updating") for r, lead, _ in job.items]
+        return [await self._update_one(r, lead, ch) for r, lead, ch in job.items]
+
+    async def _update_one(self, rowno: int, lead_id: str, changes: dict[str, str]) -> Outcome:
+        try:
+            await self.api.update_lead(lead_id, changes)
+        except AuthError:
+            raise
+        except (ApiError, TransportError) as exc:
+            if isinstance(exc, Transient):
+                return Outcome(rowno, "updating", error=str(exc), was="updating")
+            state = "failed" if isinstance(exc, ApiError) and exc.status == 404 else "rejected"
+            return Outcome(rowno, state, error=f"update refused: {exc}", was="updating")
+        return Outcome(rowno, "updated", lead_id=lead_id, was="updating")
+
+    async def _consume(self, results: ObjectReceiveStream[list[Outcome]]) -> None:
+        async with results:
+            async for outcomes in results:
+                for outcome in outcomes:
+                    self._tally(outcome)
+                self._pending.extend(outcomes)
+                if len(self._pending) >= FLUSH_EVERY_ROWS or \
+                        time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
+                    await self._flush()
+        await self._flush()
+
+    def _tally(self, outcome: Outcome) -> None:
+        self.counts[outcome.was] -= 1
+        self.counts[outcome.state] += 1
+        if outcome.state in ("attempted", "updating"):
+            self._last_unknown = time.time()
+            self._streak += 1
+            if self._streak >= GIVE_UP_STREAK:
+                raise ApiUnreachable(f"{self._streak} rows in a row got no answer from the API "
+                                     f"(last: {outcome.error}); stopping")
+        else:
+            self._streak = 0
+
+    async def _flush(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
+            await self.journal(self.j.record, batch)
+        self._last_flush = time.monotonic()
+
+    # -- reconcile and verify --------------------------------------------------------------
+
+    async def _reconcile_rounds(self, *, verify: bool) -> None:
+        for round_ in range(1, MAX_ROUNDS + 1):
+            if not verify and not self.j.unresolved_count():
+                return
+            await self._settle()
+            self.phase = "verifying" if verify else "looking up rows with unknown outcome"
+            await self.journal(self.j.reset_snapshot)
+            async for page in self.api.lead_pages(self.slug, fields=["email"]):
+                await self.journal(self.j.add_snapshot, _emails_and_ids(page.items, keep_blank=True))
+            found = await self.journal(self.j.reconcile, verify=verify, final=round_ == MAX_ROUNDS)
+            if found["found"] or found["missing"]:
+                log.info("reconcile: %d lost answers had created their lead; %d leads missing",
+                         found["found"], found["missing"])
+            self._refresh_counts()
+            rows = await self.journal(self.j.to_resend)
+            if not rows:
+                return
+            self.phase = f"re-sending {len(rows)} rows"
+            await self._resend(rows)
+
+    async def _settle(self) -> None:
+        """Let any request still in flight at the server finish before looking rows up."""
+        wait = self.options.settle_s - (time.time() - self._last_unknown)
+        if self._last_unknown and wait > 0 and self.j.unresolved_count():
+            self.phase = f"waiting {wait:.0f} s for in-flight requests to settle"
+            await anyio.sleep(wait)
+
+    async def _resend(self, rows: list[tuple[int, str, str | None, str]]) -> None:
+        async def produce(jobs: ObjectSendStream[Job]) -> None:
+            updates: list[tuple[int, str, dict[str, str]]] = []
+            for rowno, state, lead_id, raw in rows:
+                built = self._rebuild(raw)
+                if built.payload is None:
+                    self._pending.append(Outcome(rowno, "rejected", error=built.error))
+                elif state == "updating" and lead_id:
+                    updates.append((rowno, lead_id, built.changes()))
+                else:
+                    await jobs.send(CreateJob(rowno, built.payload))
+            for start in range(0, len(updates), UPDATE_BATCH):
+                await jobs.send(UpdateJob(updates[start:start + UPDATE_BATCH]))
+
+        self._streak = 0
+        await run_pool(produce, self._work, self._consume,
+                       concurrency=self.api.settings.effective_concurrency)
+        self._refresh_counts()
+
+    def _rebuild(self, raw: str) -> Built:
+        value = orjson.loads(raw)
+        if isinstance(value, list):
+            values: Any = dict(zip(self.reader.columns, value, strict=False))
+        else:
+            values = orjson.loads(value)
+        assert self.builder is not None
+        return self.builder.build(values)
+
+    # -- progress and the end --------------------------------------------------------------
+
+    def _refresh_counts(self) -> None:
+        self.counts.update(self.j.counts())
+
+    def progress(self) -> ImportProgress:
+        c, stats = self.counts, self.api.stats
+        return ImportProgress(
+            phase=self.phase, rows_done=sum(c[s] for s in FINAL),
+            fraction_read=self.source.fraction_read(), created=c["created"], updated=c["updated"],
+            skipped=c["skipped_duplicate"], rejected=c["rejected"], failed=c["failed"],
+            in_flight=c["attempted"] + c["updating"], requests=stats.requests,
+            retries=stats.retries, rate_limited=stats.rate_limited,
+            elapsed_s=time.monotonic() - self.started,
+            per_minute=self.api.quota.per_minute)
+
+    async def _tick(self) -> None:
+        while self.on_progress is not None:
+            self.on_progress(self.progress())
+            await anyio.sleep(0.25)
+
+    async def _finish(self, interrupted: bool) -> ImportReport:
+        await self._flush()
+        counts = await self.journal(self.j.counts)
+        stats = self.api.stats
+        before = self.stats_before
+        totals = {
+            "requests": int(before.get("requests", 0)) + stats.requests,
+            "retries": int(before.get("retries", 0)) + stats.retries,
+            "rate_limited": int(before.get("rate_limited", 0)) + stats.rate_limited,
+            "elapsed_s": float(before.get("elapsed_s", 0.0)) + time.monotonic() - self.started,
+        }
+        await self.journal(self.j.set_meta, stats=totals)  # the job's totals over its runs
+        report = ImportReport(
+            rows_read=sum(counts[s] for s in FINAL), created=counts["created"],
+            updated=counts["updated"], skipped_duplicate=counts["skipped_duplicate"],
+            rejected=counts["rejected"], failed=counts["failed"],
+            requests=int(totals["requests"]), retries=int(totals["retries"]),
+            rate_limited=int(totals["rate_limited"]), elapsed_s=round(totals["elapsed_s"], 3),
+            client=self.slug, job_dir=str(self.job_dir), interrupted=interrupted,
+            unmapped_columns=self.columns.unmapped(self.reader.columns))
+        ext = "csv" if self.source.format == "csv" else "ndjson"
+        rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"
+        rejected = await anyio.to_thread.run_sync(
+            lambda: write_rejects(rejects_path, self.source.format, list(self.reader.columns),
+                                  str(self.j.meta().get("delimiter", ",")), self.j.rejects()))
+        report.rejects_path = str(rejects_path) if rejected else None
+        report_path = self.options.report or self.job_dir / "report.json"
+        atomic_write(report_path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
+        report.report_path = str(report_path)
+        if self.on_progress is not None:
+            self.phase = "interrupted" if interrupted else "done"
+            self.on_progress(self.progress())
+        return report
+
+
+def prepare(record: Record, builder: LeadBuilder) -> tuple[Admission, Built | None]:
+    """A record as the journal admits it, with its payload when it has one."""
+    raw = orjson.dumps(record.raw).decode()
+    if record.values is None:
+        return Admission(record.rowno, None, raw, error=record.error), None
+    built = builder.build(record.values)
+    if built.error is not None:
+        return Admission(record.rowno, built.email_key, raw, error=built.error), None
+    return Admission(record.rowno, built.email_key, raw), built
+
+
+def _emails_and_ids(leads: Iterable[dict[str, Any]], keep_blank: bool = False
+                    ) -> list[tuple[str, str]]:
+    """(lower-cased email, id) of listed leads; leads without an email kept as "" if asked."""
+    pairs = []
+    for lead in leads:
+        lead_id = lead.get("id")
+        email = str(lead.get("email") or "").strip().lower()
+        if lead_id and (email or keep_blank):
+            pairs.append((email, str(lead_id)))
+    return pairs
+
