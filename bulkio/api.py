@@ -25,6 +25,7 @@ from .models import DryRun, ImportProgress, ImportReport
 from .ops.import_job import ImportOptions, open_job
 from .ops.importer import Importer, prepare
 from .pool import first_error
+from .retry import RetryPolicy
 from .settings import Settings, resolve_settings
 
 DRY_RUN_SAMPLES = 3
@@ -46,7 +47,7 @@ def _options(client: str | None, options: ImportOptions | None, kwargs: dict[str
 async def import_leads(source: str | Path, *, client: str | None = None,
                        settings: Settings | None = None, options: ImportOptions | None = None,
                        on_progress: Callable[[ImportProgress], None] | None = None,
-                       **option_values: Any) -> ImportReport:
+                       policy: RetryPolicy | None = None, **option_values: Any) -> ImportReport:
     """Import a CSV or NDJSON file (optionally .gz; "-" for options.stdin) into a client.
 
     Every row ends created, updated, skipped as a duplicate, rejected or failed, as the report
@@ -67,7 +68,7 @@ async def import_leads(source: str | Path, *, client: str | None = None,
     try:
         job_dir, journal, resumed = open_job(name, options)
         try:
-            async with open_client(settings) as api:
+            async with open_client(settings, policy=policy) as api:
                 importer = Importer(api, src, journal, job_dir, resumed, options, on_progress)
                 try:
                     return await importer.run()

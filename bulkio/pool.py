@@ -7,8 +7,8 @@ HTTP: the work is whatever function it is given.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream
@@ -20,7 +20,7 @@ R = TypeVar("R")
 async def run_pool(
     produce: Callable[[ObjectSendStream[J]], Awaitable[None]],
     work: Callable[[J], Awaitable[R]],
-    consume: Callable[[ObjectReceiveStream[R]], Awaitable[None]],
+    consume: Callable[[ObjectReceiveStream[R]], Coroutine[Any, Any, None]],
     *,
     concurrency: int,
 ) -> None:

@@ -8,7 +8,7 @@ import time
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ..models import DryRun, ImportProgress, ImportReport
@@ -44,7 +44,7 @@ class ImportDisplay:
         self.last: ImportProgress | None = None
         self._printed_at = 0.0
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def update(self, p: ImportProgress) -> None:
         self.last = p

@@ -43,9 +43,10 @@ def clean_header(names: list[str]) -> list[str]:
     counts = Counter(n.casefold() for n in cleaned)
     duplicates = [n for n in dict.fromkeys(cleaned) if counts[n.casefold()] > 1]
     if duplicates:
-        where = "; ".join(
-            f"{d!r} (columns {', '.join(str(i + 1) for i, n in enumerate(cleaned) if n.casefold() == d.casefold())})"
-            for d in duplicates)
+        def positions(name: str) -> str:
+            return ", ".join(str(i + 1) for i, n in enumerate(cleaned) if n.casefold() == name.casefold())
+
+        where = "; ".join(f"{d!r} (columns {positions(d)})" for d in duplicates)
         raise SourceError(f"the header names a column twice: {where}; rename one, "
                           "or fix the header row")
     return cleaned
@@ -105,8 +106,8 @@ class CsvRecords:
                 self._offset = self._consumed
                 continue
             self._offset = self._consumed
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
+            if not row:
+                continue  # a blank line is not a record (a line of spaces is, and says so)
             self._rowno += 1
             if len(row) > width and not any(c.strip() for c in row[width:]):
                 row = row[:width]  # trailing delimiters: empty extra cells are harmless

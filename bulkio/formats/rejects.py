@@ -1,5 +1,8 @@
 """The rejects file: every rejected or failed row in the input's own format, plus `_row` (the
-1-based record number) and `_error`, so the user can fix it and import just that file."""
+1-based record number) and `_error`, so the user can fix it and import just that file.
+
+In CSV `_row` and `_error` come first, so they stay aligned even for a ragged row (whose cells
+are kept as they were); on re-import they map to no field and are dropped."""
 
 from __future__ import annotations
 
@@ -22,11 +25,10 @@ def write_rejects(path: Path, fmt: str, columns: list[str], delimiter: str,
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             if fmt == "csv":
                 writer = csv.writer(f, delimiter=delimiter)
-                writer.writerow([*columns, "_row", "_error"])
+                writer.writerow(["_row", "_error", *columns])
                 for rowno, error, raw in rows:
                     cells = list(raw) if isinstance(raw, list) else []
-                    cells += [""] * (len(columns) - len(cells))
-                    writer.writerow([*cells, rowno, error])
+                    writer.writerow([rowno, error, *cells])
                     count += 1
             else:
                 for rowno, error, raw in rows:

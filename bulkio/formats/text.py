@@ -26,18 +26,31 @@ def iter_raw_lines(stream: BinaryIO, prefix: bytes = b"") -> Iterator[bytes]:
         pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else b""
         yield from lines
     if pending:
-        yield pending
+        yield from pending.splitlines(keepends=True)
 
 
 def detect_encoding(sample: bytes) -> str:
-    """utf-8 (BOM or not) when the sample decodes as UTF-8, else Windows-1252."""
+    """UTF-8 (BOM or not) unless the sample's non-ASCII lines are mostly not UTF-8.
+
+    Windows-1252 text almost never forms valid multi-byte UTF-8, so lines that decode as
+    non-ASCII UTF-8 are strong evidence; a few stray lines in another encoding are then read
+    with the per-line fallback instead of garbling the whole file.
+    """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return FALLBACK
-    return "utf-8"
+    lines = sample.splitlines()
+    if lines and len(sample) >= SAMPLE:
+        lines.pop()  # the last sampled line may be cut inside a character
+    valid = invalid = 0
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            valid += 1
+        except UnicodeDecodeError:
+            invalid += 1
+    return "utf-8" if valid >= invalid else FALLBACK
 
 
 class LineDecoder:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -52,6 +53,26 @@ class SandboxState:
     counts: Counter[str] = field(default_factory=Counter)
     # token -> (user, exp): a signature is checked once per token, its expiry every time.
     verified: dict[str, tuple[User, float]] = field(default_factory=dict)
+    watchers: dict[str, list[tuple[int, asyncio.Event]]] = field(default_factory=dict)
+
+    def bump(self, key: str) -> None:
+        """Count an event, and wake whoever waits for that count (tests, without polling)."""
+        self.counts[key] += 1
+        waiting = self.watchers.get(key)
+        if waiting:
+            for threshold, event in waiting:
+                if self.counts[key] >= threshold:
+                    event.set()
+            self.watchers[key] = [(t, e) for t, e in waiting if not e.is_set()]
+
+    def when(self, key: str, count: int) -> asyncio.Event:
+        """An event set once `key` has been counted `count` times."""
+        event = asyncio.Event()
+        if self.counts[key] >= count:
+            event.set()
+        else:
+            self.watchers.setdefault(key, []).append((count, event))
+        return event
 
     def bearer_user(self, token: str) -> User | None:
         """The user of a valid token; raises tokens.TokenExpired / TokenInvalid."""
@@ -160,7 +181,7 @@ def fault_response(request: web.Request, fault: Fault) -> web.Response:
 @web.middleware
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    state.counts[f"{request.method} {request.path}"] += 1
+    state.bump(f"{request.method} {request.path}")
     delay = state.chaos.latency()
     if delay:
         await asyncio.sleep(delay)
@@ -173,18 +194,18 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
             if verdict is not None:
                 rate_headers = verdict.headers()
                 if not verdict.allowed:
-                    state.counts["429"] += 1
+                    state.bump("429")
                     return failure(429, "Rate limit exceeded", "rate_limited",
                                    recommendation=f"Retry after {verdict.retry_after} s",
                                    headers=rate_headers)
         fault = state.chaos.before_work()
         if fault is not None:
-            state.counts[f"fault:{fault.value}"] += 1
+            state.bump(f"fault:{fault.value}")
             return fault_response(request, fault)
         response = await handler(request)
         fault = state.chaos.after_work()
         if fault is not None:
-            state.counts[f"lost:{fault.value}"] += 1
+            state.bump(f"lost:{fault.value}")
             return fault_response(request, fault)
     except Reply as reply:
         response = reply.response
@@ -257,7 +278,7 @@ async def login(request: web.Request) -> web.Response:
     state = request.app[STATE]
     body = await json_object(request)
     user = state.store.user_by_email(str(body.get("username", "")))
-    state.counts["login"] += 1
+    state.bump("login")
     if user is None or body.get("password") != user.password:
         return failure(401, "Incorrect username or password", "invalid_credentials")
     return token_answer(state, user, state.store.issue_refresh_token(user.id))
@@ -269,7 +290,7 @@ async def refresh(request: web.Request) -> web.Response:
     token = str(body.get("refreshToken", ""))
     user_id = state.store.user_for_refresh_token(token)
     user = state.store.user_by_id(user_id) if user_id else None
-    state.counts["refresh"] += 1
+    state.bump("refresh")
     if user is None:
         return failure(401, "Refresh token is invalid or revoked", "no_valid_tokens",
                        recommendation="Log in again with POST /api/auth")
@@ -390,9 +411,13 @@ async def post_leads(request: web.Request) -> web.Response:
     problem = lead_problem(body, creating=True)
     if problem:
         # Faithful to production: the answer does not say which rule was broken.
-        state.counts[f"create_failed:{problem}"] += 1
+        state.bump(f"create_failed:{problem}")
         return failure(500, CREATE_FAILED, "internal_error")
     fields = {k: v for k, v in body.items() if v is not None}
+    if not state.chaos.keep(state.config.single_persist):
+        # Rehearsal knob: a 201 for a lead that is not stored, to exercise verification.
+        state.bump("single_not_persisted")
+        return answer(201, {"success": True, "lead": {"id": f"lead-{uuid.uuid4()}", **fields}})
     return answer(201, {"success": True, "lead": state.store.insert_lead(user.company_id, user.id, fields)})
 
 

@@ -23,6 +23,7 @@ class SandboxConfig:
     lost_response_rate: float = 0.0  # does the work, then 502/504 or a dropped connection
     drop_rate: float = 0.0  # drops the connection before doing the work
     batch_persist: float = 0.0  # fraction of batch-POSTed leads actually stored
+    single_persist: float = 1.0  # fraction of single-POSTed leads actually stored (rehearsals)
     batch_delete_drop: float = 0.0  # fraction of batch-DELETE ids silently not deleted
     purge_limit: int = 1000  # purge=true answers 504 above this many leads
     envelope: str = "flat"  # bulk list answer: flat or wrapped
@@ -109,6 +110,9 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("API quirks")
     g.add_argument("--batch-persist", type=probability, default=d.batch_persist, metavar="P",
                    help="fraction of batch-POSTed leads really stored (default: 0, the bug)")
+    g.add_argument("--single-persist", type=probability, default=d.single_persist, metavar="P",
+                   help="fraction of single-POSTed leads really stored (default: 1, as in "
+                        "production); lower it to rehearse bulkio's verification")
     g.add_argument("--batch-delete-drop", type=probability, default=d.batch_delete_drop,
                    metavar="P", help="fraction of batch-DELETE ids silently not deleted (default: 0)")
     g.add_argument("--purge-limit", type=count, default=d.purge_limit, metavar="N",
@@ -138,6 +142,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         lost_response_rate=args.lost_response_rate,
         drop_rate=args.drop_rate,
         batch_persist=args.batch_persist,
+        single_persist=args.single_persist,
         batch_delete_drop=args.batch_delete_drop,
         purge_limit=args.purge_limit,
         envelope=args.envelope,

@@ -1,0 +1,42 @@
+"""The NDJSON reader: one object per line; anything else rejected with the reason."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bulkio.formats.ndjson_records import NdjsonRecords
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9), st.text(max_size=20))
+OBJECTS = st.dictionaries(st.text(min_size=1, max_size=10), SCALARS, max_size=5)
+
+
+def read_all(data: bytes) -> list:  # type: ignore[type-arg]
+    reader = NdjsonRecords(io.BytesIO(data))
+    records = []
+    while batch := reader.read_batch(3):
+        records += batch
+    assert reader.offset == len(data)
+    return records
+
+
+@given(st.lists(OBJECTS, max_size=15), st.sampled_from([b"\n", b"\r\n"]))
+def test_round_trip(objects: list[dict[str, object]], ending: bytes) -> None:
+    """Each object comes back, numbered from 1."""
+    data = b"".join(orjson.dumps(o) + ending for o in objects)
+    records = read_all(data)
+    assert [r.values for r in records] == objects
+    assert [r.rowno for r in records] == list(range(1, len(objects) + 1))
+
+
+def test_non_objects_and_broken_lines_are_rejected_with_the_reason() -> None:
+    """A list, a number, broken JSON: error records; blank lines skipped; the rest goes on."""
+    data = b'\xef\xbb\xbf{"a": 1}\n[1, 2]\n\n42\n{"b": \n{"c": 3}\n'
+    records = read_all(data)
+    assert [r.values for r in records] == [{"a": 1}, None, None, None, {"c": 3}]
+    assert "JSON list, not an object" in str(records[1].error)
+    assert "not valid JSON" in str(records[3].error)
+    assert records[3].raw == '{"b":'
