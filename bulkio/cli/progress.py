@@ -48,7 +48,7 @@ class ImportDisplay:
 
     def update(self, p: ImportProgress) -> None:
         self.last = p
-        if self.quiet:
+        if self.quiet or p.phase == "starting":
             return
         if self.tty:
             self._draw(p)

@@ -398,7 +398,7 @@ class Importer:
         report_path = self.options.report or self.job_dir / "report.json"
         atomic_write(report_path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
         report.report_path = str(report_path)
-        if self.on_progress is not None:
+        if self.on_progress is not None and self.phase != "starting":
             self.phase = "interrupted" if interrupted else "done"
             self.on_progress(self.progress())
         return report

@@ -213,6 +213,9 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = failure(404, f"No route {request.method} {request.path}", "not_found")
     except web.HTTPMethodNotAllowed:
         response = failure(405, f"Method {request.method} not allowed here", "invalid_value")
+    except ConnectionError:  # the caller hung up mid-request: nobody to answer
+        state.bump("client_disconnected")
+        return drop_connection(request)
     except Exception:
         log.exception("sandbox handler failed")
         response = failure(500, "Internal server error", "internal_error")

@@ -137,14 +137,23 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 async def test_no_secret_appears_in_any_output(
         sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Across login, status, clients (debug logging) and errors, no secret is ever printed."""
+    """Across login, status, clients, import (debug logging) and errors, no secret is ever
+    printed or written to a job file."""
     monkeypatch.setenv("LEADGENIUS_API_KEY", sandbox.api_key)
     monkeypatch.setenv("LEADGENIUS_PASSWORD", sandbox.password)
     assert await bulkio("auth", "login", "--base-url", sandbox.base_url, "--email", sandbox.email,
                         "--api-key", "-vv") == 0
     sandbox.config.error_rate = 0.3  # retries get logged at debug level
+    sandbox.state.chaos.rng.seed(3)  # and the dice are fixed, so some certainly happen
     assert await bulkio("auth", "status", "-vv") == 0
     assert await bulkio("clients", "--counts", "-vv", "--rate", "unlimited") == 0
+    leads = Path(os.environ["LEADGENIUS_AUTH_FILE"]).parent / "few.csv"
+    leads.write_text("email\r\nsecretless@x.com\r\nbad-email\r\n")
+    assert await bulkio("import", str(leads), "--client", "acme-corp", "-vv", "--rate",
+                        "unlimited", "--settle", "0", "--job-dir", str(leads.parent / "job")) == 1
+    for written in (leads.parent / "job").iterdir():  # journal, report, rejects
+        content = written.read_bytes()
+        assert sandbox.password.encode() not in content and sandbox.api_key.encode() not in content
     sandbox.state.store.revoke_refresh_tokens()
     monkeypatch.setenv("LEADGENIUS_TOKEN", "garbage.token.value")
     await bulkio("clients", "-vv", "--debug")

@@ -169,7 +169,7 @@ async def test_create_client_then_import(sandbox: Sandbox, tmp_path: Path) -> No
 async def test_verification_resends_what_the_server_lost(sandbox: Sandbox, tmp_path: Path) -> None:
     """With 10% of 201s storing nothing, verification finds and re-sends them: all land."""
     sandbox.config.single_persist = 0.9
-    sandbox.config.chaos_seed = 1
+    sandbox.state.chaos.rng.seed(1)
     source = tmp_path / "in.csv"
     source.write_text("email\r\n" + "".join(f"p{i}@x.com\r\n" for i in range(300)))
     report = await run(sandbox, source, tmp_path)

@@ -1,0 +1,111 @@
+"""`bulkio import` in process: exit codes, dry run, progress lines, stdin, the sync wrapper."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+
+from bulkio.api import import_leads_sync
+from bulkio.cli.main import main
+from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.ops.test_import import SAMPLES, server_emails, settings_for
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(quota_per_minute=None, seed_clients=2)
+
+
+@pytest.fixture(autouse=True)
+def credentials(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # the default job directory lands in the test's folder
+    for key, value in (("EMAIL", sandbox.email), ("PASSWORD", sandbox.password),
+                       ("API_KEY", sandbox.api_key), ("USER_ID", sandbox.user_id),
+                       ("BASE_URL", sandbox.base_url)):
+        monkeypatch.setenv(f"LEADGENIUS_{key}", value)
+
+
+async def bulkio(*argv: str) -> int:
+    return await anyio.to_thread.run_sync(main, [*argv, "--rate", "unlimited", "--settle", "0"])
+
+
+async def test_all_good_is_exit_0_with_a_summary(sandbox: Sandbox, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Every row created: exit 0, the summary table, plain progress lines off a terminal."""
+    source = tmp_path / "ok.csv"
+    source.write_text("Email,First Name\r\na@x.com,Ada\r\nb@x.com,Bo\r\n")
+    assert await bulkio("import", str(source), "--client", "acme-corp") == 0
+    out, err = capsys.readouterr()
+    assert "created" in out and "rows read" in out
+    assert "bulkio: done: 2 rows" in err  # the last plain progress line
+    assert Path(".bulkio/jobs").is_dir()
+
+
+async def test_rejected_rows_are_exit_1(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample has invalid rows: exit 1, and the summary points at the rejects file."""
+    assert await bulkio("import", str(SAMPLES / "leads.csv"), "--client", "acme-corp") == 1
+    assert "rejects.csv" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["import", "nope.csv", "--client", "acme-corp"], "no such file"),
+    (["import", str(SAMPLES / "leads.csv"), "--client", "acme"], "no client 'acme'"),
+    (["import", str(SAMPLES / "leads.csv")], "--client SLUG, or --create-client"),
+    (["import", str(SAMPLES / "leads.csv"), "--client", "a", "--create-client", "B"], "one of the two"),
+    (["import", "-", "--client", "acme-corp"], "needs --format"),
+    (["import", "leads.xlsx", "--client", "acme-corp"], "cannot tell the format"),
+])
+async def test_usage_errors_are_exit_2_in_one_line(argv: list[str], message: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """What a user gets wrong ends in one line that says what to fix, exit 2, no resume hint."""
+    assert await bulkio(*argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+async def test_dry_run_prints_the_plan_and_sends_nothing(sandbox: Sandbox,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """--dry-run: mapping, payloads, counts and the time at the tier; no request."""
+    code = await anyio.to_thread.run_sync(main, ["import", str(SAMPLES / "leads.csv"), "--client",
+                                                 "acme-corp", "--dry-run", "--tier", "premium"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "column mapping" in out and "Lifecycle Stage" in out and "not imported" in out
+    assert '"client_id": "acme-corp"' in out and "rows: 2,000" in out
+    assert "at 1,000 requests a minute" in out
+    assert sum(sandbox.state.counts.values()) == 0
+
+
+async def test_stdin_with_format(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-` reads standard input, given --format."""
+    data = b'{"email": "s1@x.com"}\n{"email": "s2@x.com"}\n'
+
+    class Stdin:
+        buffer = io.BytesIO(data)
+
+    monkeypatch.setattr("sys.stdin", Stdin())
+    assert await bulkio("import", "-", "--format", "ndjson", "--client", "acme-corp", "-q") == 0
+    assert server_emails(sandbox) == {"s1@x.com": 1, "s2@x.com": 1}
+
+
+async def test_quiet_prints_nothing(sandbox: Sandbox, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """--quiet: no progress, no summary."""
+    source = tmp_path / "q.csv"
+    source.write_text("email\r\nq@x.com\r\n")
+    assert await bulkio("import", str(source), "--client", "acme-corp", "--quiet") == 0
+    assert capsys.readouterr() == ("", "")
+
+
+async def test_the_synchronous_wrapper(sandbox: Sandbox, tmp_path: Path) -> None:
+    """import_leads_sync works where there is no event loop (scripts, notebooks)."""
+    source = tmp_path / "s.csv"
+    source.write_text("email\r\nsync@x.com\r\n")
+    report = await anyio.to_thread.run_sync(lambda: import_leads_sync(
+        source, client="acme-corp", settings=settings_for(sandbox), settle_s=0.0,
+        job_dir=tmp_path / "sync-job"))
+    assert report.created == 1 and os.path.exists(str(report.report_path))

@@ -1,0 +1,105 @@
+"""A real `bulkio import` process, killed (SIGKILL) or interrupted (SIGINT) mid-run, then
+resumed: every row ends on the server exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.ops.test_import import server_emails
+
+ROWS = 1500
+KILL_AFTER = 300  # POSTs the server has seen
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(quota_per_minute=None, seed_clients=1, latency_ms=(2, 10))
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "big.csv"
+    path.write_text("Email,Company\r\n" + "".join(f"r{i}@x.com,Co {i}\r\n" for i in range(ROWS)))
+    return path
+
+
+def command(sb: Sandbox, source: Path, job: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "bulkio", "import", str(source), "--client", "acme-corp",
+            "--base-url", sb.base_url, "--rate", "unlimited", "--job-dir", str(job),
+            "--settle", "0", "--quiet", *extra]
+
+
+def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
+    env.update(LEADGENIUS_EMAIL=sb.email, LEADGENIUS_PASSWORD=sb.password,
+               LEADGENIUS_API_KEY=sb.api_key, LEADGENIUS_USER_ID=sb.user_id,
+               LEADGENIUS_AUTH_FILE=str(tmp_path / "auth.json"))
+    return env
+
+
+async def start_and_stop(sb: Sandbox, source: Path, tmp_path: Path, sig: int
+                         ) -> subprocess.CompletedProcess[bytes]:
+    """Start an import, deliver `sig` once the server has seen KILL_AFTER POSTs."""
+    job = tmp_path / "job"
+    reached = sb.state.when("POST /api/leads", KILL_AFTER)
+    async with await anyio.open_process(command(sb, source, job), env=environment(sb, tmp_path),
+                                        stderr=subprocess.PIPE) as proc:
+        with anyio.fail_after(60):
+            await reached.wait()
+        proc.send_signal(sig)
+        with anyio.fail_after(60):
+            await proc.wait()
+        assert proc.stderr is not None
+        err = b""
+        async for chunk in proc.stderr:
+            err += chunk
+    return subprocess.CompletedProcess(proc.args if hasattr(proc, "args") else [],  # type: ignore[attr-defined]
+                                       proc.returncode or 0, b"", err)
+
+
+def open_rows(job: Path) -> int:
+    """Rows the journal has admitted whose outcome it does not know yet."""
+    with sqlite3.connect(job / "journal.db") as db:
+        return int(db.execute("SELECT count(*) FROM rows WHERE state = 'attempted'").fetchone()[0])
+
+
+async def resume(sb: Sandbox, source: Path, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
+    with anyio.fail_after(120):
+        return await anyio.run_process(command(sb, source, tmp_path / "job", "--resume"),
+                                       env=environment(sb, tmp_path), check=False)
+
+
+async def test_sigkill_mid_run_then_resume(sandbox: Sandbox, source: Path, tmp_path: Path) -> None:
+    """kill -9 with requests in flight; --resume reconciles them and finishes: exactly once."""
+    killed = await start_and_stop(sandbox, source, tmp_path, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL
+    before = len(server_emails(sandbox))
+    assert 0 < before < ROWS  # cut off mid-run
+    # Backpressure: the reader was never more than a small window ahead of the senders.
+    assert open_rows(tmp_path / "job") <= 512
+    done = await resume(sandbox, source, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    on_server = server_emails(sandbox)
+    assert len(on_server) == ROWS and set(on_server.values()) == {1}
+
+
+async def test_ctrl_c_stops_gracefully_and_says_how_to_resume(sandbox: Sandbox, source: Path,
+                                                              tmp_path: Path) -> None:
+    """SIGINT: exit 130 and the command that resumes; resuming finishes exactly once."""
+    stopped = await start_and_stop(sandbox, source, tmp_path, signal.SIGINT)
+    assert stopped.returncode == 130, stopped.stderr.decode()
+    assert b"--resume" in stopped.stderr and b"interrupted" in stopped.stderr
+    assert len(server_emails(sandbox)) < ROWS
+    done = await resume(sandbox, source, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    on_server = server_emails(sandbox)
+    assert len(on_server) == ROWS and set(on_server.values()) == {1}
