@@ -33,6 +33,9 @@ DRY_RUN_SAMPLES = 3
 
 def _options(client: str | None, options: ImportOptions | None, kwargs: dict[str, Any]
              ) -> ImportOptions:
+    for key in ("job_dir", "rejects", "report"):  # library callers pass str as often as Path
+        if isinstance(kwargs.get(key), str):
+            kwargs[key] = Path(kwargs[key])
     options = replace(options or ImportOptions(), **kwargs)
     if client is not None:
         options = replace(options, client=client)

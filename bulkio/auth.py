@@ -57,6 +57,8 @@ class Authenticator:
         self._api_key = creds.api_key
         self._user_id = creds.user_id or (jwt.subject(creds.token) if creds.token else None)
         self._lock = anyio.Lock()
+        self._renew_at_for: str | None = None  # the token _renew_at was computed for
+        self._renew_at: float | None = None
         register_secret(*creds.secrets())
 
     # -- what a request carries ------------------------------------------------------------
@@ -103,11 +105,14 @@ class Authenticator:
         return None if exp is None else exp - self._wall()
 
     def _is_expiring(self, token: str) -> bool:
-        exp = jwt.expires_at(token)
-        if exp is None:
-            return False  # nothing to go on: the server's 401 will tell
-        lifetime = jwt.lifetime(token) or 3600.0
-        return exp - self._wall() < min(60.0, lifetime / 10)
+        """Within a tenth of its lifetime (at most 60 s) of `exp`; read once per token."""
+        if self._renew_at_for != token:
+            exp = jwt.expires_at(token)
+            margin = min(60.0, (jwt.lifetime(token) or 3600.0) / 10)
+            self._renew_at_for = token
+            self._renew_at = None if exp is None else exp - margin
+        # No exp: nothing to go on, the server's 401 will tell.
+        return self._renew_at is not None and self._wall() >= self._renew_at
 
     async def fresh_token(self) -> str:
         token = self._token

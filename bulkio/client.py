@@ -69,7 +69,8 @@ class LeadGeniusClient:
         renewed = False
 
         async def attempt() -> dict[str, Any]:
-            await self.quota.acquire()
+            if not self.quota.is_open:
+                await self.quota.acquire()
             headers, sent_with["token"] = await self.auth.headers(auth)
             self.stats.requests += 1
             resp = await self.transport.send(Request(method, url, query or None, payload, headers))

@@ -127,11 +127,19 @@ class ImportJournal:
 
         Sets each admission's `action`: reject, skip (a duplicate), create or update.
         """
-        rows: list[tuple[Any, ...]] = []
         with self._tx():
+            holders = self._holders({a.email for a in batch if a.error is None and a.email})
+            rows: list[tuple[Any, ...]] = []
+            claims: list[tuple[int, str]] = []
+            takeovers: list[tuple[int, str]] = []
             for a in batch:
-                state, error, raw = self._decide(a, on_duplicate)
+                state, error, raw = self._decide(a, on_duplicate, holders)
                 rows.append((a.rowno, state, a.email, a.lead_id, error, raw))
+                if a.action in ("create", "update") and a.email:
+                    (takeovers if a.email in holders else claims).append((a.rowno, a.email))
+                    holders[a.email] = (a.rowno, None)
+            self.db.executemany("INSERT INTO emails (rowno, email) VALUES (?, ?)", claims)
+            self.db.executemany("UPDATE emails SET rowno = ? WHERE email = ?", takeovers)
             self.db.executemany(
                 "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw) "
                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
@@ -140,29 +148,37 @@ class ImportJournal:
                     ("offset", str(offset)), ("rowno", str(batch[-1].rowno))])
         return batch
 
-    def _decide(self, a: Admission, on_duplicate: str) -> tuple[str, str | None, str | None]:
+    def _holders(self, emails: set[str]) -> dict[str, tuple[int | None, str | None]]:
+        """Who already holds each of these emails: (rowno of this file, pre-existing lead)."""
+        found: dict[str, tuple[int | None, str | None]] = {}
+        pending = list(emails)
+        for start in range(0, len(pending), 500):  # SQLite's limit on bound parameters
+            chunk = pending[start:start + 500]
+            found.update((email, (rowno, lead_id)) for email, rowno, lead_id in self.db.execute(
+                f"SELECT email, rowno, lead_id FROM emails WHERE email IN ({','.join('?' * len(chunk))})",
+                chunk))
+        return found
+
+    @staticmethod
+    def _decide(a: Admission, on_duplicate: str,
+                holders: dict[str, tuple[int | None, str | None]]) -> tuple[str, str | None, str | None]:
         if a.error is not None:
             a.action = "reject"
             return "rejected", a.error, a.raw
-        if a.email is None:
+        hit = holders.get(a.email) if a.email else None
+        if hit is None:
             a.action = "create"
             return "attempted", None, a.raw
-        hit = self.db.execute("SELECT rowno, lead_id FROM emails WHERE email = ?",
-                              (a.email,)).fetchone()
-        if hit is not None and hit[0] is not None:
+        rowno, lead_id = hit
+        if rowno is not None:
             a.action = "skip"
-            return "skipped_duplicate", f"same email as row {hit[0]}", None
-        if hit is not None:  # already in the client
-            if on_duplicate == "skip":
-                a.action = "skip"
-                return "skipped_duplicate", f"already in the client (lead {hit[1]})", None
-            self.db.execute("UPDATE emails SET rowno = ? WHERE email = ?", (a.rowno, a.email))
-            if on_duplicate == "update":
-                a.action, a.lead_id = "update", hit[1]
-                return "updating", None, a.raw
-            a.action = "create"
-            return "attempted", None, a.raw
-        self.db.execute("INSERT INTO emails (email, rowno) VALUES (?, ?)", (a.email, a.rowno))
+            return "skipped_duplicate", f"same email as row {rowno}", None
+        if on_duplicate == "skip":  # already in the client
+            a.action = "skip"
+            return "skipped_duplicate", f"already in the client (lead {lead_id})", None
+        if on_duplicate == "update":
+            a.action, a.lead_id = "update", lead_id
+            return "updating", None, a.raw
         a.action = "create"
         return "attempted", None, a.raw
 

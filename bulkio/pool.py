@@ -1,53 +1,69 @@
-"""A bounded pool: one producer -> a small buffer -> N workers -> a small buffer -> one consumer.
+"""A bounded pool: one producer -> a small buffer -> N workers.
 
-The buffers hold a small multiple of the concurrency, never more, so the producer is never far
-ahead of the workers (backpressure) and memory stays flat whatever the input's size. Knows no
-HTTP: the work is whatever function it is given.
+The buffer holds a small multiple of the concurrency, never more, so the producer is never far
+ahead of the workers (backpressure) and memory stays flat whatever the input's size. The work
+handles its own results. Knows no HTTP: the work is whatever function it is given.
+
+The buffer is an asyncio.Queue, not an anyio memory stream: measured here, a job costs
+3.7 µs through the queue and 40 µs through the stream, and at thousands of jobs a second
+that difference is a tenth of a core. anyio still provides the structure (task group,
+cancellation); asyncio runs it anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 J = TypeVar("J")
-R = TypeVar("R")
+
+Send = Callable[[J], Awaitable[None]]
+
+
+class _Done:
+    """Tells a worker that the producer has finished."""
+
+
+_DONE = _Done()
+
+
+class _Buffer(Generic[J]):
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[J | _Done] = asyncio.Queue(size)
+
+    async def send(self, job: J) -> None:
+        await self.queue.put(job)
 
 
 async def run_pool(
-    produce: Callable[[ObjectSendStream[J]], Awaitable[None]],
-    work: Callable[[J], Awaitable[R]],
-    consume: Callable[[ObjectReceiveStream[R]], Coroutine[Any, Any, None]],
+    produce: Callable[[Send[J]], Awaitable[None]],
+    work: Callable[[J], Awaitable[None]],
     *,
     concurrency: int,
 ) -> None:
-    """Run until the producer is done and every result is consumed.
+    """Run until the producer is done and every job is worked.
 
+    `produce(send)` calls `await send(job)` for each job; it waits while the buffer is full.
     An exception in any part cancels the rest and propagates (unwrapped by `first_error`).
     """
-    buffer = max(2, 2 * concurrency)
-    jobs_in, jobs_out = anyio.create_memory_object_stream[J](buffer)
-    results_in, results_out = anyio.create_memory_object_stream[R](buffer)
+    buffer: _Buffer[J] = _Buffer(max(2, 2 * concurrency))
 
     async def producer() -> None:
-        async with jobs_in:
-            await produce(jobs_in)
+        await produce(buffer.send)
+        for _ in range(concurrency):
+            await buffer.queue.put(_DONE)
 
-    async def worker(jobs: ObjectReceiveStream[J], results: ObjectSendStream[R]) -> None:
-        async with jobs, results:
-            async for job in jobs:
-                await results.send(await work(job))
+    async def worker() -> None:
+        while not isinstance(job := await buffer.queue.get(), _Done):
+            await work(job)
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(producer)
         for _ in range(concurrency):
-            tg.start_soon(worker, jobs_out.clone(), results_in.clone())
-        jobs_out.close()
-        results_in.close()
-        tg.start_soon(consume, results_out)
+            tg.start_soon(worker)
 
 
 def first_error(error: BaseException) -> BaseException:

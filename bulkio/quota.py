@@ -74,6 +74,11 @@ class Quota:
         burst, rate = bucket(per_minute)
         return AsyncLimiter(burst, burst / rate)
 
+    @property
+    def is_open(self) -> bool:
+        """No pacing and no pause: a caller may skip acquire() altogether."""
+        return self._limiter is None and not self._is_paused()
+
     async def acquire(self) -> None:
         """Wait for a slot. Never returns during a pause."""
         while True:

@@ -18,7 +18,7 @@ import orjson
 from .errors import ConnectError, ResponseLost, TransportError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Request:
     method: str
     url: str
@@ -30,7 +30,7 @@ class Request:
         return orjson.loads(self.body) if self.body else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Response:
     status: int
     headers: Mapping[str, str]
@@ -59,16 +59,26 @@ def mapped_errors() -> Iterator[None]:
     """Turn aiohttp/OS failures into ConnectError (never sent) or ResponseLost (maybe applied)."""
     try:
         yield
+    except Exception as exc:
+        raise mapped(exc) from None
+
+
+def mapped(exc: Exception) -> Exception:
+    """The bulkio error an aiohttp or OS error means; other exceptions as they are."""
+    try:
+        raise exc
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-        raise ConnectError(f"cannot connect: {exc}") from None
+        return ConnectError(f"cannot connect: {exc}")
     except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
             aiohttp.ClientPayloadError, aiohttp.ServerTimeoutError) as exc:
         detail = f": {exc}" if str(exc) else ""
-        raise ResponseLost(f"no answer: {type(exc).__name__}{detail}") from None
+        return ResponseLost(f"no answer: {type(exc).__name__}{detail}")
     except aiohttp.ClientError as exc:
-        raise TransportError(f"HTTP failure: {type(exc).__name__}: {exc}") from None
+        return TransportError(f"HTTP failure: {type(exc).__name__}: {exc}")
     except OSError as exc:
-        raise ResponseLost(f"network error: {exc.strerror or exc}") from None
+        return ResponseLost(f"network error: {exc.strerror or exc}")
+    except Exception as other:
+        return other
 
 
 class AiohttpTransport:
@@ -78,13 +88,15 @@ class AiohttpTransport:
         self.session = session
 
     async def send(self, request: Request) -> Response:
-        with mapped_errors():
+        try:  # a plain try, not mapped_errors(): this runs thousands of times a second
             async with self.session.request(
                 request.method, request.url, params=request.params, data=request.body,
                 headers=request.headers,
             ) as resp:
                 body = await resp.read()
                 return Response(resp.status, resp.headers, body)
+        except Exception as exc:
+            raise mapped(exc) from None
 
 
 def open_session(concurrency: int, timeout: float) -> aiohttp.ClientSession:

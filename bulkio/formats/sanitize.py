@@ -21,6 +21,7 @@ from .mapping import ColumnMap
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+$")
 LAST_NAME_FALLBACK = "-"
 _NAME_PARTS = re.compile(r"[._\-+]+")
+_ALNUM = re.compile(r"[^\W_]")  # a letter or a digit, in any script
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,10 @@ class Built:
 
 def clean(value: Any) -> str | None:
     """A trimmed string, or None for empty, whitespace-only, null."""
+    if type(value) is str:  # the common case, first
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, bool):
@@ -55,7 +60,7 @@ def clean(value: Any) -> str | None:
 
 def is_name(value: str | None) -> bool:
     """A name has at least one letter or digit ('.' and '-' are not names)."""
-    return bool(value) and any(ch.isalnum() for ch in value or "")
+    return value is not None and _ALNUM.search(value) is not None
 
 
 def names_from_email(email: str) -> tuple[str, str]:
@@ -81,8 +86,9 @@ class LeadBuilder:
     def build(self, values: Mapping[str, Any]) -> Built:
         fields: dict[str, str] = {}
         extras: list[str] = []
+        decided, field_for = self.columns.decided, self.columns.field_for
         for column, raw in values.items():
-            target = self.columns.field_for(column)
+            target = decided[column] if column in decided else field_for(column)
             if target is None and not self.unmapped_to_notes:
                 continue
             try:

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from .. import __version__
 from ..client import LeadGeniusClient
@@ -49,7 +48,7 @@ from ..formats.sanitize import Built, LeadBuilder
 from ..formats.source import Source
 from ..journal import FINAL, Admission, AsyncJournal, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
-from ..pool import run_pool
+from ..pool import Send, run_pool
 from .import_job import ImportOptions, fingerprint
 
 log = logging.getLogger("bulkio.import")
@@ -57,7 +56,6 @@ log = logging.getLogger("bulkio.import")
 UPDATE_BATCH = 50
 MAX_ROUNDS = 4  # listing passes after the stream: up to three rounds of re-sends
 FLUSH_EVERY_S = 0.25
-FLUSH_EVERY_ROWS = 512
 GIVE_UP_STREAK = 50  # consecutive rows with no answer: the API is down, stop (resumable)
 
 
@@ -102,7 +100,6 @@ class Importer:
         self.started = time.monotonic()
         self.stats_before: dict[str, float] = {}
         self._pending: list[Outcome] = []
-        self._last_flush = time.monotonic()
         self._last_unknown = 0.0
         self._streak = 0
         self.batch_size = max(16, min(256, 4 * api.settings.effective_concurrency))
@@ -138,8 +135,7 @@ class Importer:
                 await anyio.to_thread.run_sync(self.reader.resume_at, int(meta["offset"]),
                                                int(meta["rowno"]))
             self.phase = "importing"
-            await run_pool(self._produce, self._work, self._consume,
-                           concurrency=self.api.settings.effective_concurrency)
+            await self._send(self._produce)
             await self.journal(self.j.set_meta, read_done=True)
         await self._reconcile_rounds(verify=self.options.verify)
         await self.journal(self.j.set_meta, status="finished")
@@ -181,7 +177,7 @@ class Importer:
         records = self.reader.read_batch(size)
         return [prepare(r, self.builder) for r in records], self.reader.offset
 
-    async def _produce(self, jobs: ObjectSendStream[Job]) -> None:
+    async def _produce(self, send: Send[Job]) -> None:
         updates: list[tuple[int, str, dict[str, str]]] = []
         while True:
             prepared, offset = await anyio.to_thread.run_sync(self._read_prepared, self.batch_size)
@@ -199,14 +195,14 @@ class Importer:
                     self.counts["updating"] += 1
                     updates.append((admission.rowno, admission.lead_id, built.changes()))
                     if len(updates) == UPDATE_BATCH:
-                        await jobs.send(UpdateJob(updates))
+                        await send(UpdateJob(updates))
                         updates = []
                 else:
                     assert built is not None and built.payload is not None
                     self.counts["attempted"] += 1
-                    await jobs.send(CreateJob(admission.rowno, built.payload))
+                    await send(CreateJob(admission.rowno, built.payload))
         if updates:
-            await jobs.send(UpdateJob(updates))
+            await send(UpdateJob(updates))
 
     async def _work(self, job: Job) -> list[Outcome]:
         if isinstance(job, CreateJob):
@@ -262,16 +258,25 @@ class Importer:
             return Outcome(rowno, state, error=f"update refused: {exc}", was="updating")
         return Outcome(rowno, "updated", lead_id=lead_id, was="updating")
 
-    async def _consume(self, results: ObjectReceiveStream[list[Outcome]]) -> None:
-        async with results:
-            async for outcomes in results:
-                for outcome in outcomes:
-                    self._tally(outcome)
-                self._pending.extend(outcomes)
-                if len(self._pending) >= FLUSH_EVERY_ROWS or \
-                        time.monotonic() - self._last_flush >= FLUSH_EVERY_S:
-                    await self._flush()
+    async def _send(self, produce: Callable[[Send[Job]], Awaitable[None]]) -> None:
+        """Run the senders over `produce`'s jobs; outcomes are journalled every quarter second."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._flush_periodically)
+            await run_pool(produce, self._work_and_record,
+                           concurrency=self.api.settings.effective_concurrency)
+            tg.cancel_scope.cancel()
         await self._flush()
+
+    async def _work_and_record(self, job: Job) -> None:
+        outcomes = await self._work(job)
+        for outcome in outcomes:
+            self._tally(outcome)
+        self._pending.extend(outcomes)
+
+    async def _flush_periodically(self) -> None:
+        while True:
+            await anyio.sleep(FLUSH_EVERY_S)
+            await self._flush()
 
     def _tally(self, outcome: Outcome) -> None:
         self.counts[outcome.was] -= 1
@@ -289,7 +294,6 @@ class Importer:
         if self._pending:
             batch, self._pending = self._pending, []
             await self.journal(self.j.record, batch)
-        self._last_flush = time.monotonic()
 
     # -- reconcile and verify --------------------------------------------------------------
 
@@ -321,7 +325,7 @@ class Importer:
             await anyio.sleep(wait)
 
     async def _resend(self, rows: list[tuple[int, str, str | None, str]]) -> None:
-        async def produce(jobs: ObjectSendStream[Job]) -> None:
+        async def produce(send: Send[Job]) -> None:
             updates: list[tuple[int, str, dict[str, str]]] = []
             for rowno, state, lead_id, raw in rows:
                 built = self._rebuild(raw)
@@ -330,13 +334,12 @@ class Importer:
                 elif state == "updating" and lead_id:
                     updates.append((rowno, lead_id, built.changes()))
                 else:
-                    await jobs.send(CreateJob(rowno, built.payload))
+                    await send(CreateJob(rowno, built.payload))
             for start in range(0, len(updates), UPDATE_BATCH):
-                await jobs.send(UpdateJob(updates[start:start + UPDATE_BATCH]))
+                await send(UpdateJob(updates[start:start + UPDATE_BATCH]))
 
         self._streak = 0
-        await run_pool(produce, self._work, self._consume,
-                       concurrency=self.api.settings.effective_concurrency)
+        await self._send(produce)
         self._refresh_counts()
 
     def _rebuild(self, raw: str) -> Built:
