@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(BIN)/python -m mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m benchmarks
 
 clean:

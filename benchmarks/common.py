@@ -6,6 +6,7 @@ import asyncio
 import os
 import platform
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -118,3 +119,63 @@ def write_result(name: str, figures: dict[str, Any], out: Path = RESULTS) -> Pat
     path.write_bytes(orjson.dumps({"benchmark": name, "machine": machine(), **figures},
                                   option=orjson.OPT_INDENT_2) + b"\n")
     return path
+
+
+def write_csv(path: Path, rows: int, prefix: str = "lead") -> Path:
+    """A clean CSV of `rows` distinct leads (the seeds' own column names)."""
+    with path.open("w", encoding="utf-8") as f:
+        f.write("First Name,Last Name,Email,Company,Title\n")
+        for i in range(rows):
+            f.write(f"Ada,Lovelace,{prefix}{i}@example.com,Analytical Engines,Engineer\n")
+    return path
+
+
+def bulkio_env(info: dict[str, str], auth_file: Path) -> dict[str, str]:
+    """An environment in which `bulkio` reaches this sandbox (and not your real account)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
+    env.update(LEADGENIUS_BASE_URL=info["base_url"], LEADGENIUS_EMAIL=info["email"],
+               LEADGENIUS_PASSWORD=info["password"], LEADGENIUS_API_KEY=info["api_key"],
+               LEADGENIUS_USER_ID=info["user_id"], LEADGENIUS_AUTH_FILE=str(auth_file))
+    return env
+
+
+def settings_for(info: dict[str, str], **extra: Any) -> Any:
+    from bulkio.settings import Credentials, Settings
+
+    creds = Credentials(email=info["email"], password=info["password"], api_key=info["api_key"],
+                        user_id=info["user_id"])
+    return Settings(base_url=info["base_url"], credentials=creds, **extra)
+
+
+async def count_leads(info: dict[str, str], slug: str) -> int:
+    from bulkio.client import open_client
+
+    async with open_client(settings_for(info, rate_per_minute=None)) as client:
+        return await client.count_leads(slug)
+
+
+def stored_leads(db: Path, slug: str) -> int:
+    """Leads of a client in a sandbox's --db file, read directly: costs the contender no quota."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return int(conn.execute("SELECT count(*) FROM leads WHERE client_id = ?", (slug,))
+                   .fetchone()[0])
+
+
+def steady_rate(argv: list[str], env: dict[str, str], db: Path, slug: str, warm_up: float,
+                seconds: float) -> float:
+    """Leads a minute a command stores once warmed up: counted at `warm_up` seconds and at
+    `warm_up + seconds`, then the command is stopped (SIGINT, SIGKILL if it lingers)."""
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(warm_up)
+        t0, c0 = time.perf_counter(), stored_leads(db, slug)
+        time.sleep(seconds)
+        t1, c1 = time.perf_counter(), stored_leads(db, slug)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return (c1 - c0) / (t1 - t0) * 60

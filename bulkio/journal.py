@@ -43,9 +43,11 @@ CREATE TABLE IF NOT EXISTS rows (
 );
 CREATE INDEX IF NOT EXISTS rows_open ON rows (state) WHERE state IN ('attempted', 'updating');
 CREATE INDEX IF NOT EXISTS rows_bad ON rows (state) WHERE state IN ('rejected', 'failed');
+CREATE INDEX IF NOT EXISTS rows_lead ON rows (lead_id) WHERE lead_id IS NOT NULL;
 -- who holds an email: a row of this file (rowno) and/or a lead that was already there (pre)
 CREATE TABLE IF NOT EXISTS emails (email TEXT PRIMARY KEY, rowno INTEGER, lead_id TEXT,
                                    pre INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS emails_pre ON emails (lead_id) WHERE pre = 1;
 -- the client's leads as listed by the latest reconcile/verify pass
 CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
 CREATE INDEX IF NOT EXISTS server_email ON server (email);
@@ -217,12 +219,16 @@ class ImportJournal:
         """
         found = missing = 0
         with self._tx():
-            taken = {r[0] for r in self.db.execute(
-                "SELECT lead_id FROM emails WHERE pre = 1 AND lead_id IS NOT NULL "
-                "UNION SELECT lead_id FROM rows WHERE lead_id IS NOT NULL AND state = 'created'")}
+            # Candidates: listed under the row's email, neither pre-existing nor another row's.
+            # Matched in SQL (indexed), so memory does not grow with the number of leads.
+            taken: set[str] = set()  # assigned in this pass
             for rowno, lead_id in self.db.execute(
                     "SELECT r.rowno, s.id FROM rows r JOIN server s ON s.email = r.email "
-                    "WHERE r.state = 'attempted' ORDER BY r.rowno").fetchall():
+                    "WHERE r.state = 'attempted' "
+                    "AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.pre = 1 AND e.lead_id = s.id) "
+                    "AND NOT EXISTS (SELECT 1 FROM rows o WHERE o.lead_id = s.id "
+                    "                AND o.state = 'created') "
+                    "ORDER BY r.rowno").fetchall():
                 if lead_id in taken:
                     continue
                 taken.add(lead_id)

@@ -70,7 +70,7 @@ class Settings:
             return self.concurrency
         if self.rate_per_minute is None:
             return 64
-        return max(4, min(128, math.ceil(self.rate_per_minute / 60 * 3)))
+        return max(4, min(256, math.ceil(self.rate_per_minute / 60 * 3)))
 
 
 def parse_rate(text: str) -> float | None:

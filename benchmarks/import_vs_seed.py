@@ -1,0 +1,56 @@
+"""Benchmark 1, import-vs-seed: the seeds' documented loop against `bulkio import`.
+
+Same rows, same sandbox configuration (premium quota, a fixed latency), each contender with a
+fresh sandbox (the quota is per identity: one contender's minute must not throttle the
+other's). Each is measured the same way: leads stored on the server, counted in the sandbox's
+database after a warm-up and again `seconds` later (start-up excluded for both).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .common import bulkio_env, sandbox, steady_rate, write_csv
+
+NAME = "import-vs-seed"
+SEED_LOOP = Path(__file__).parent / "baselines" / "seed_loop.py"
+
+
+def run(quick: bool) -> dict[str, Any]:
+    seconds = 15 if quick else 60
+    warm_up = 6.0
+    latencies = (50, 1000) if quick else (50, 300, 1000)
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as tmp:
+        rows = write_csv(Path(tmp) / "leads.csv", 3000)
+        for latency in latencies:
+            figures: dict[str, Any] = {"latency_ms": latency, "seconds": seconds}
+            for name, argv in (
+                ("seed", lambda info: [sys.executable, str(SEED_LOOP), info["base_url"],
+                                       info["email"], info["password"], "acme-corp", str(rows)]),
+                ("bulkio", lambda info, job=f"job-{latency}": [
+                    sys.executable, "-m", "bulkio", "import", str(rows),
+                    "--client", "acme-corp", "--tier", "premium", "--quiet",
+                    "--job-dir", str(Path(tmp) / job)]),
+            ):
+                db = Path(tmp) / f"sandbox-{latency}-{name}.db"  # a fresh database each
+                with sandbox("--quota", "premium", "--latency-ms", str(latency), "--seed-clients",
+                             "1", "--db", str(db)) as sb:
+                    figures[f"{name}_leads_per_min"] = steady_rate(
+                        argv(sb.info), bulkio_env(sb.info, Path(tmp) / "auth.json"), db,
+                        "acme-corp", warm_up, seconds)
+            figures["ratio"] = figures["bulkio_leads_per_min"] / max(figures["seed_leads_per_min"], 1e-9)
+            results.append(figures)
+    return {"quick": quick, "quota_per_min": 1000, "runs": results}
+
+
+def rows(f: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for r in f["runs"]:
+        out.append((f"{r['latency_ms']} ms latency: seeds' loop / bulkio, leads a minute",
+                    f"{r['seed_leads_per_min']:,.0f} / {r['bulkio_leads_per_min']:,.0f} "
+                    f"(x{r['ratio']:.1f})"))
+    return out
