@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet mypy ruff
+	$(BIN)/python -m pip install --quiet mypy ruff types-aiofiles
 	$(BIN)/python -m ruff check bulkio tests benchmarks samples
 	$(BIN)/python -m mypy
 

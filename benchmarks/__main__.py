@@ -11,11 +11,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from . import engine_ceiling, import_memory, import_vs_seed, quota_utilisation, sandbox_ceiling
+from . import (
+    engine_ceiling,
+    export_throughput,
+    import_memory,
+    import_vs_seed,
+    quota_utilisation,
+    sandbox_ceiling,
+)
 from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
-    import_vs_seed, quota_utilisation, engine_ceiling, import_memory, sandbox_ceiling)}
+    import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, import_memory,
+    sandbox_ceiling)}
 
 
 def main() -> int:

@@ -44,10 +44,13 @@ class Server:
     def base_url(self) -> str:
         return self.info["base_url"]
 
-    def peak_rss_mb(self) -> float:
-        """VmHWM of the process, read from /proc: measured from outside, not guessed."""
+    def rss_mb(self) -> float:
+        """The process's resident memory now (VmRSS), read from /proc: measured from outside.
+
+        Not VmHWM: a child's high-water mark includes its parent's pages at fork time.
+        """
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
         return float("nan")
 

@@ -1,10 +1,9 @@
 """Benchmark 6, memory: a large CSV imported with the quota off, by a real `bulkio import`
-process whose peak RSS is read from the kernel (os.wait4), not guessed."""
+process whose peak RSS is read from the kernel (wait4, through benchmarks.peak_rss), not
+guessed."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .common import bulkio_env, sandbox, write_csv
+from .peak_rss import run_measured
 
 NAME = "memory"
 
@@ -24,17 +24,14 @@ def run(quick: bool) -> dict[str, Any]:
         with sandbox("--quota", "unlimited", "--seed-clients", "1", "--db",
                      str(Path(tmp) / "sandbox.db")) as sb:
             start = time.perf_counter()
-            proc = subprocess.Popen(
+            code, peak_mb = run_measured(
                 [sys.executable, "-m", "bulkio", "import", str(source), "--client", "acme-corp",
-                 "--rate", "unlimited", "--quiet", "--settle", "0", "--job-dir",
-                 str(Path(tmp) / "job")],
-                env=bulkio_env(sb.info, Path(tmp) / "auth.json"))
-            _, status, usage = os.wait4(proc.pid, 0)
+                 "--rate", "unlimited", "--quiet", "--settle", "0",
+                 "--job-dir", str(Path(tmp) / "job")],
+                bulkio_env(sb.info, Path(tmp) / "auth.json"))
             elapsed = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-    return {"quick": quick, "rows": count, "exit_code": proc.returncode, "elapsed_s": elapsed,
-            "rows_per_s": count / elapsed, "peak_rss_mb": usage.ru_maxrss / 1024,
-            "csv_mb": count * 70 / 1e6}
+    return {"quick": quick, "rows": count, "exit_code": code, "elapsed_s": elapsed,
+            "rows_per_s": count / elapsed, "peak_rss_mb": peak_mb}
 
 
 def rows(f: dict[str, Any]) -> list[tuple[str, str]]:

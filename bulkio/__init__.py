@@ -3,9 +3,7 @@
 The public API is what `__all__` lists; everything else may change.
 """
 
-from importlib.metadata import PackageNotFoundError as _NotInstalled
-from importlib.metadata import version as _version
-
+from .api import dry_run, export_leads, import_leads, import_leads_sync, iter_leads
 from .client import LeadGeniusClient, open_client
 from .errors import (
     ApiError,
@@ -18,16 +16,23 @@ from .errors import (
     TransportError,
     UnknownClient,
 )
-from .models import Client, LeadKind, Page
+from .models import (
+    Client,
+    DryRun,
+    ExportProgress,
+    ExportReport,
+    ImportProgress,
+    ImportReport,
+    LeadKind,
+    Page,
+)
+from .ops.export_job import ExportOptions
+from .ops.import_job import ImportOptions
 from .quota import Quota
 from .retry import RetryPolicy
 from .settings import Credentials, Settings, resolve_settings
 from .stats import RunStats
-
-try:
-    __version__ = _version("bulkio")
-except _NotInstalled:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+from .version import __version__
 
 __all__ = [
     "ApiError",
@@ -36,6 +41,13 @@ __all__ = [
     "Client",
     "ConfigError",
     "Credentials",
+    "DryRun",
+    "ExportOptions",
+    "ExportProgress",
+    "ExportReport",
+    "ImportOptions",
+    "ImportProgress",
+    "ImportReport",
     "LeadGeniusClient",
     "LeadKind",
     "LeadRejected",
@@ -49,6 +61,11 @@ __all__ = [
     "TransportError",
     "UnknownClient",
     "__version__",
+    "dry_run",
+    "export_leads",
+    "import_leads",
+    "import_leads_sync",
+    "iter_leads",
     "open_client",
     "resolve_settings",
 ]

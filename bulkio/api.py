@@ -1,4 +1,5 @@
-"""The library entry points: `import_leads` (async), `import_leads_sync`, `dry_run`.
+"""The library entry points: `import_leads` (async), `import_leads_sync`, `dry_run`,
+`export_leads` (async), `iter_leads` (async iterator).
 
 These are the only library functions that fall back to the environment (through
 `resolve_settings`) when no settings are given; the operations themselves never do.
@@ -7,7 +8,7 @@ These are the only library functions that fall back to the environment (through
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,9 @@ from .formats.mapping import describe, load_mapping
 from .formats.sanitize import LeadBuilder
 from .formats.source import open_source
 from .journal import ImportJournal
-from .models import DryRun, ImportProgress, ImportReport
+from .models import DryRun, ExportProgress, ExportReport, ImportProgress, ImportReport
+from .ops.export_job import KINDS, ExportOptions, open_export_job, plan_targets
+from .ops.exporter import Exporter, plan_streams, stream_pages
 from .ops.import_job import ImportOptions, open_job
 from .ops.importer import Importer, prepare
 from .pool import first_error
@@ -128,3 +131,74 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
             src.close()
     plan.columns = dict(describe(columns, src.reader.columns))
     return plan
+
+
+async def export_leads(out: str | Path, *, settings: Settings | None = None,
+                       options: ExportOptions | None = None,
+                       on_progress: Callable[[ExportProgress], None] | None = None,
+                       policy: RetryPolicy | None = None, **option_values: Any) -> ExportReport:
+    """Export a tenant's leads (every client, or one) to NDJSON or CSV, optionally .gz.
+
+    Written to OUT.part and renamed when complete, with OUT.manifest.json beside it. Safe to
+    run again with resume=True after a crash or an interruption.
+
+    Example:
+        report = await bulkio.export_leads("leads.ndjson.gz", fields=("email", "companyName"))
+        print(report.records, report.files)
+
+    Raises ConfigError (bad options, unknown client), AuthError, and BulkioError when the API
+    cannot be reached at all.
+    """
+    if isinstance(option_values.get("fields"), (list, str)):
+        fields = option_values["fields"]
+        option_values["fields"] = tuple(fields.split(",") if isinstance(fields, str) else fields)
+    for key in ("job_dir", "report"):
+        if isinstance(option_values.get(key), str):
+            option_values[key] = Path(option_values[key])
+    options = replace(options or ExportOptions(), out=out, **option_values)
+    if not 1 <= options.page_size <= 5000:
+        raise ConfigError("--page-size must be between 1 and 5000")
+    settings = settings or resolve_settings()
+    targets = plan_targets(options)
+    job_dir, checkpoint, resumed = open_export_job(options, targets)
+    try:
+        async with open_client(settings, policy=policy) as api:
+            exporter = Exporter(api, options, targets, checkpoint, job_dir, resumed, on_progress)
+            try:
+                return await exporter.run()
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
+    finally:
+        checkpoint.close()
+
+
+async def iter_leads(*, kind: str = "enrich", client: str = "ALL",
+                     fields: Sequence[str] | None = None, page_size: int = 5000,
+                     settings: Settings | None = None) -> AsyncIterator[dict[str, Any]]:
+    """Every lead of a kind (enrich or source), one client's or every client's, one at a time.
+
+    For scripts that process records rather than write them: pages are fetched as they are
+    consumed, one cursor at a time, and a record the server repeats is skipped.
+
+    Example:
+        async for lead in bulkio.iter_leads(client="acme-corp", fields=["email"]):
+            print(lead["email"])
+    """
+    if kind not in ("enrich", "source"):
+        raise ConfigError(f"kind must be enrich or source, not {kind!r}")
+    options = ExportOptions(client=client, fields=tuple(fields) if fields else None,
+                            page_size=page_size)
+    async with open_client(settings or resolve_settings()) as api:
+        keep = None if api.auth.has_api_key or not fields else {"id", *fields}
+        for stream in await plan_streams(api, options, list(KINDS[kind])):
+            previous: set[str] = set()
+            async for _, records in stream_pages(api, stream, page_size=page_size,
+                                                 fields=options.fields, transform=list):
+                ids = set()
+                for record in records:
+                    record_id = str(record.get("id"))
+                    if record_id in previous:
+                        continue
+                    ids.add(record_id)
+                    yield record if keep is None else {k: v for k, v in record.items() if k in keep}
+                previous = ids

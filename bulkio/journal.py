@@ -7,7 +7,7 @@ States of a row:
     updating           admitted for a batch PUT of an existing lead (safe to repeat)
     created, updated, skipped_duplicate, rejected, failed     final
 
-Every method is synchronous and runs on the journal's one worker thread (`AsyncJournal`);
+Every method is synchronous and runs on one worker thread at a time (`bulkio.serial.Serial`);
 commits are batched (a batch of admitted rows, or the outcomes of ~a quarter second) and
 durable (WAL, synchronous=FULL), so they survive `kill -9` and power cuts without ever being
 the bottleneck. Emails live in an indexed table on disk, never in a Python dict.
@@ -15,25 +15,21 @@ the bottleneck. Emails live in an indexed table on disk, never in a Python dict.
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import anyio
 import orjson
 
-T = TypeVar("T")
+from .db import connect, transaction
 
 FINAL = ("created", "updated", "skipped_duplicate", "rejected", "failed")
 UNRESOLVED = ("attempted", "updating")
 
 _SCHEMA = """
-PRAGMA journal_mode = WAL;
-PRAGMA synchronous = FULL;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
     rowno INTEGER PRIMARY KEY, state TEXT NOT NULL, email TEXT, lead_id TEXT, error TEXT,
@@ -79,24 +75,18 @@ class Outcome:
 
 class ImportJournal:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.executescript(_SCHEMA)
+        self.db = connect(path, _SCHEMA)
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def _tx(self) -> Iterator[None]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(self.db):
             yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_write', ?)", (str(time.time()),))
-        self.db.execute("COMMIT")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('last_write', ?)",
+                            (str(time.time()),))
 
     # -- meta ------------------------------------------------------------------------------
 
@@ -277,15 +267,3 @@ class ImportJournal:
                 for rowno, error, raw in self.db.execute(
                     "SELECT rowno, error, raw FROM rows WHERE state IN ('rejected', 'failed') "
                     "ORDER BY rowno")]
-
-
-class AsyncJournal:
-    """Runs journal methods on one worker thread, one at a time, off the event loop."""
-
-    def __init__(self, journal: ImportJournal) -> None:
-        self.journal = journal
-        self._limiter = anyio.CapacityLimiter(1)
-
-    async def __call__(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await anyio.to_thread.run_sync(lambda: method(*args, **kwargs),
-                                              limiter=self._limiter)

@@ -113,3 +113,62 @@ class DryRun:
     @property
     def minutes(self) -> float | None:
         return None if self.per_minute is None else self.requests / self.per_minute
+
+
+#: The keys of an export report, exactly.
+EXPORT_REPORT_KEYS = ("records", "pages", "requests", "retries", "rate_limited", "elapsed_s",
+                      "bytes", "duplicates_dropped")
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote: `records` is the number of records in the output file(s)."""
+
+    records: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    elapsed_s: float = 0.0
+    bytes: int = 0
+    duplicates_dropped: int = 0
+    # Context for people, not part of the JSON report:
+    files: list[str] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)
+    failed_streams: dict[str, str] = field(default_factory=dict)  # stream -> error
+    job_dir: str = ""
+    report_path: str | None = None
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not (self.failed_streams or self.interrupted)
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {key: getattr(self, key) for key in EXPORT_REPORT_KEYS}
+
+
+@dataclass(frozen=True)
+class StreamProgress:
+    """One cursor of an export: a kind and a client (or every client)."""
+
+    label: str
+    records: int
+    pages: int
+    done: bool
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    """A snapshot for progress displays."""
+
+    phase: str
+    records: int
+    pages: int
+    bytes: int
+    duplicates_dropped: int
+    streams: list[StreamProgress]
+    requests: int
+    retries: int
+    rate_limited: int
+    elapsed_s: float

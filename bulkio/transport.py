@@ -17,6 +17,8 @@ import orjson
 
 from .errors import ConnectError, ResponseLost, TransportError
 
+KEEPALIVE_S = 4.0
+
 
 @dataclass(frozen=True, slots=True)
 class Request:
@@ -101,8 +103,10 @@ class AiohttpTransport:
 
 def open_session(concurrency: int, timeout: float) -> aiohttp.ClientSession:
     """One session per run: a connector sized to the concurrency, explicit timeouts."""
+    # Idle connections are closed before the server's keep-alive can close them (Node's default
+    # is 5 s): a POST written onto a connection the server is closing fails ambiguously.
     connector = aiohttp.TCPConnector(limit=concurrency + 4, limit_per_host=concurrency + 4,
-                                     ttl_dns_cache=300, enable_cleanup_closed=True)
+                                     ttl_dns_cache=300, keepalive_timeout=KEEPALIVE_S)
     session = aiohttp.ClientSession(
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 10.0)),

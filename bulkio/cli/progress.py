@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..models import DryRun, ImportProgress, ImportReport
+from ..models import DryRun, ExportProgress, ExportReport, ImportProgress, ImportReport
 
 PLAIN_EVERY_S = 5.0
 
@@ -20,13 +20,19 @@ def _rate(p: ImportProgress) -> float:
     return p.rows_done / p.elapsed_s if p.elapsed_s > 0 else 0.0
 
 
+def _estimated_total(p: ImportProgress) -> float | None:
+    """Rows in the whole file, from the rows seen so far and how far through it the reader is."""
+    if not p.fraction_read:
+        return None
+    return (p.rows_done + p.in_flight) / p.fraction_read
+
+
 def _eta(p: ImportProgress) -> str:
-    """Time left at the quota, from how far through the file the reader is."""
-    if not p.fraction_read or p.per_minute is None or p.fraction_read >= 1:
+    """Time left at the quota."""
+    total = _estimated_total(p)
+    if total is None or p.per_minute is None or p.rows_done >= total:
         return ""
-    seen = p.rows_done + p.in_flight
-    left = seen / p.fraction_read - seen + p.in_flight
-    minutes = left / p.per_minute
+    minutes = (total - p.rows_done) / p.per_minute
     return f" · ETA {minutes:.0f} min" if minutes >= 1 else f" · ETA {minutes * 60:.0f} s"
 
 
@@ -36,44 +42,98 @@ def describe(p: ImportProgress) -> str:
             f"{p.failed:,} · 429s {p.rate_limited} · retries {p.retries}{_eta(p)}")
 
 
-class ImportDisplay:
+class _Display:
+    """A live bar on a terminal, a plain line every few seconds otherwise, nothing if quiet."""
+
     def __init__(self, *, quiet: bool = False, stream: TextIO | None = None) -> None:
         self.quiet = quiet
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.last: ImportProgress | None = None
         self._printed_at = 0.0
         self._bar: Progress | None = None
         self._task: TaskID | None = None
 
-    def update(self, p: ImportProgress) -> None:
-        self.last = p
-        if self.quiet or p.phase == "starting":
+    def show(self, phase: str, percent: float | None, info: str) -> None:
+        """`percent` None: no known total (the bar pulses)."""
+        if self.quiet or phase == "starting":
             return
-        if self.tty:
-            self._draw(p)
-        elif time.monotonic() - self._printed_at >= PLAIN_EVERY_S or p.phase in ("done", "interrupted"):
-            self._printed_at = time.monotonic()
-            print(f"bulkio: {p.phase}: {describe(p)}", file=self.stream, flush=True)
-
-    def _draw(self, p: ImportProgress) -> None:
+        final = phase in ("done", "interrupted")
+        if not self.tty:
+            if time.monotonic() - self._printed_at >= PLAIN_EVERY_S or final:
+                self._printed_at = time.monotonic()
+                print(f"bulkio: {phase}: {info}", file=self.stream, flush=True)
+            return
         if self._bar is None:
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
                                  TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                                  TextColumn("{task.fields[info]}"),
                                  console=Console(file=self.stream), transient=False)
             self._bar.start()
-            self._task = self._bar.add_task(p.phase, total=100, info="")
+            self._task = self._bar.add_task(phase, total=100, info="")
         assert self._task is not None
-        done = 100 * p.fraction_read if p.fraction_read is not None else None
-        self._bar.update(self._task, description=p.phase, completed=done or 0, info=describe(p))
-        if p.phase in ("done", "interrupted"):
+        total = 100 if percent is not None or final else None
+        done = 100.0 if phase == "done" else min(percent or 0.0, 99.9)
+        self._bar.update(self._task, description=phase, total=total, completed=done, info=info)
+        if final:
             self.close()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class ImportDisplay(_Display):
+    last: ImportProgress | None = None
+
+    def update(self, p: ImportProgress) -> None:
+        self.last = p
+        total = _estimated_total(p)
+        self.show(p.phase, 100 * p.rows_done / total if total else None, describe(p))
+
+
+def describe_export(p: ExportProgress) -> str:
+    rate = p.records / p.elapsed_s if p.elapsed_s > 0 else 0.0
+    done = sum(s.done for s in p.streams)
+    active = [s for s in p.streams if s.pages and not s.done]
+    busiest = sorted(active, key=lambda s: -s.records)[:3]
+    text = (f"{p.records:,} records ({rate:,.0f}/s) · {p.pages:,} pages · "
+            f"{p.bytes / 1e6:,.1f} MB · cursors {done}/{len(p.streams)} done")
+    if busiest:
+        text += " · " + ", ".join(f"{s.label} {s.records:,}" for s in busiest)
+    if p.duplicates_dropped:
+        text += f" · repeats dropped {p.duplicates_dropped:,}"
+    return text + f" · 429s {p.rate_limited} · retries {p.retries}"
+
+
+class ExportDisplay(_Display):
+    last: ExportProgress | None = None
+
+    def update(self, p: ExportProgress) -> None:
+        self.last = p
+        self.show(p.phase, None, describe_export(p))
+
+
+def print_export_summary(report: ExportReport, console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"export{' (interrupted)' if report.interrupted else ''}",
+                  show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    for label, value in (("records", report.records), ("pages", report.pages),
+                         ("bytes", report.bytes),
+                         ("duplicates dropped", report.duplicates_dropped),
+                         ("requests", report.requests), ("retries", report.retries),
+                         ("rate limited (429)", report.rate_limited)):
+        table.add_row(label, f"{value:,}")
+    rate = report.records / report.elapsed_s if report.elapsed_s else 0.0
+    table.add_row("elapsed", f"{report.elapsed_s:,.1f} s ({rate:,.0f} records/s)")
+    console.print(table)
+    for path in report.files:
+        console.print(f"Written: {path}")
+    for stream, error in report.failed_streams.items():
+        console.print(f"[red]Failed:[/red] {stream}: {error}")
+    console.print(f"Report: {report.report_path}   Job: {report.job_dir}")
 
 
 def print_summary(report: ImportReport, console: Console | None = None) -> None:

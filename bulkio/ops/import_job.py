@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
-from ..errors import ConfigError
 from ..journal import ImportJournal
+from . import jobs
 
-JOBS_DIR = Path(".bulkio") / "jobs"
 FINGERPRINT_BYTES = 1 << 20
 
 
@@ -45,9 +41,7 @@ class ImportOptions:
 def default_job_dir(source: str, options: ImportOptions) -> Path:
     """One job per (file, client): the same command finds the same job again."""
     where = source if source == "-" else str(Path(source).resolve())
-    digest = hashlib.sha1(f"{where}|{options.target}".encode()).hexdigest()[:10]
-    label = re.sub(r"[^a-z0-9]+", "-", options.target.lower()).strip("-")[:40] or "client"
-    return JOBS_DIR / f"import-{label}-{digest}"
+    return jobs.default_job_dir("import", options.target, f"{where}|{options.target}")
 
 
 def fingerprint(source: str) -> dict[str, Any]:
@@ -61,32 +55,11 @@ def fingerprint(source: str) -> dict[str, Any]:
 
 
 def open_job(source: str, options: ImportOptions) -> tuple[Path, ImportJournal, bool]:
-    """The job directory and its journal, and whether this run resumes an earlier one.
-
-    Refuses (ConfigError) to start over an unfinished job without --resume, to resume a job
-    that does not exist, or to resume with a file that is not the one the job started with.
-    A finished job is archived and a new one starts.
-    """
+    """The job directory and its journal, and whether this run resumes an earlier one."""
     job_dir = options.job_dir or default_job_dir(source, options)
-    path = job_dir / "journal.db"
-    if not path.exists():
-        if options.resume:
-            raise ConfigError(f"nothing to resume in {job_dir}: run the same command without "
-                              "--resume to start, or give the --job-dir of the earlier run")
-        return job_dir, ImportJournal(path), False
-    journal = ImportJournal(path)
-    meta = journal.meta()
-    if options.resume:
-        if meta.get("fingerprint") != fingerprint(source):
-            journal.close()
-            raise ConfigError(f"{source} is not the file the job in {job_dir} started with; "
-                              "resume with the same file, or start a new job with --job-dir")
-        return job_dir, journal, True
-    if meta.get("status") == "finished":
-        journal.close()
-        archive = job_dir.with_name(f"{job_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}")
-        shutil.move(job_dir, archive)
-        return job_dir, ImportJournal(path), False
-    journal.close()
-    raise ConfigError(f"an unfinished import of {source} into {options.target} is in {job_dir}; "
-                      "add --resume to finish it, or give another --job-dir to start over")
+    journal, resumed = jobs.open_job(
+        job_dir, "journal.db", ImportJournal, resume=options.resume,
+        fingerprint=fingerprint(source), what=f"import of {source} into {options.target}",
+        mismatch=f"{source} is not the file the job in {job_dir} started with; resume with "
+                 "the same file, or start a new job with --job-dir")
+    return job_dir, journal, resumed

@@ -28,7 +28,6 @@ from typing import Any
 import anyio
 import orjson
 
-from .. import __version__
 from ..client import LeadGeniusClient
 from ..errors import (
     ApiError,
@@ -46,9 +45,11 @@ from ..formats.records import Record
 from ..formats.rejects import write_rejects
 from ..formats.sanitize import Built, LeadBuilder
 from ..formats.source import Source
-from ..journal import FINAL, Admission, AsyncJournal, ImportJournal, Outcome
+from ..journal import FINAL, Admission, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
 from ..pool import Send, run_pool
+from ..serial import Serial
+from ..version import __version__
 from .import_job import ImportOptions, fingerprint
 
 log = logging.getLogger("bulkio.import")
@@ -78,7 +79,11 @@ Job = CreateJob | UpdateJob
 
 
 class Importer:
-    """One run of one import job. Use `import_leads` rather than this class directly."""
+    """One run of one import job. Use `import_leads` rather than this class directly.
+
+    Journal calls go through `self.journal` (its one worker thread) while anything else may
+    be using it; the few direct `self.j` reads happen between phases, when nothing is.
+    """
 
     def __init__(self, api: LeadGeniusClient, source: Source, journal: ImportJournal,
                  job_dir: Path, resumed: bool, options: ImportOptions,
@@ -86,7 +91,7 @@ class Importer:
         self.api = api
         self.source = source
         self.reader = source.reader
-        self.journal = AsyncJournal(journal)
+        self.journal = Serial()
         self.j = journal
         self.job_dir = job_dir
         self.resumed = resumed

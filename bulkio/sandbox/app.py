@@ -496,9 +496,14 @@ def bulk_list(kind: int) -> Handler:
         bad = [f for f in fields if not state.store.valid_field_name(f)]
         if bad:
             return failure(400, f"Invalid field name {bad[0]!r}", "invalid_value")
+        token = request.query.get("nextToken") or None
+        # Quirk knob: a server that repeats a record across pages (clients must drop it).
+        repeat = bool(token) and not state.chaos.keep(1.0 - state.config.page_repeat)
+        if repeat:
+            state.bump("page_repeated")
         try:
-            page = state.store.page(kind, company_id, client, limit,
-                                    request.query.get("nextToken") or None, fields or None)
+            page = state.store.page(kind, company_id, client, limit, token, fields or None,
+                                    repeat_last=repeat)
         except CursorInvalid:
             return failure(400, "Invalid nextToken", "invalid_value")
         inner = ('"items":[' + ",".join(page.items_json) + '],"nextToken":'

@@ -27,6 +27,7 @@ class SandboxConfig:
     batch_delete_drop: float = 0.0  # fraction of batch-DELETE ids silently not deleted
     purge_limit: int = 1000  # purge=true answers 504 above this many leads
     envelope: str = "flat"  # bulk list answer: flat or wrapped
+    page_repeat: float = 0.0  # chance a later bulk page repeats the previous page's last record
     cursor_name: str = "nextToken"  # the JWT lead list's cursor key: nextToken or lastKey
     seed_clients: int = 0
     seed_leads: int = 0  # enrich leads in all, spread over the seeded clients
@@ -119,6 +120,9 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    help="purge=true times out (504) above N leads (default: 1000)")
     g.add_argument("--envelope", choices=("flat", "wrapped"), default=d.envelope,
                    help="bulk list answer shape (default: flat)")
+    g.add_argument("--page-repeat", type=probability, default=d.page_repeat, metavar="P",
+                   help="chance that a bulk list page after the first starts with the last record "
+                        "of the page before (a server repeating records; default: 0)")
     g.add_argument("--cursor-name", choices=("nextToken", "lastKey"), default=d.cursor_name,
                    help="cursor key of the JWT lead list (default: nextToken)")
     g = parser.add_argument_group("data")
@@ -146,6 +150,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         batch_delete_drop=args.batch_delete_drop,
         purge_limit=args.purge_limit,
         envelope=args.envelope,
+        page_repeat=args.page_repeat,
         cursor_name=args.cursor_name,
         seed_clients=args.seed_clients,
         seed_leads=args.seed_leads,

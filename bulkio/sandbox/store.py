@@ -322,10 +322,12 @@ class Store:
     # -- paging ---------------------------------------------------------------------------
 
     def page(self, kind: int, company_id: str, client_id: str | None, limit: int,
-             token: str | None = None, fields: Sequence[str] | None = None) -> Page:
+             token: str | None = None, fields: Sequence[str] | None = None,
+             repeat_last: bool = False) -> Page:
         """One page of leads in insertion order; `client_id=None` means every client.
 
         `fields` projects each record onto those keys plus `id` (absent keys are left out).
+        `repeat_last` starts a continued page with the previous page's last record again.
         Raises CursorInvalid for a token that does not belong to this query.
         """
         scope = f"{kind}|{company_id}|{client_id or '*'}"
@@ -343,7 +345,7 @@ class Store:
                     params += [name, f'$."{name}"']
             # json_patch drops the keys whose value is null: absent fields stay absent.
             column = f"json_patch('{{}}', json_object('id', id{''.join(', ' + p for p in pairs)}))"
-        where = "kind = ? AND company_id = ? AND seq > ?"
+        where = f"kind = ? AND company_id = ? AND seq {'>=' if repeat_last and token else '>'} ?"
         params += [kind, company_id, after]
         if client_id is not None:
             where += " AND client_id = ?"

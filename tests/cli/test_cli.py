@@ -128,7 +128,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
     for argv, expected in ([[], "COMMAND"], [["auth", "login"], "--password-stdin"],
                            [["auth", "status"], "--offline"], [["auth", "logout"], "auth file"],
-                           [["clients"], "--counts"], [["sandbox"], "--lost-response-rate"]):
+                           [["clients"], "--counts"], [["sandbox"], "--lost-response-rate"],
+                           [["import"], "--on-duplicate"], [["export"], "--single-cursor"]):
         with pytest.raises(SystemExit) as exit_:
             parser.parse_args([*argv, "--help"])
         assert exit_.value.code == 0
@@ -137,7 +138,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 async def test_no_secret_appears_in_any_output(
         sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Across login, status, clients, import (debug logging) and errors, no secret is ever
+    """Across login, status, clients, import, export (debug logging) and errors, no secret is ever
     printed or written to a job file."""
     monkeypatch.setenv("LEADGENIUS_API_KEY", sandbox.api_key)
     monkeypatch.setenv("LEADGENIUS_PASSWORD", sandbox.password)
@@ -151,7 +152,12 @@ async def test_no_secret_appears_in_any_output(
     leads.write_text("email\r\nsecretless@x.com\r\nbad-email\r\n")
     assert await bulkio("import", str(leads), "--client", "acme-corp", "-vv", "--rate",
                         "unlimited", "--settle", "0", "--job-dir", str(leads.parent / "job")) == 1
-    for written in (leads.parent / "job").iterdir():  # journal, report, rejects
+    export = leads.parent / "export.ndjson"
+    assert await bulkio("export", "--out", str(export), "-vv", "--rate", "unlimited",
+                        "--job-dir", str(leads.parent / "export-job")) == 0
+    written_files = [*(leads.parent / "job").iterdir(), *(leads.parent / "export-job").iterdir(),
+                     export, export.with_name("export.ndjson.manifest.json")]
+    for written in written_files:  # journal, checkpoint, reports, rejects, export, manifest
         content = written.read_bytes()
         assert sandbox.password.encode() not in content and sandbox.api_key.encode() not in content
     sandbox.state.store.revoke_refresh_tokens()

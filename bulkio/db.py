@@ -1,0 +1,30 @@
+"""The durable SQLite files of a job (import journal, export checkpoint, purge spool)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def connect(path: Path, schema: str) -> sqlite3.Connection:
+    """Open (creating) a job database: WAL, synchronous=FULL, autocommit outside transactions.
+
+    Shared across threads on purpose: `bulkio.serial.Serial` makes sure calls never overlap.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.executescript("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;\n" + schema)
+    return db
+
+
+@contextmanager
+def transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

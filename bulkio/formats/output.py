@@ -1,0 +1,232 @@
+"""Export output: records encoded as lines, appended in large chunks to `PATH.part`.
+
+Each record becomes one line (NDJSON with orjson, or one CSV row); a page's lines are joined
+at once and kept with each record's `id` and where its line ends, so the writer can drop a
+record it has already written.
+The part file is appended one chunk at a time through aiofiles (a hop to a thread per call: a
+call per record would cost more than the encoding), fsynced before its checkpoint commits, and
+renamed over PATH only when complete. Compressed output is a series of complete gzip members,
+one per chunk (a valid .gz file), so a resumed export can cut the file at any checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import zlib
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiofiles
+import anyio
+import orjson
+
+GZIP_LEVEL = 6
+GROUP = 500  # records encoded between joins: orjson gives each output a 4 KiB buffer
+
+
+@dataclass(slots=True)
+class Encoded:
+    """A page as bytes: its records' lines joined, where each ends, and each record's id.
+
+    Lines are joined at once (not kept one bytes object a record) so a page waiting for the
+    writer costs about its own size in memory.
+    """
+
+    ids: list[str | None]
+    data: bytes
+    ends: array[int]
+
+    def without(self, dropped: Sequence[int]) -> bytes:
+        """The lines of every record but the `dropped` ones (indexes, ascending)."""
+        out, start, skip = [], 0, set(dropped)
+        for index, end in enumerate(self.ends):
+            if index not in skip:
+                out.append(self.data[start:end])
+            start = end
+        return b"".join(out)
+
+
+def _pack(records: Sequence[dict[str, Any]], line: Callable[[dict[str, Any]], bytes]) -> Encoded:
+    parts: list[bytes] = []
+    ends, at = array("Q"), 0
+    for start in range(0, len(records), GROUP):
+        lines = [line(r) for r in records[start:start + GROUP]]
+        for encoded in lines:
+            at += len(encoded)
+            ends.append(at)
+        parts.append(b"".join(lines))
+    return Encoded([_id(r) for r in records], b"".join(parts), ends)
+
+
+class Encoder(Protocol):
+    def header(self) -> bytes: ...
+    def encode(self, records: Sequence[dict[str, Any]]) -> Encoded: ...
+
+
+def _id(record: dict[str, Any]) -> str | None:
+    value = record.get("id")
+    return None if value is None else str(value)
+
+
+class NdjsonEncoder:
+    """One JSON object a line. `keep` projects records the server did not project."""
+
+    def __init__(self, keep: Sequence[str] | None = None) -> None:
+        self.keep = tuple(dict.fromkeys(["id", *keep])) if keep else None
+
+    def header(self) -> bytes:
+        return b""
+
+    def encode(self, records: Sequence[dict[str, Any]]) -> Encoded:
+        dumps, newline, keep = orjson.dumps, orjson.OPT_APPEND_NEWLINE, self.keep
+        if keep is None:
+            return _pack(records, lambda r: dumps(r, option=newline))
+        return _pack(records, lambda r: dumps({k: r[k] for k in keep if k in r}, option=newline))
+
+
+def cell(value: Any) -> str:
+    """A CSV cell: text as is, nested values as JSON, null as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value).decode()
+
+
+class _Collect(list[str]):
+    """A file-like sink for csv.writer: it calls write() once per row."""
+
+    write = list.append
+
+
+class CsvEncoder:
+    """One CSV row a record, with exactly `columns` (absent keys are empty cells)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = tuple(columns)
+        self._rows = _Collect()
+        self._writer = csv.writer(self._rows, lineterminator="\r\n")
+
+    def header(self) -> bytes:
+        return self._row(self.columns)
+
+    def _row(self, values: Iterable[str]) -> bytes:
+        self._writer.writerow(values)
+        return self._rows.pop().encode()
+
+    def encode(self, records: Sequence[dict[str, Any]]) -> Encoded:
+        columns = self.columns
+        return _pack(records, lambda r: self._row([cell(r.get(c)) for c in columns]))
+
+
+def spilled_columns(spill: Path) -> list[str]:
+    """The union of the keys of an NDJSON spill file, `id` first, then in order of appearance."""
+    seen: dict[str, None] = {"id": None}
+    for record in read_ndjson(spill):
+        seen.update(dict.fromkeys(record))
+    return list(seen)
+
+
+def read_ndjson(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open("rb") as f:
+        for line in f:
+            if line.strip():
+                yield orjson.loads(line)
+
+
+def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000) -> tuple[int, str]:
+    """The second pass of a CSV export without --fields: the spill's key union is the header.
+
+    Writes `part` from scratch (safe to repeat after a crash); returns its size and sha256.
+    """
+    encoder = CsvEncoder(spilled_columns(spill))
+    digest = hashlib.sha256()
+    with part.open("wb") as out:
+        def put(data: bytes) -> None:
+            data = gzip_member(data) if gzip else data
+            digest.update(data)
+            out.write(data)
+
+        put(encoder.header())
+        batch: list[dict[str, Any]] = []
+        for record in read_ndjson(spill):
+            batch.append(record)
+            if len(batch) >= chunk_records:
+                put(encoder.encode(batch).data)
+                batch.clear()
+        if batch:
+            put(encoder.encode(batch).data)
+        out.flush()
+        os.fsync(out.fileno())
+        return out.tell(), digest.hexdigest()
+
+
+def gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # 31: gzip framing
+    return compressor.compress(data) + compressor.flush()
+
+
+class PartFile:
+    """`PATH.part`, appended in chunks; renamed to PATH by `finish()`.
+
+    `size` is the length a checkpoint vouches for: anything after it (a chunk written before a
+    crash, whose checkpoint never committed) is cut off on open.
+    """
+
+    def __init__(self, part: Path, *, gzip: bool, size: int = 0) -> None:
+        self.part = part
+        self.gzip = gzip
+        self.size = size
+        self._digest = hashlib.sha256()
+        self._file: Any = None
+
+    async def open(self) -> None:
+        self.part.parent.mkdir(parents=True, exist_ok=True)
+        if self.size and not self.part.exists():
+            raise FileNotFoundError(f"{self.part} is gone: the export cannot resume; start it again")
+        self._file = await aiofiles.open(self.part, "r+b" if self.size else "wb")
+        await self._file.truncate(self.size)
+        await self._file.seek(0)
+        left = self.size
+        while left:  # the running hash restarts from the part already written
+            block = await self._file.read(min(left, 1 << 22))
+            self._digest.update(block)
+            left -= len(block)
+        await self._file.seek(self.size)
+
+    async def append(self, data: bytes) -> int:
+        """Write one chunk and fsync it; the new size (to checkpoint)."""
+        if not data and not (self.gzip and self.size == 0):  # an empty .gz still needs a member
+            return self.size
+        if self.gzip:
+            data = await anyio.to_thread.run_sync(gzip_member, data)
+        await anyio.to_thread.run_sync(self._digest.update, data)
+        await self._file.write(data)
+        await self._file.flush()
+        await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
+        self.size += len(data)
+        return self.size
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    async def close(self) -> None:
+        if self._file is not None:
+            await self._file.close()
+            self._file = None
+
+
+def finish_file(part: Path, final: Path) -> None:
+    """Rename a complete, fsynced part over its final name, and make the rename durable."""
+    os.replace(part, final)
+    fd = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
