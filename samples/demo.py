@@ -2,8 +2,9 @@
 
 Starts `bulkio sandbox` as its own process (3 clients, 6,000 leads), logs in with a throwaway
 auth file (your ~/.leadgenius_auth.json is never touched), shows the sandbox answering (who
-you are, the clients with their slugs and UUIDs, two of the API's traps), then imports
-samples/leads.csv (2,000 messy rows) into a client and prints the summary.
+you are, the clients with their slugs and UUIDs, two of the API's traps), imports
+samples/leads.csv (2,000 messy rows) into a new client and prints the summary, then exports
+the whole tenant (both kinds of lead) to ./out/ with a manifest beside each file.
 
 The sandbox's quota is set to 6,000 requests a minute so the demo takes seconds; against
 production, bulkio paces at your tier (--tier standard|premium).
@@ -22,7 +23,9 @@ from pathlib import Path
 import aiohttp
 import orjson
 
-SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "6000"]
+SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "6000",
+           "--seed-source-leads", "1500"]
+OUT = Path("out")
 SAMPLE = Path(__file__).parent / "leads.csv"
 
 
@@ -109,6 +112,15 @@ def main() -> int:
 
             banner("The client now")
             bulkio(env, "clients", "--counts", "--rate", "6000")
+
+            banner("Export the tenant to ./out/: a cursor per client at once, 5,000 a page")
+            bulkio(env, "export", "--out", f"{OUT}/", "--kind", "all", "--rate", "6000",
+                   "--job-dir", str(Path(tmp) / "export-job"))
+            manifest = orjson.loads((OUT / "enrich-leads.ndjson.manifest.json").read_bytes())
+            print(f"{OUT / 'enrich-leads.ndjson'}: {manifest['records']:,} records, "
+                  f"per client {manifest['records_per_client']}, sha256 {manifest['sha256'][:16]}...")
+            with (OUT / "enrich-leads.ndjson").open("rb") as f:
+                print(f.readline().decode().strip()[:150])
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
