@@ -8,14 +8,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
-def connect(path: Path, schema: str) -> sqlite3.Connection:
-    """Open (creating) a job database: WAL, synchronous=FULL, autocommit outside transactions.
+def connect(path: Path, schema: str, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open (creating) a job database: WAL, fsync per commit (`synchronous`), autocommit
+    outside transactions.
 
     Shared across threads on purpose: `bulkio.serial.Serial` makes sure calls never overlap.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.executescript("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;\n" + schema)
+    db.executescript(f"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};\n" + schema)
     return db
 
 

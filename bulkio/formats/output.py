@@ -18,6 +18,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,7 +38,7 @@ class Encoded:
     writer costs about its own size in memory.
     """
 
-    ids: list[str | None]
+    ids: list[str | None]  # each record's id (None when it has none)
     data: bytes
     ends: array[int]
 
@@ -60,7 +61,10 @@ def _pack(records: Sequence[dict[str, Any]], line: Callable[[dict[str, Any]], by
             at += len(encoded)
             ends.append(at)
         parts.append(b"".join(lines))
-    return Encoded([_id(r) for r in records], b"".join(parts), ends)
+    ids = [r.get("id") for r in records]
+    if not all(type(i) is str for i in ids):  # ids are text; a number or a null is the exception
+        ids = [i if i is None or isinstance(i, str) else str(i) for i in ids]
+    return Encoded(ids, b"".join(parts), ends)
 
 
 class Encoder(Protocol):
@@ -68,9 +72,7 @@ class Encoder(Protocol):
     def encode(self, records: Sequence[dict[str, Any]]) -> Encoded: ...
 
 
-def _id(record: dict[str, Any]) -> str | None:
-    value = record.get("id")
-    return None if value is None else str(value)
+_ndjson_line = partial(orjson.dumps, option=orjson.OPT_APPEND_NEWLINE)
 
 
 class NdjsonEncoder:
@@ -83,10 +85,10 @@ class NdjsonEncoder:
         return b""
 
     def encode(self, records: Sequence[dict[str, Any]]) -> Encoded:
-        dumps, newline, keep = orjson.dumps, orjson.OPT_APPEND_NEWLINE, self.keep
+        keep = self.keep
         if keep is None:
-            return _pack(records, lambda r: dumps(r, option=newline))
-        return _pack(records, lambda r: dumps({k: r[k] for k in keep if k in r}, option=newline))
+            return _pack(records, _ndjson_line)
+        return _pack(records, lambda r: _ndjson_line({k: r[k] for k in keep if k in r}))
 
 
 def cell(value: Any) -> str:
@@ -139,18 +141,15 @@ def read_ndjson(path: Path) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
-def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000) -> tuple[int, str]:
+def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000) -> None:
     """The second pass of a CSV export without --fields: the spill's key union is the header.
 
-    Writes `part` from scratch (safe to repeat after a crash); returns its size and sha256.
+    Writes `part` from scratch and fsyncs it (safe to repeat after a crash).
     """
     encoder = CsvEncoder(spilled_columns(spill))
-    digest = hashlib.sha256()
     with part.open("wb") as out:
         def put(data: bytes) -> None:
-            data = gzip_member(data) if gzip else data
-            digest.update(data)
-            out.write(data)
+            out.write(gzip_member(data) if gzip else data)
 
         put(encoder.header())
         batch: list[dict[str, Any]] = []
@@ -163,7 +162,6 @@ def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000)
             put(encoder.encode(batch).data)
         out.flush()
         os.fsync(out.fileno())
-        return out.tell(), digest.hexdigest()
 
 
 def gzip_member(data: bytes) -> bytes:
@@ -171,32 +169,25 @@ def gzip_member(data: bytes) -> bytes:
     return compressor.compress(data) + compressor.flush()
 
 
-class PartFile:
-    """`PATH.part`, appended in chunks; renamed to PATH by `finish()`.
+class AppendFile:
+    """A file appended in chunks, each fsynced: an export's `PATH.part`, or its id log.
 
     `size` is the length a checkpoint vouches for: anything after it (a chunk written before a
     crash, whose checkpoint never committed) is cut off on open.
     """
 
-    def __init__(self, part: Path, *, gzip: bool, size: int = 0) -> None:
-        self.part = part
+    def __init__(self, path: Path, *, gzip: bool = False, size: int = 0) -> None:
+        self.path = path
         self.gzip = gzip
         self.size = size
-        self._digest = hashlib.sha256()
         self._file: Any = None
 
     async def open(self) -> None:
-        self.part.parent.mkdir(parents=True, exist_ok=True)
-        if self.size and not self.part.exists():
-            raise FileNotFoundError(f"{self.part} is gone: the export cannot resume; start it again")
-        self._file = await aiofiles.open(self.part, "r+b" if self.size else "wb")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.size and not self.path.exists():
+            raise FileNotFoundError(f"{self.path} is gone: the export cannot resume; start it again")
+        self._file = await aiofiles.open(self.path, "r+b" if self.size else "wb")
         await self._file.truncate(self.size)
-        await self._file.seek(0)
-        left = self.size
-        while left:  # the running hash restarts from the part already written
-            block = await self._file.read(min(left, 1 << 22))
-            self._digest.update(block)
-            left -= len(block)
         await self._file.seek(self.size)
 
     async def append(self, data: bytes) -> int:
@@ -205,21 +196,24 @@ class PartFile:
             return self.size
         if self.gzip:
             data = await anyio.to_thread.run_sync(gzip_member, data)
-        await anyio.to_thread.run_sync(self._digest.update, data)
         await self._file.write(data)
         await self._file.flush()
         await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
         self.size += len(data)
         return self.size
 
-    @property
-    def sha256(self) -> str:
-        return self._digest.hexdigest()
-
     async def close(self) -> None:
         if self._file is not None:
             await self._file.close()
             self._file = None
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def finish_file(part: Path, final: Path) -> None:

@@ -3,20 +3,24 @@
 Shape of a run:
 
     streams (one cursor per kind and client) --pages--> one writer per output file --> PATH.part
-         concurrent, under the quota limiter       dedupe by id, one chunk, fsync, checkpoint
+         concurrent, under the quota limiter      drop repeats, one chunk, fsync, checkpoint
 
 A cursor is sequential, so each stream pages on its own and many streams page at once. A
 stream encodes its page (orjson, or CSV rows) as soon as it arrives, so what waits for the
 writer is bytes, not parsed records; the writer's queue holds two pages, so a stream waits
 (backpressure) rather than piling pages up in memory. The writer joins what is queued into
-one chunk, appends it (one aiofiles write, one fsync) and commits the checkpoint: the file's
-size, each stream's next token, the ids written. Nothing else is kept per record.
+one chunk, appends it and the chunk's ids to the id log (one aiofiles write and one fsync
+each), and commits the checkpoint: both lengths, each stream's next token and last page ids.
+
+Repeats: a record the server sends again on a stream's next page is dropped (each stream keeps
+its last page's ids). A stream whose cursor the server refuses is paged again from its start;
+its pages are then checked against every id it wrote, indexed on disk from the id log.
+Streams never overlap: each is one client's leads (by slug, or by UUID), or all of them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -33,12 +37,13 @@ from ..client import MAX_LEAD_PAGE, LeadGeniusClient
 from ..errors import ApiError, AuthError, ConfigError, TransportError
 from ..files import atomic_write
 from ..formats.output import (
+    AppendFile,
     CsvEncoder,
     Encoded,
     Encoder,
     NdjsonEncoder,
-    PartFile,
     finish_file,
+    sha256_file,
     spill_to_csv,
 )
 from ..models import ExportProgress, ExportReport, LeadKind, Page, StreamProgress
@@ -46,6 +51,8 @@ from ..pool import Send, run_pool
 from ..serial import Serial
 from ..version import __version__
 from .export_job import ALL_CLIENTS, ExportOptions, Target, fingerprint
+from .runs import job_totals, run_then_finish
+from .written_ids import WrittenIds, log_lines
 
 log = logging.getLogger("bulkio.export")
 T = TypeVar("T")
@@ -64,6 +71,16 @@ class EncodedPage:
 
 
 _END = None  # tells a writer that every stream has finished
+
+
+@dataclass
+class Output:
+    """One target being written: its data file (or CSV spill), its id log, its queue."""
+
+    target: Target
+    data: AppendFile
+    ids: AppendFile
+    queue: asyncio.Queue[EncodedPage | None]
 
 
 async def plan_streams(api: LeadGeniusClient, options: ExportOptions,
@@ -94,7 +111,8 @@ async def plan_streams(api: LeadGeniusClient, options: ExportOptions,
 
 async def stream_pages(api: LeadGeniusClient, stream: Stream, *, page_size: int,
                        fields: tuple[str, ...] | None,
-                       transform: Callable[[list[dict[str, Any]]], T]
+                       transform: Callable[[list[dict[str, Any]]], T],
+                       on_restart: Callable[[], None] = lambda: None,
                        ) -> AsyncIterator[tuple[str | None, T]]:
     """(next token, transform(records)) for each page of a stream, from its checkpointed token
     on. The parsed page is released before each yield, so a consumer that waits (on a full
@@ -121,6 +139,7 @@ async def stream_pages(api: LeadGeniusClient, stream: Stream, *, page_size: int,
                         "from its start, dropping the records already written", stream.key,
                         error)
             token = None
+            on_restart()
             continue
         token, made = page.next_token, transform(page.items)
         del page
@@ -147,26 +166,19 @@ class Exporter:
         self.started = time.monotonic()
         self.streams: dict[str, Stream] = {}
         self.written = {name: (0, 0, 0) for name in self.targets}  # records, pages, duplicates
-        self.parts: dict[str, PartFile] = {}
+        self.outputs: dict[str, Output] = {}
+        self.replays: dict[str, WrittenIds | None] = {}  # restarted streams (None: not indexed yet)
         self.failed: dict[str, str] = {}
-        self.stats_before: dict[str, float] = {}
+        self.stats_before: dict[str, Any] = {}
         # The server projects for the bulk endpoint; the JWT list is projected here.
         self.project_locally = bool(options.fields) and not api.auth.has_api_key
 
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> ExportReport:
-        interrupted = True
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._tick)
-                await self._export()
-                tg.cancel_scope.cancel()
-            interrupted = False
-        finally:
-            with anyio.CancelScope(shield=True):
-                report = await self._report(interrupted)
-        return report
+        show = self.on_progress
+        tick = (lambda: show(self.progress())) if show is not None else None
+        return await run_then_finish(self._export, self._report, tick)
 
     async def _export(self) -> None:
         meta = self.cp.meta()
@@ -186,8 +198,12 @@ class Exporter:
             await self._page_all()
         finally:
             with anyio.CancelScope(shield=True):
-                for part in self.parts.values():
-                    await part.close()
+                for output in self.outputs.values():
+                    await output.data.close()
+                    await output.ids.close()
+                for replay in self.replays.values():
+                    if replay is not None:
+                        replay.close()
         self.phase = "finishing"
         if not self.failed:
             for target in self.targets.values():
@@ -195,31 +211,31 @@ class Exporter:
             self.cp.set_meta(status="finished")
 
     async def _page_all(self) -> None:
-        sizes = {name: state.bytes for name, state in self.cp.targets().items()}
-        queues: dict[str, asyncio.Queue[EncodedPage | None]] = {}
+        states = self.cp.targets()
         async with anyio.create_task_group() as tg:
             for name, target in self.targets.items():
                 if self._renamed(target):
                     continue
-                part = PartFile(self._data_path(target), gzip=target.gzip and not self._spills(target),
-                                size=sizes.get(name, 0))
-                await part.open()
-                self.parts[name] = part
-                queues[name] = asyncio.Queue(QUEUED_PAGES)
-                tg.start_soon(self._write_target, target, part, queues[name])
+                output = Output(
+                    target,
+                    AppendFile(self._data_path(target), size=states[name].bytes,
+                               gzip=target.gzip and not self._spills(target)),
+                    AppendFile(self.job_dir / f"{name}.ids", size=states[name].id_bytes),
+                    asyncio.Queue(QUEUED_PAGES))
+                await output.data.open()
+                await output.ids.open()
+                self.outputs[name] = output
+                tg.start_soon(self._write_target, output)
             pending = [s for s in self.streams.values() if not s.done]
 
             async def produce(submit: Send[Stream]) -> None:
                 for stream in pending:
                     await submit(stream)
 
-            async def work(stream: Stream) -> None:
-                await self._run_stream(stream, queues[stream.target])
-
             if pending:
-                await run_pool(produce, work, concurrency=self._cursors(len(pending)))
-            for queue in queues.values():
-                await queue.put(_END)
+                await run_pool(produce, self._run_stream, concurrency=self._cursors(len(pending)))
+            for output in self.outputs.values():
+                await output.queue.put(_END)
 
     def _renamed(self, target: Target) -> bool:
         """An earlier run completed this file and renamed it, then stopped before the end."""
@@ -244,15 +260,14 @@ class Exporter:
             return CsvEncoder(self.options.fields)
         return NdjsonEncoder(self.options.fields if self.project_locally else None)
 
-    async def _run_stream(self, stream: Stream,
-                          queue: asyncio.Queue[EncodedPage | None]) -> None:
-        encoder = self._encoder(self.targets[stream.target])
+    async def _run_stream(self, stream: Stream) -> None:
+        output = self.outputs[stream.target]
+        encoder = self._encoder(output.target)
         try:
-            async for token, encoded in stream_pages(self.api, stream,
-                                                     page_size=self.options.page_size,
-                                                     fields=self.options.fields,
-                                                     transform=encoder.encode):
-                await queue.put(EncodedPage(stream.key, token, encoded))
+            async for token, encoded in stream_pages(
+                    self.api, stream, page_size=self.options.page_size, fields=self.options.fields,
+                    transform=encoder.encode, on_restart=lambda: self._restarted(stream)):
+                await output.queue.put(EncodedPage(stream.key, token, encoded))
                 del encoded
         except AuthError:
             raise  # the credentials, not this cursor: nothing else can succeed either
@@ -262,77 +277,106 @@ class Exporter:
             self.failed[stream.key] = str(error)
             await self.serial(self.cp.fail_stream, stream.key, str(error))
 
-    async def _write_target(self, target: Target, part: PartFile,
-                            queue: asyncio.Queue[EncodedPage | None]) -> None:
-        header = self._encoder(target).header()
+    def _restarted(self, stream: Stream) -> None:
+        old = self.replays.pop(stream.key, None)
+        if old is not None:
+            old.close()
+        self.replays[stream.key] = None  # the writer indexes its ids before its next page
+
+    async def _write_target(self, output: Output) -> None:
+        header = self._encoder(output.target).header()
         ended = False
         while not ended:
-            batch = [page] if (page := await queue.get()) is not None else []
+            batch = [page] if (page := await output.queue.get()) is not None else []
             ended = page is None
-            while batch and len(batch) < PAGES_PER_CHUNK and not queue.empty():
-                more = queue.get_nowait()
+            while batch and len(batch) < PAGES_PER_CHUNK and not output.queue.empty():
+                more = output.queue.get_nowait()
                 if more is None:
                     ended = True
                     break
                 batch.append(more)
             if batch:
-                await self._write(target, part, batch, header if part.size == 0 else b"")
+                await self._write(output, batch, header if output.data.size == 0 else b"")
 
-    async def _write(self, target: Target, part: PartFile, batch: list[EncodedPage],
-                     header: bytes) -> None:
-        ids = [i for page in batch for i in page.records.ids if i is not None]
-        old = await self.serial(self.cp.already_written, target.name, ids) if ids else set()
-        fresh: set[str] = set()
+    async def _write(self, output: Output, batch: list[EncodedPage], header: bytes) -> None:
         chunk = [header] if header else []
-        steps, duplicates = [], 0
+        logged, steps, duplicates = [], [], 0
         for page in batch:
-            repeated = []
-            for index, record_id in enumerate(page.records.ids):
-                if record_id is not None:
-                    if record_id in old or record_id in fresh:
-                        repeated.append(index)
-                        continue
-                    fresh.add(record_id)
+            stream = self.streams[page.stream]
+            repeated = await self._repeats(output, stream, page.records.ids)
             chunk.append(page.records.without(repeated) if repeated else page.records.data)
+            fresh = page.records.ids
+            if repeated:
+                skip = set(repeated)
+                fresh = [i for n, i in enumerate(fresh) if n not in skip]
+            fresh_ids = [i for i in fresh if i is not None]
+            logged.append(log_lines(stream.no, fresh_ids))
+            replay = self.replays.get(stream.key)
+            if replay is not None:
+                await self.serial(replay.add, fresh_ids)
+            stream.last_page = {i for i in page.records.ids if i is not None}
             duplicates += len(repeated)
             steps.append(StreamStep(page.stream, page.next_token,
-                                    len(page.records.ids) - len(repeated)))
-        size = await part.append(b"".join(chunk))
-        await self.serial(self.cp.commit, target.name, size, steps, fresh, duplicates)
-        records, pages, dropped = self.written[target.name]
-        self.written[target.name] = (records + sum(s.records for s in steps),
-                                     pages + len(steps), dropped + duplicates)
+                                    len(page.records.ids) - len(repeated), list(stream.last_page)))
+        size = await output.data.append(b"".join(chunk))
+        id_size = await output.ids.append(b"".join(logged))
+        await self.serial(self.cp.commit, output.target.name, size, id_size, steps, duplicates)
+        self._count(output.target.name, steps, duplicates)
+
+    async def _repeats(self, output: Output, stream: Stream, ids: list[str | None]) -> list[int]:
+        """Indexes of the records of a page that its stream has written already."""
+        earlier: set[str] = set()
+        if stream.key in self.replays:
+            replay = self.replays[stream.key]
+            if replay is None:
+                replay = await self.serial(WrittenIds, self.job_dir / "replay.db",
+                                           output.ids.path, output.ids.size, stream.no)
+                self.replays[stream.key] = replay
+            earlier = await self.serial(replay.written, [i for i in ids if i is not None])
+        distinct = set(ids)
+        if len(distinct) == len(ids) and not distinct & stream.last_page and not earlier:
+            return []  # the usual page: set operations, no loop over its records
+        last, seen, repeated = stream.last_page, set(), []
+        for index, record_id in enumerate(ids):
+            if record_id is None:
+                continue
+            if record_id in last or record_id in seen or record_id in earlier:
+                repeated.append(index)
+            seen.add(record_id)
+        return repeated
+
+    def _count(self, target: str, steps: list[StreamStep], duplicates: int) -> None:
+        records, pages, dropped = self.written[target]
+        self.written[target] = (records + sum(s.records for s in steps), pages + len(steps),
+                                dropped + duplicates)
         for step in steps:
             stream = self.streams[step.key]
             stream.records += step.records
             stream.pages += 1
             stream.token, stream.done = step.token, step.token is None
         if duplicates:
-            log.info("%s: dropped %d record(s) the server sent twice", target.name, duplicates)
+            log.info("%s: dropped %d record(s) the server sent again", target, duplicates)
 
     async def _finish_target(self, target: Target) -> None:
         """Close the file (converting a CSV spill), rename it into place, write its manifest."""
         state = self.cp.targets()[target.name]
         if self._spills(target):
             spill = self._data_path(target)
-            size, digest = await anyio.to_thread.run_sync(spill_to_csv, spill, target.part,
-                                                           target.gzip)
+            await anyio.to_thread.run_sync(spill_to_csv, spill, target.part, target.gzip)
             await anyio.to_thread.run_sync(finish_file, target.part, target.path)
             spill.unlink()
         elif target.part.exists() or not target.path.exists():
             if state.bytes == 0:  # nothing was written: still a valid, empty file
-                part = PartFile(target.part, gzip=target.gzip)
+                part = AppendFile(target.part, gzip=target.gzip)
                 await part.open()
                 await part.append(self._encoder(target).header())
                 await part.close()
-            size = target.part.stat().st_size
-            digest = await anyio.to_thread.run_sync(sha256_file, target.part)
             await anyio.to_thread.run_sync(finish_file, target.part, target.path)
-        else:  # renamed by an earlier run that stopped before its manifest
-            size = target.path.stat().st_size
-            digest = await anyio.to_thread.run_sync(sha256_file, target.path)
-        atomic_write(target.manifest, orjson.dumps(self._manifest(target, size, digest),
-                                                   option=orjson.OPT_INDENT_2))
+        # else: renamed by an earlier run that stopped before its manifest
+        (self.job_dir / f"{target.name}.ids").unlink(missing_ok=True)
+        digest = await anyio.to_thread.run_sync(sha256_file, target.path)
+        manifest = self._manifest(target, target.path.stat().st_size, digest)
+        atomic_write(target.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 
     def _manifest(self, target: Target, size: int, digest: str) -> dict[str, Any]:
         meta = self.cp.meta()
@@ -364,7 +408,7 @@ class Exporter:
         records = sum(w[0] for w in self.written.values())
         return ExportProgress(
             phase=self.phase, records=records, pages=sum(w[1] for w in self.written.values()),
-            bytes=sum(p.size for p in self.parts.values()),
+            bytes=sum(o.data.size for o in self.outputs.values()),
             duplicates_dropped=sum(w[2] for w in self.written.values()),
             streams=[StreamProgress(f"{s.kind} {s.label}" + (" (by UUID)" if s.client not in
                                     (None, s.label) else ""), s.records, s.pages, s.done)
@@ -372,26 +416,15 @@ class Exporter:
             requests=stats.requests, retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started)
 
-    async def _tick(self) -> None:
-        while self.on_progress is not None:
-            self.on_progress(self.progress())
-            await anyio.sleep(0.25)
-
     async def _report(self, interrupted: bool) -> ExportReport:
-        stats, before = self.api.stats, self.stats_before
-        totals = {
-            "requests": int(before.get("requests", 0)) + stats.requests,
-            "retries": int(before.get("retries", 0)) + stats.retries,
-            "rate_limited": int(before.get("rate_limited", 0)) + stats.rate_limited,
-            "elapsed_s": float(before.get("elapsed_s", 0.0)) + time.monotonic() - self.started,
-        }
+        totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.cp.set_meta, stats=totals)
         targets = (await self.serial(self.cp.targets)).values()
         finished = (await self.serial(self.cp.meta)).get("status") == "finished"
         report = ExportReport(
             records=sum(t.records for t in targets), pages=sum(t.pages for t in targets),
-            requests=int(totals["requests"]), retries=int(totals["retries"]),
-            rate_limited=int(totals["rate_limited"]), elapsed_s=round(totals["elapsed_s"], 3),
+            requests=totals["requests"], retries=totals["retries"],
+            rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             bytes=sum(t.bytes for t in targets),
             duplicates_dropped=sum(t.duplicates for t in targets),
             files=[str(t.path) for t in self.targets.values()] if finished else [],
@@ -407,14 +440,6 @@ class Exporter:
             self.phase = "interrupted" if interrupted else "done"
             self.on_progress(self.progress())
         return report
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 22):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _now() -> str:

@@ -51,6 +51,7 @@ from ..pool import Send, run_pool
 from ..serial import Serial
 from ..version import __version__
 from .import_job import ImportOptions, fingerprint
+from .runs import job_totals, run_then_finish
 
 log = logging.getLogger("bulkio.import")
 
@@ -112,17 +113,9 @@ class Importer:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> ImportReport:
-        interrupted = True
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._tick)
-                await self._phases()
-                tg.cancel_scope.cancel()
-            interrupted = False
-        finally:
-            with anyio.CancelScope(shield=True):
-                report = await self._finish(interrupted)
-        return report
+        show = self.on_progress
+        tick = (lambda: show(self.progress())) if show is not None else None
+        return await run_then_finish(self._phases, self._finish, tick)
 
     async def _phases(self) -> None:
         meta = self.j.meta()
@@ -372,30 +365,18 @@ class Importer:
             elapsed_s=time.monotonic() - self.started,
             per_minute=self.api.quota.per_minute)
 
-    async def _tick(self) -> None:
-        while self.on_progress is not None:
-            self.on_progress(self.progress())
-            await anyio.sleep(0.25)
-
     async def _finish(self, interrupted: bool) -> ImportReport:
         await self._flush()
         counts = await self.journal(self.j.counts)
-        stats = self.api.stats
-        before = self.stats_before
-        totals = {
-            "requests": int(before.get("requests", 0)) + stats.requests,
-            "retries": int(before.get("retries", 0)) + stats.retries,
-            "rate_limited": int(before.get("rate_limited", 0)) + stats.rate_limited,
-            "elapsed_s": float(before.get("elapsed_s", 0.0)) + time.monotonic() - self.started,
-        }
+        totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.journal(self.j.set_meta, stats=totals)  # the job's totals over its runs
         report = ImportReport(
             rows_read=sum(counts[s] for s in FINAL), created=counts["created"],
             updated=counts["updated"], skipped_duplicate=counts["skipped_duplicate"],
             rejected=counts["rejected"], failed=counts["failed"],
-            requests=int(totals["requests"]), retries=int(totals["retries"]),
-            rate_limited=int(totals["rate_limited"]), elapsed_s=round(totals["elapsed_s"], 3),
-            client=self.slug, job_dir=str(self.job_dir), interrupted=interrupted,
+            requests=totals["requests"], retries=totals["retries"],
+            rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"], client=self.slug,
+            job_dir=str(self.job_dir), interrupted=interrupted,
             unmapped_columns=self.columns.unmapped(self.reader.columns))
         ext = "csv" if self.source.format == "csv" else "ndjson"
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"

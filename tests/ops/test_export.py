@@ -7,16 +7,19 @@ import gzip
 import hashlib
 import io
 import logging
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
 from bulkio.api import export_leads, iter_leads
 from bulkio.errors import ConfigError, UnknownClient
 from bulkio.models import EXPORT_REPORT_KEYS, ExportReport
+from bulkio.ops.exporter import Exporter
 from bulkio.retry import RetryPolicy
 from bulkio.sandbox import Sandbox, SandboxConfig
 from bulkio.sandbox.store import ENRICH, SOURCE
@@ -251,27 +254,31 @@ async def test_an_unknown_format_is_a_clear_error(sandbox: Sandbox, tmp_path: Pa
         await run(sandbox, tmp_path / name, tmp_path)
 
 
-async def test_an_expired_cursor_is_paged_again_without_duplicates(sandbox: Sandbox,
-                                                                   tmp_path: Path) -> None:
-    """A resumed export whose checkpointed cursor the server rejects starts that cursor over;
-    the records it already wrote are dropped as repeats."""
+async def test_an_expired_cursor_is_paged_again_without_duplicates(
+        sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An export stopped mid-way, resumed when the server no longer accepts its saved cursor:
+    that client is paged again from the start, and what was written before is dropped."""
     out = tmp_path / "out.ndjson"
-    first = await run(sandbox, out, tmp_path, client="acme-corp", page_size=100)
-    # Rewind the finished job to mid-way, with a cursor the server will not accept.
-    import sqlite3
+    count = Exporter._count
 
-    job = tmp_path / "job"
-    with sqlite3.connect(job / "checkpoint.db") as db:
-        db.execute("UPDATE streams SET token = 'not-a-real-cursor', done = 0 "
-                   "WHERE key = 'enrich-leads|acme-corp'")
-        db.execute("UPDATE meta SET value = '\"running\"' WHERE key = 'status'")
-    size = out.stat().st_size
-    out.rename(out.with_name("out.ndjson.part"))
-    with sqlite3.connect(job / "checkpoint.db") as db:
-        db.execute("UPDATE targets SET bytes = ?", (size,))
+    def stop_after_three_pages(self: Exporter, *args: Any) -> None:
+        count(self, *args)
+        if self.written["enrich-leads"][1] >= 3:
+            scope.cancel()  # as Ctrl-C would, once three pages are checkpointed
+
+    monkeypatch.setattr(Exporter, "_count", stop_after_three_pages)
+    with anyio.CancelScope() as scope:
+        await run(sandbox, out, tmp_path, client="acme-corp", page_size=100)
+    monkeypatch.setattr(Exporter, "_count", count)
+    assert scope.cancelled_caught and not out.exists()
+    with sqlite3.connect(tmp_path / "job" / "checkpoint.db") as db:
+        written = db.execute("SELECT records FROM streams WHERE key = 'enrich-leads|acme-corp'"
+                             ).fetchone()[0]
+        db.execute("UPDATE streams SET token = 'expired-cursor' WHERE key = 'enrich-leads|acme-corp'")
+    assert written > 0
     again = await run(sandbox, out, tmp_path, client="acme-corp", page_size=100, resume=True)
     assert_exactly_once(read_ndjson(out), stored(sandbox, client="acme-corp"))
-    assert again.duplicates_dropped == first.records
+    assert again.duplicates_dropped == written
 
 
 async def test_a_finished_job_is_archived_and_a_new_export_starts(sandbox: Sandbox,
