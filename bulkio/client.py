@@ -239,7 +239,9 @@ class LeadGeniusClient:
 def _records(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise ApiError(200, "the answer's list of records is missing")
-    return [r for r in value if isinstance(r, dict)]
+    if set(map(type, value)) - {dict}:  # only records are kept
+        return [r for r in value if isinstance(r, dict)]
+    return value
 
 
 @asynccontextmanager

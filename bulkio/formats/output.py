@@ -19,6 +19,7 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
+from itertools import accumulate, islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -54,15 +55,13 @@ class Encoded:
 
 def _pack(records: Sequence[dict[str, Any]], line: Callable[[dict[str, Any]], bytes]) -> Encoded:
     parts: list[bytes] = []
-    ends, at = array("Q"), 0
+    ends: array[int] = array("Q")
     for start in range(0, len(records), GROUP):
-        lines = [line(r) for r in records[start:start + GROUP]]
-        for encoded in lines:
-            at += len(encoded)
-            ends.append(at)
+        lines = list(map(line, records[start:start + GROUP]))
+        ends.extend(islice(accumulate(map(len, lines), initial=ends[-1] if ends else 0), 1, None))
         parts.append(b"".join(lines))
     ids = [r.get("id") for r in records]
-    if not all(type(i) is str for i in ids):  # ids are text; a number or a null is the exception
+    if set(map(type, ids)) - {str}:  # ids are text; a number or a null is the exception
         ids = [i if i is None or isinstance(i, str) else str(i) for i in ids]
     return Encoded(ids, b"".join(parts), ends)
 

@@ -60,6 +60,7 @@ T = TypeVar("T")
 MAX_CURSORS = 16  # default cap on concurrent cursors: each may hold one encoded page
 QUEUED_PAGES = 2  # per output file, waiting for its writer
 PAGES_PER_CHUNK = 4  # at most this many queued pages are joined into one write
+READ_AHEAD = 2  # pages requested before the one in hand is encoded, across all streams
 CURSOR_RESTARTS = 3  # an expired cursor is paged again from the start at most this often
 
 
@@ -100,52 +101,81 @@ async def plan_streams(api: LeadGeniusClient, options: ExportOptions,
         clients = await api.list_clients()
     else:
         clients = [await api.resolve_client(options.client)]
-    streams = []
-    for kind in kinds:
-        for c in clients:
-            streams.append(Stream(f"{kind.value}|{c.slug}", kind.value, kind.value, c.slug, c.slug))
-            if c.id and c.id != c.slug:
-                streams.append(Stream(f"{kind.value}|{c.id}", kind.value, kind.value, c.id, c.slug))
-    return streams
+    by_slug = [Stream(f"{k.value}|{c.slug}", k.value, k.value, c.slug, c.slug)
+               for k in kinds for c in clients]
+    # Misfiled leads are rare: one request each, started once every client's cursor has been.
+    by_uuid = [Stream(f"{k.value}|{c.id}", k.value, k.value, c.id, c.slug)
+               for k in kinds for c in clients if c.id and c.id != c.slug]
+    return by_slug + by_uuid
 
 
 async def stream_pages(api: LeadGeniusClient, stream: Stream, *, page_size: int,
                        fields: tuple[str, ...] | None,
                        transform: Callable[[list[dict[str, Any]]], T],
                        on_restart: Callable[[], None] = lambda: None,
+                       read_ahead: anyio.Semaphore | None = None,
                        ) -> AsyncIterator[tuple[str | None, T]]:
     """(next token, transform(records)) for each page of a stream, from its checkpointed token
     on. The parsed page is released before each yield, so a consumer that waits (on a full
-    queue) holds only what `transform` made of it. A cursor the server no longer accepts (400)
-    is paged again from the start; whoever writes drops the repeated records."""
-    kind, token, restarts = LeadKind(stream.kind), stream.token, 0
-    while True:
-        page: Page
-        try:
-            if api.auth.has_api_key:
-                page = await api.bulk_page(kind, client_slug=stream.client, limit=page_size,
-                                           cursor=token, fields=fields)
-            else:
-                if stream.client is None:
-                    raise ConfigError("this export pages every client through one cursor, "
-                                      "which needs the API key it was started with")
-                page = await api.list_leads(stream.client, limit=min(page_size, MAX_LEAD_PAGE),
-                                            cursor=token)
-        except ApiError as error:
-            if token is None or error.status != 400 or restarts >= CURSOR_RESTARTS:
-                raise
-            restarts += 1
-            log.warning("the server no longer accepts the cursor of %s (%s); paging it again "
-                        "from its start, dropping the records already written", stream.key,
-                        error)
-            token = None
-            on_restart()
-            continue
-        token, made = page.next_token, transform(page.items)
-        del page
-        yield token, made
-        if token is None:
-            return
+    queue) holds only what `transform` made of it.
+
+    With `read_ahead`, the next page is requested before this one is transformed, so the
+    server works while the client encodes; each page read ahead holds a slot of the semaphore
+    until it is used, which bounds how many parsed pages wait in memory across all streams.
+    A cursor the server no longer accepts (400) is paged again from the start; whoever writes
+    drops the repeated records.
+    """
+    kind = LeadKind(stream.kind)
+
+    async def fetch(token: str | None) -> Page:
+        if api.auth.has_api_key:
+            return await api.bulk_page(kind, client_slug=stream.client, limit=page_size,
+                                       cursor=token, fields=fields)
+        if stream.client is None:
+            raise ConfigError("this export pages every client through one cursor, which needs "
+                              "the API key it was started with")
+        return await api.list_leads(stream.client, limit=min(page_size, MAX_LEAD_PAGE),
+                                    cursor=token)
+
+    token, restarts = stream.token, 0
+    ahead: asyncio.Task[Page] | None = None
+    try:
+        while True:
+            try:
+                page = await (ahead if ahead is not None else fetch(token))
+            except ApiError as error:
+                if token is None or error.status != 400 or restarts >= CURSOR_RESTARTS:
+                    raise
+                restarts += 1
+                log.warning("the server no longer accepts the cursor of %s (%s); paging it "
+                            "again from its start, dropping the records already written",
+                            stream.key, error)
+                token = None
+                on_restart()
+                continue
+            finally:
+                if ahead is not None and read_ahead is not None:
+                    ahead = None
+                    read_ahead.release()
+            token = page.next_token
+            if token is not None and read_ahead is not None:
+                try:
+                    read_ahead.acquire_nowait()
+                    ahead = asyncio.ensure_future(fetch(token))
+                except anyio.WouldBlock:
+                    pass
+            made = transform(page.items)
+            del page
+            yield token, made
+            if token is None:
+                return
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+            if ahead.done() and not ahead.cancelled():
+                ahead.exception()  # retrieved: it no longer matters
+            if read_ahead is not None:
+                read_ahead.release()
 
 
 class Exporter:
@@ -167,6 +197,7 @@ class Exporter:
         self.streams: dict[str, Stream] = {}
         self.written = {name: (0, 0, 0) for name in self.targets}  # records, pages, duplicates
         self.outputs: dict[str, Output] = {}
+        self.read_ahead = anyio.Semaphore(READ_AHEAD)
         self.replays: dict[str, WrittenIds | None] = {}  # restarted streams (None: not indexed yet)
         self.failed: dict[str, str] = {}
         self.stats_before: dict[str, Any] = {}
@@ -266,7 +297,8 @@ class Exporter:
         try:
             async for token, encoded in stream_pages(
                     self.api, stream, page_size=self.options.page_size, fields=self.options.fields,
-                    transform=encoder.encode, on_restart=lambda: self._restarted(stream)):
+                    transform=encoder.encode, on_restart=lambda: self._restarted(stream),
+                    read_ahead=self.read_ahead):
                 await output.queue.put(EncodedPage(stream.key, token, encoded))
                 del encoded
         except AuthError:
