@@ -1,5 +1,5 @@
 """The library entry points: `import_leads` (async), `import_leads_sync`, `dry_run`,
-`export_leads` (async), `iter_leads` (async iterator).
+`export_leads` (async), `iter_leads` (async iterator), `purge_client` (async), `dry_run_purge`.
 
 These are the only library functions that fall back to the environment (through
 `resolve_settings`) when no settings are given; the operations themselves never do.
@@ -7,6 +7,7 @@ These are the only library functions that fall back to the environment (through
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
@@ -22,11 +23,22 @@ from .formats.mapping import describe, load_mapping
 from .formats.sanitize import LeadBuilder
 from .formats.source import open_source
 from .journal import ImportJournal
-from .models import DryRun, ExportProgress, ExportReport, ImportProgress, ImportReport
+from .models import (
+    DryRun,
+    ExportProgress,
+    ExportReport,
+    ImportProgress,
+    ImportReport,
+    PurgePlan,
+    PurgeProgress,
+    PurgeReport,
+)
 from .ops.export_job import KINDS, ExportOptions, open_export_job, plan_targets
 from .ops.exporter import Exporter, plan_streams, stream_pages
 from .ops.import_job import ImportOptions, open_job
 from .ops.importer import Importer, prepare
+from .ops.purge_job import PurgeOptions, open_purge_job
+from .ops.purger import Confirm, Purger, Refused, requests_needed
 from .pool import first_error
 from .retry import RetryPolicy
 from .settings import Settings, resolve_settings
@@ -202,3 +214,52 @@ async def iter_leads(*, kind: str = "enrich", client: str = "ALL",
                     ids.add(record_id)
                     yield record if keep is None else {k: v for k, v in record.items() if k in keep}
                 previous = ids
+
+
+async def purge_client(client: str, *, settings: Settings | None = None,
+                       options: PurgeOptions | None = None, confirm: Confirm | None = None,
+                       on_progress: Callable[[PurgeProgress], None] | None = None,
+                       policy: RetryPolicy | None = None, **option_values: Any) -> PurgeReport:
+    """Delete every lead of a client (its slug; a UUID is translated), 50 a request, listing
+    the client again after each round, until none is left or a round deletes nothing.
+
+    `confirm(client, leads)` is awaited once the leads are counted, before anything is
+    deleted; False stops the purge (ConfigError) and leaves no job behind. With
+    delete_client=True the client record is deleted too, once it is empty. Safe to run again
+    with resume=True after a crash or an interruption.
+
+    Example:
+        report = await bulkio.purge_client("old-client", delete_client=True)
+        print(report.deleted, report.remaining)
+    """
+    for key in ("job_dir", "report"):
+        if isinstance(option_values.get(key), str):
+            option_values[key] = Path(option_values[key])
+    options = replace(options or PurgeOptions(), **option_values)
+    settings = settings or resolve_settings()
+    async with open_client(settings, policy=policy) as api:
+        target = await api.resolve_client(client)
+        job_dir, spool, _ = open_purge_job(target.slug, options)
+        try:
+            purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
+                            confirm=confirm, report_path=options.report, on_progress=on_progress)
+            try:
+                return await purger.run()
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
+        except Refused:
+            spool.close()
+            shutil.rmtree(job_dir, ignore_errors=True)  # nothing was done: nothing to resume
+            raise
+        finally:
+            spool.close()
+
+
+async def dry_run_purge(client: str, *, settings: Settings | None = None) -> PurgePlan:
+    """Count a client's leads and what purging them would cost; delete nothing."""
+    settings = settings or resolve_settings()
+    async with open_client(settings) as api:
+        target = await api.resolve_client(client)
+        leads = await api.count_leads(target.slug)
+        return PurgePlan(target, leads, requests_needed(leads, bulk=api.auth.has_api_key),
+                         api.quota.per_minute)

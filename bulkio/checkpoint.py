@@ -22,12 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
+from .db import META_TABLE, connect, read_meta, transaction, write_meta
 
-from .db import connect, transaction
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+_SCHEMA = META_TABLE + """
 CREATE TABLE IF NOT EXISTS targets (
     name TEXT PRIMARY KEY, bytes INTEGER NOT NULL DEFAULT 0, id_bytes INTEGER NOT NULL DEFAULT 0,
     records INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0,
@@ -93,11 +90,10 @@ class ExportCheckpoint:
     # -- the job ----------------------------------------------------------------------------
 
     def meta(self) -> dict[str, Any]:
-        return {k: orjson.loads(v) for k, v in self.db.execute("SELECT key, value FROM meta")}
+        return read_meta(self.db)
 
     def set_meta(self, **values: Any) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                            [(k, orjson.dumps(v).decode()) for k, v in values.items()])
+        write_meta(self.db, values)
 
     def start(self, fingerprint: dict[str, Any], targets: Sequence[str],
               streams: Sequence[Stream]) -> None:

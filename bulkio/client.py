@@ -164,14 +164,14 @@ class LeadGeniusClient:
         token = answer.get("nextToken") or answer.get("lastKey")
         return Page(_records(answer.get("leads")), str(token) if token else None)
 
-    async def lead_pages(self, client_slug: str, *, fields: Sequence[str] | None = None
-                         ) -> AsyncIterator[Page]:
-        """Every page of a client's leads, from the fastest endpoint these credentials reach.
+    async def lead_pages(self, client_slug: str, *, fields: Sequence[str] | None = None,
+                         cursor: str | None = None) -> AsyncIterator[Page]:
+        """Every page of a client's leads (from `cursor` on), from the fastest endpoint these
+        credentials reach.
 
         With an API key: the bulk list, 5,000 a page, projected onto `fields` (plus `id`).
         Without: the JWT lead list, 1,000 full records a page.
         """
-        cursor: str | None = None
         while True:
             if self.auth.has_api_key:
                 page = await self.bulk_page(client_slug=client_slug, fields=fields, cursor=cursor)

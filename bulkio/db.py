@@ -6,6 +6,9 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 
 def connect(path: Path, schema: str, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -29,3 +32,16 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
         db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
+
+
+META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
+
+
+def read_meta(db: sqlite3.Connection) -> dict[str, Any]:
+    """The job's `meta` table: JSON values by key."""
+    return {k: orjson.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+
+
+def write_meta(db: sqlite3.Connection, values: dict[str, Any]) -> None:
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                   [(k, orjson.dumps(v).decode()) for k, v in values.items()])

@@ -172,3 +172,67 @@ class ExportProgress:
     retries: int
     rate_limited: int
     elapsed_s: float
+
+
+#: The keys of a purge report, exactly.
+PURGE_REPORT_KEYS = ("found", "deleted", "remaining", "rounds", "requests", "retries",
+                     "rate_limited", "elapsed_s", "client_deleted")
+
+
+@dataclass
+class PurgeReport:
+    """What a purge did: `deleted` and `remaining` come from listing the client, not from the
+    delete answers (which can count fewer than they delete, or be lost)."""
+
+    found: int = 0
+    deleted: int = 0
+    remaining: int = 0
+    rounds: int = 0
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    elapsed_s: float = 0.0
+    client_deleted: bool = False
+    # Context for people, not part of the JSON report:
+    client: str = ""
+    job_dir: str = ""
+    report_path: str | None = None
+    interrupted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not (self.remaining or self.interrupted)
+
+    def as_dict(self) -> dict[str, int | float | bool]:
+        return {key: getattr(self, key) for key in PURGE_REPORT_KEYS}
+
+
+@dataclass(frozen=True)
+class PurgeProgress:
+    """A snapshot for progress displays."""
+
+    phase: str
+    round: int
+    found: int | None  # leads at the start, once the first listing is complete
+    remaining: int | None  # leads at the latest complete listing
+    enumerated: int  # ids listed so far in this round
+    sent: int  # ids sent for deletion in this run
+    requests: int
+    retries: int
+    rate_limited: int
+    elapsed_s: float
+    per_minute: float | None  # the quota, for an ETA
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    """What a purge would cost, found by counting the client's leads."""
+
+    client: Client
+    leads: int
+    requests: int
+    per_minute: float | None
+
+    @property
+    def minutes(self) -> float | None:
+        return None if self.per_minute is None else self.requests / self.per_minute

@@ -1,5 +1,5 @@
-"""What a person sees during and after an import: a live bar on a terminal, a plain line every
-few seconds otherwise, nothing with --quiet; then a summary table."""
+"""What a person sees during and after an import, export or purge: a live bar on a terminal, a
+plain line every few seconds otherwise, nothing with --quiet; then a summary table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ..models import DryRun, ExportProgress, ExportReport, ImportProgress, ImportReport
+from ..models import (
+    DryRun,
+    ExportProgress,
+    ExportReport,
+    ImportProgress,
+    ImportReport,
+    PurgePlan,
+    PurgeProgress,
+    PurgeReport,
+)
 
 PLAIN_EVERY_S = 5.0
 
@@ -92,6 +101,19 @@ class ImportDisplay(_Display):
         self.show(p.phase, 100 * p.rows_done / total if total else None, describe(p))
 
 
+def _summary_table(title: str, interrupted: bool, counts: list[tuple[str, int]],
+                   requests: int, retries: int, rate_limited: int, elapsed: str) -> Table:
+    """The two-column table every command ends with."""
+    table = Table(title=f"{title}{' (interrupted)' if interrupted else ''}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", justify="right")
+    for label, value in [*counts, ("requests", requests), ("retries", retries),
+                         ("rate limited (429)", rate_limited)]:
+        table.add_row(label, f"{value:,}")
+    table.add_row("elapsed", elapsed)
+    return table
+
+
 def describe_export(p: ExportProgress) -> str:
     rate = p.records / p.elapsed_s if p.elapsed_s > 0 else 0.0
     done = sum(s.done for s in p.streams)
@@ -116,19 +138,13 @@ class ExportDisplay(_Display):
 
 def print_export_summary(report: ExportReport, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"export{' (interrupted)' if report.interrupted else ''}",
-                  show_header=False)
-    table.add_column("", style="bold")
-    table.add_column("", justify="right")
-    for label, value in (("records", report.records), ("pages", report.pages),
-                         ("bytes", report.bytes),
-                         ("duplicates dropped", report.duplicates_dropped),
-                         ("requests", report.requests), ("retries", report.retries),
-                         ("rate limited (429)", report.rate_limited)):
-        table.add_row(label, f"{value:,}")
     rate = report.records / report.elapsed_s if report.elapsed_s else 0.0
-    table.add_row("elapsed", f"{report.elapsed_s:,.1f} s ({rate:,.0f} records/s)")
-    console.print(table)
+    console.print(_summary_table(
+        "export", report.interrupted,
+        [("records", report.records), ("pages", report.pages), ("bytes", report.bytes),
+         ("duplicates dropped", report.duplicates_dropped)],
+        report.requests, report.retries, report.rate_limited,
+        f"{report.elapsed_s:,.1f} s ({rate:,.0f} records/s)"))
     for path in report.files:
         console.print(f"Written: {path}")
     for stream, error in report.failed_streams.items():
@@ -136,21 +152,61 @@ def print_export_summary(report: ExportReport, console: Console | None = None) -
     console.print(f"Report: {report.report_path}   Job: {report.job_dir}")
 
 
+def describe_purge(p: PurgeProgress) -> str:
+    rate = p.sent / p.elapsed_s if p.elapsed_s > 0 else 0.0
+    text = f"round {p.round} · listed {p.enumerated:,}"
+    if p.found is not None:
+        text += f" · found {p.found:,} · sent {p.sent:,} ({rate:,.1f}/s)"
+        left = p.remaining if p.remaining is not None else p.found
+        if p.per_minute and left > p.sent:
+            text += f" · ETA {_minutes((left - p.sent) / 50 / p.per_minute)}"
+    return text + f" · 429s {p.rate_limited} · retries {p.retries}"
+
+
+class PurgeDisplay(_Display):
+    last: PurgeProgress | None = None
+
+    def update(self, p: PurgeProgress) -> None:
+        self.last = p
+        left = p.remaining if p.remaining is not None else p.found
+        percent = 100 * p.sent / left if left else None
+        self.show(p.phase, percent, describe_purge(p))
+
+
+def print_purge_summary(report: PurgeReport, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(_summary_table(
+        f"purge of {report.client}", report.interrupted,
+        [("found", report.found), ("deleted", report.deleted), ("remaining", report.remaining),
+         ("rounds", report.rounds)],
+        report.requests, report.retries, report.rate_limited, f"{report.elapsed_s:,.1f} s"))
+    if report.client_deleted:
+        console.print(f"The client record {report.client} was deleted.")
+    if report.remaining:
+        console.print(f"[red]{report.remaining:,} lead(s) remain[/red]: a round deleted nothing "
+                      "(see the log); run the command again to retry.")
+    console.print(f"Report: {report.report_path}   Job: {report.job_dir}")
+
+
+def print_purge_plan(plan: PurgePlan, console: Console | None = None) -> None:
+    console = console or Console()
+    c = plan.client
+    console.print(f"{c.name!r} (slug {c.slug}, id {c.id}): {plan.leads:,} leads")
+    when = f": {_minutes(plan.minutes)} at {plan.per_minute:,.0f} requests a minute" \
+        if plan.minutes is not None else ""
+    console.print(f"a purge takes about {plan.requests:,} requests (batches of 50, and listing "
+                  f"the client before and after){when}")
+    console.print("Dry run: nothing was deleted.")
+
+
 def print_summary(report: ImportReport, console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"import into {report.client or '?'}"
-                        f"{' (interrupted)' if report.interrupted else ''}", show_header=False)
-    table.add_column("", style="bold")
-    table.add_column("", justify="right")
-    for label, value in (("rows read", report.rows_read), ("created", report.created),
-                         ("updated", report.updated),
-                         ("skipped (duplicates)", report.skipped_duplicate),
-                         ("rejected", report.rejected), ("failed", report.failed),
-                         ("requests", report.requests), ("retries", report.retries),
-                         ("rate limited (429)", report.rate_limited)):
-        table.add_row(label, f"{value:,}")
-    table.add_row("elapsed", f"{report.elapsed_s:,.1f} s")
-    console.print(table)
+    console.print(_summary_table(
+        f"import into {report.client or '?'}", report.interrupted,
+        [("rows read", report.rows_read), ("created", report.created),
+         ("updated", report.updated), ("skipped (duplicates)", report.skipped_duplicate),
+         ("rejected", report.rejected), ("failed", report.failed)],
+        report.requests, report.retries, report.rate_limited, f"{report.elapsed_s:,.1f} s"))
     if report.rejects_path:
         console.print(f"Rejected and failed rows, with the reason: {report.rejects_path}")
     if report.unmapped_columns:

@@ -129,7 +129,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for argv, expected in ([[], "COMMAND"], [["auth", "login"], "--password-stdin"],
                            [["auth", "status"], "--offline"], [["auth", "logout"], "auth file"],
                            [["clients"], "--counts"], [["sandbox"], "--lost-response-rate"],
-                           [["import"], "--on-duplicate"], [["export"], "--single-cursor"]):
+                           [["import"], "--on-duplicate"], [["export"], "--single-cursor"],
+                           [["purge"], "--delete-client"]):
         with pytest.raises(SystemExit) as exit_:
             parser.parse_args([*argv, "--help"])
         assert exit_.value.code == 0
@@ -138,8 +139,8 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 async def test_no_secret_appears_in_any_output(
         sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """Across login, status, clients, import, export (debug logging) and errors, no secret is ever
-    printed or written to a job file."""
+    """Across login, status, clients, import, export, purge (debug logging) and errors, no
+    secret is ever printed or written to a job file."""
     monkeypatch.setenv("LEADGENIUS_API_KEY", sandbox.api_key)
     monkeypatch.setenv("LEADGENIUS_PASSWORD", sandbox.password)
     assert await bulkio("auth", "login", "--base-url", sandbox.base_url, "--email", sandbox.email,
@@ -155,7 +156,10 @@ async def test_no_secret_appears_in_any_output(
     export = leads.parent / "export.ndjson"
     assert await bulkio("export", "--out", str(export), "-vv", "--rate", "unlimited",
                         "--job-dir", str(leads.parent / "export-job")) == 0
+    assert await bulkio("purge", "--client", "acme-corp", "--yes", "-vv", "--rate", "unlimited",
+                        "--job-dir", str(leads.parent / "purge-job")) == 0
     written_files = [*(leads.parent / "job").iterdir(), *(leads.parent / "export-job").iterdir(),
+                     *(leads.parent / "purge-job").iterdir(),
                      export, export.with_name("export.ndjson.manifest.json")]
     for written in written_files:  # journal, checkpoint, reports, rejects, export, manifest
         content = written.read_bytes()

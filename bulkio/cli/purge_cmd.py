@@ -1,0 +1,85 @@
+"""`bulkio purge`: the handler is thin; bulkio.api.purge_client does the work."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+import anyio
+
+from ..api import dry_run_purge, purge_client
+from ..errors import ConfigError
+from ..models import Client
+from ..ops.purge_job import PurgeOptions
+from ..ops.purger import Refused
+from .exit import OK, PROBLEMS
+from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .progress import PurgeDisplay, print_purge_plan, print_purge_summary
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "purge", help="delete every lead of a client (50 a request, verified)",
+        description="List the client's leads, delete them in concurrent batches of 50 under the "
+                    "quota, list again, and repeat until none is left or a round deletes "
+                    "nothing. Asks you to type the client's slug unless --yes. Exit codes: 0 "
+                    "the client is empty, 1 leads remain (see the report), 2 usage, "
+                    "configuration or not confirmed, 130 interrupted (resumable).")
+    p.add_argument("--client", required=True, metavar="SLUG",
+                   help="the client's slug (client_id); a UUID is translated, with a warning")
+    p.add_argument("--delete-client", action="store_true",
+                   help="then delete the client record itself, once no lead is left")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask for confirmation (needed when not on a terminal)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="count the leads and say how many requests and how long; delete nothing")
+    g = p.add_argument_group("files")
+    g.add_argument("--job-dir", type=Path, metavar="DIR",
+                   help="the job's spool and report (default: .bulkio/jobs/purge-<slug>-...)")
+    g.add_argument("--resume", action="store_true",
+                   help="continue this purge after a crash or Ctrl-C")
+    g.add_argument("--report", type=Path, metavar="FILE.json",
+                   help="where to write the JSON report (default: in the job directory)")
+    add_connection_options(p)
+    add_quota_options(p)
+    add_output_options(p)
+    p.set_defaults(handler=run)
+
+
+async def run(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    if args.dry_run:
+        print_purge_plan(await dry_run_purge(args.client, settings=settings))
+        return OK
+    if not args.yes and not sys.stdin.isatty():
+        raise ConfigError(f"refusing to purge {args.client} without confirmation: there is no "
+                          "terminal to ask on; add --yes")
+    display = PurgeDisplay(quiet=args.quiet)
+
+    async def confirm(client: Client, leads: int) -> bool:
+        display.close()
+        question = (f"About to delete {leads:,} leads of {client.name!r} (slug {client.slug}, "
+                    f"id {client.id}). Type the slug to confirm: ")
+        answer = await anyio.to_thread.run_sync(lambda: input(question))
+        return answer.strip() == client.slug
+
+    options = PurgeOptions(delete_client=args.delete_client, resume=args.resume,
+                           report=args.report, job_dir=args.job_dir)
+    try:
+        report = await purge_client(args.client, settings=settings, options=options,
+                                    confirm=None if args.yes else confirm,
+                                    on_progress=display.update)
+    except BaseException as error:
+        display.close()
+        started = display.last is not None and display.last.found is not None
+        if started and not isinstance(error, Refused):  # resumable
+            argv = [a for a in args.argv if a != "--resume"]
+            print(f"bulkio: to continue this purge, run: bulkio {shlex.join(argv)} --resume",
+                  file=sys.stderr)
+        raise
+    display.close()
+    if not args.quiet:
+        print_purge_summary(report)
+    return OK if report.ok else PROBLEMS

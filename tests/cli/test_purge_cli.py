@@ -1,0 +1,49 @@
+"""`bulkio purge` in process: exit codes and the summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import orjson
+import pytest
+
+from bulkio.cli.main import main
+from bulkio.models import PURGE_REPORT_KEYS
+from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.cli.test_import_cli import credentials  # noqa: F401  (autouse fixture)
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=400)
+
+
+async def bulkio(*argv: str) -> int:
+    return await anyio.to_thread.run_sync(main, [*argv, "--rate", "unlimited"])
+
+
+async def test_an_emptied_client_is_exit_0_with_a_summary(
+        sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "purge.json"
+    assert await bulkio("purge", "--client", "acme-corp", "--yes", "--delete-client",
+                        "--report", str(report)) == 0
+    out, err = capsys.readouterr()
+    assert "deleted" in out and "The client record acme-corp was deleted" in out
+    assert "bulkio: done:" in err
+    saved = orjson.loads(report.read_bytes())
+    assert tuple(saved) == PURGE_REPORT_KEYS
+    assert saved["found"] == saved["deleted"] == 200 and saved["client_deleted"] is True
+
+
+async def test_leads_left_are_exit_1(sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    sandbox.config.batch_delete_drop = 1.0
+    assert await bulkio("purge", "--client", "acme-corp", "--yes") == 1
+    assert "200 lead(s) remain" in capsys.readouterr().out
+
+
+async def test_an_unknown_client_is_exit_2_in_one_line(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await bulkio("purge", "--client", "nope", "--yes") == 2
+    err = capsys.readouterr().err.strip()
+    assert "no client 'nope'" in err and len(err.splitlines()) == 1

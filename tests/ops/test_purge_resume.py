@@ -1,0 +1,75 @@
+"""A real `bulkio purge` process killed with SIGKILL mid-way, then resumed: the client ends
+empty, its neighbour untouched; and the confirmation rules of the command."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.ops.test_import_resume import environment
+from tests.ops.test_purge import LEADS, leads_of, other_slug
+
+KILL_AFTER = 30  # batch deletes the server has seen
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=2 * LEADS,
+                         latency_ms=(5, 15))
+
+
+def command(sb: Sandbox, job: Path, *extra: str, rate: str = "unlimited") -> list[str]:
+    return [sys.executable, "-m", "bulkio", "purge", "--client", "acme-corp", "--base-url",
+            sb.base_url, "--rate", rate, "--job-dir", str(job), "--quiet", *extra]
+
+
+async def test_sigkill_then_resume_empties_the_client(sandbox: Sandbox, tmp_path: Path) -> None:
+    job = tmp_path / "job"
+    reached = sandbox.state.when("DELETE /api/leads", KILL_AFTER)
+    async with await anyio.open_process(command(sandbox, job, "--yes"),
+                                        env=environment(sandbox, tmp_path)) as proc:
+        with anyio.fail_after(60):
+            await reached.wait()
+        proc.send_signal(signal.SIGKILL)
+        with anyio.fail_after(60):
+            await proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert 0 < leads_of(sandbox, "acme-corp") < LEADS
+    with anyio.fail_after(120):
+        done = await anyio.run_process(command(sandbox, job, "--yes", "--resume",
+                                               "--delete-client"),
+                                       env=environment(sandbox, tmp_path), check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert leads_of(sandbox, "acme-corp") == 0
+    assert leads_of(sandbox, other_slug(sandbox)) == LEADS
+    assert sandbox.state.store.find_client(sandbox.company_id, "acme-corp") is None
+
+
+async def test_no_terminal_and_no_yes_refuses_before_listing(sandbox: Sandbox,
+                                                             tmp_path: Path) -> None:
+    with anyio.fail_after(60):
+        done = await anyio.run_process(command(sandbox, tmp_path / "job"),
+                                       env=environment(sandbox, tmp_path), check=False,
+                                       stdin=subprocess.DEVNULL)
+    assert done.returncode == 2
+    assert b"--yes" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert leads_of(sandbox, "acme-corp") == LEADS
+    assert "GET /api/enrich-leads/list" not in sandbox.state.counts
+
+
+async def test_dry_run_prints_the_cost_and_deletes_nothing(sandbox: Sandbox,
+                                                           tmp_path: Path) -> None:
+    with anyio.fail_after(60):
+        done = await anyio.run_process(
+            command(sandbox, tmp_path / "job", "--dry-run", rate="100"),
+            env=environment(sandbox, tmp_path), check=False)
+    out = " ".join(done.stdout.decode().split())  # rich wraps lines off a terminal
+    assert done.returncode == 0, done.stderr.decode()
+    assert "5,000 leads" in out and "102 requests" in out and "min" in out
+    assert leads_of(sandbox, "acme-corp") == LEADS
