@@ -3,7 +3,15 @@
 The public API is what `__all__` lists; everything else may change.
 """
 
-from .api import dry_run, export_leads, import_leads, import_leads_sync, iter_leads
+from .api import (
+    dry_run,
+    dry_run_purge,
+    export_leads,
+    import_leads,
+    import_leads_sync,
+    iter_leads,
+    purge_client,
+)
 from .client import LeadGeniusClient, open_client
 from .errors import (
     ApiError,
@@ -25,9 +33,13 @@ from .models import (
     ImportReport,
     LeadKind,
     Page,
+    PurgePlan,
+    PurgeProgress,
+    PurgeReport,
 )
 from .ops.export_job import ExportOptions
 from .ops.import_job import ImportOptions
+from .ops.purge_job import PurgeOptions
 from .quota import Quota
 from .retry import RetryPolicy
 from .settings import Credentials, Settings, resolve_settings
@@ -53,6 +65,10 @@ __all__ = [
     "LeadRejected",
     "OutcomeUnknown",
     "Page",
+    "PurgeOptions",
+    "PurgePlan",
+    "PurgeProgress",
+    "PurgeReport",
     "Quota",
     "RateLimited",
     "RetryPolicy",
@@ -62,10 +78,12 @@ __all__ = [
     "UnknownClient",
     "__version__",
     "dry_run",
+    "dry_run_purge",
     "export_leads",
     "import_leads",
     "import_leads_sync",
     "iter_leads",
     "open_client",
+    "purge_client",
     "resolve_settings",
 ]

@@ -3,8 +3,9 @@
 Starts `bulkio sandbox` as its own process (3 clients, 6,000 leads), logs in with a throwaway
 auth file (your ~/.leadgenius_auth.json is never touched), shows the sandbox answering (who
 you are, the clients with their slugs and UUIDs, two of the API's traps), imports
-samples/leads.csv (2,000 messy rows) into a new client and prints the summary, then exports
-the whole tenant (both kinds of lead) to ./out/ with a manifest beside each file.
+samples/leads.csv (2,000 messy rows) into a new client and prints the summary, exports the
+whole tenant (both kinds of lead) to ./out/ with a manifest beside each file, and ends by
+purging the imported client (50 leads a request) and deleting its record.
 
 The sandbox's quota is set to 6,000 requests a minute so the demo takes seconds; against
 production, bulkio paces at your tier (--tier standard|premium).
@@ -121,6 +122,11 @@ def main() -> int:
                   f"per client {manifest['records_per_client']}, sha256 {manifest['sha256'][:16]}...")
             with (OUT / "enrich-leads.ndjson").open("rb") as f:
                 print(f.readline().decode().strip()[:150])
+
+            banner("Purge the imported client: its leads 50 a request, then its record")
+            bulkio(env, "purge", "--client", "imported-leads", "--dry-run", "--rate", "6000")
+            bulkio(env, "purge", "--client", "imported-leads", "--yes", "--delete-client",
+                   "--rate", "6000", "--job-dir", str(Path(tmp) / "purge-job"))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)

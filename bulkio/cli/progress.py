@@ -238,6 +238,8 @@ def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
 
 
 def _minutes(minutes: float) -> str:
+    if minutes * 60 < 1:
+        return "under a second"
     if minutes < 1:
         return f"{minutes * 60:.0f} s"
     return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
