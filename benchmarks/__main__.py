@@ -16,13 +16,15 @@ from . import (
     export_throughput,
     import_memory,
     import_vs_seed,
+    purge,
     quota_utilisation,
     sandbox_ceiling,
 )
+from .chart import render as render_chart
 from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
-    import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, import_memory,
+    import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
     sandbox_ceiling)}
 
 
@@ -48,6 +50,13 @@ def main() -> int:
         for measure, value in module.rows(figures):
             table.add_row(measure, value)
         console.print(table)
+    try:
+        chart = render_chart(args.out)
+    except ImportError:
+        console.print("no chart: matplotlib is not installed (pip install -e .[bench])")
+    else:
+        if chart is not None:
+            console.print(f"chart: {chart}")
     return 0
 
 

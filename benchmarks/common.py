@@ -165,15 +165,17 @@ def stored_leads(db: Path, slug: str) -> int:
 
 
 def steady_rate(argv: list[str], env: dict[str, str], db: Path, slug: str, warm_up: float,
-                seconds: float) -> float:
+                seconds: float) -> tuple[float, list[tuple[float, int]]]:
     """Leads a minute a command stores once warmed up: counted at `warm_up` seconds and at
-    `warm_up + seconds`, then the command is stopped (SIGINT, SIGKILL if it lingers)."""
+    `warm_up + seconds`, then the command is stopped (SIGINT, SIGKILL if it lingers). Also the
+    count once a second from the start, for the chart."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    series: list[tuple[float, int]] = []
+    start = time.perf_counter()
     try:
-        time.sleep(warm_up)
-        t0, c0 = time.perf_counter(), stored_leads(db, slug)
-        time.sleep(seconds)
-        t1, c1 = time.perf_counter(), stored_leads(db, slug)
+        for at in range(1, int(warm_up + seconds) + 1):
+            time.sleep(max(0.0, start + at - time.perf_counter()))  # a sampling clock, not a sync
+            series.append((time.perf_counter() - start, stored_leads(db, slug)))
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -181,4 +183,6 @@ def steady_rate(argv: list[str], env: dict[str, str], db: Path, slug: str, warm_
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    return (c1 - c0) / (t1 - t0) * 60
+    (t0, c0) = next(p for p in series if p[0] >= warm_up)
+    (t1, c1) = series[-1]
+    return (c1 - c0) / (t1 - t0) * 60, series

@@ -39,7 +39,7 @@ def run(quick: bool) -> dict[str, Any]:
                 db = Path(tmp) / f"sandbox-{latency}-{name}.db"  # a fresh database each
                 with sandbox("--quota", "premium", "--latency-ms", str(latency), "--seed-clients",
                              "1", "--db", str(db)) as sb:
-                    figures[f"{name}_leads_per_min"] = steady_rate(
+                    figures[f"{name}_leads_per_min"], figures[f"{name}_series"] = steady_rate(
                         argv(sb.info), bulkio_env(sb.info, Path(tmp) / "auth.json"), db,
                         "acme-corp", warm_up, seconds)
             figures["ratio"] = figures["bulkio_leads_per_min"] / max(figures["seed_leads_per_min"], 1e-9)

@@ -1,0 +1,46 @@
+"""The README's chart: leads stored over time, bulkio against the seeds' loop, per latency.
+
+Rendered from `import-vs-seed.json` (its once-a-second counts) into `import-vs-seed.png`.
+matplotlib is a benchmark-only dependency (`pip install -e .[bench]`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+NAME = "import-vs-seed"
+
+
+def render(results: Path) -> Path | None:
+    """Write the chart beside the results; None when there is nothing to draw it from."""
+    source = results / f"{NAME}.json"
+    if not source.exists():
+        return None
+    runs = [r for r in orjson.loads(source.read_bytes())["runs"] if "bulkio_series" in r]
+    if not runs:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.6), sharey=True,
+                             squeeze=False)
+    for ax, run in zip(axes[0], runs, strict=True):
+        for key, label, style in (("bulkio_series", "bulkio import", "-"),
+                                  ("seed_series", "the seeds' loop", "--")):
+            points = run[key]
+            ax.plot([t for t, _ in points], [n for _, n in points], style, label=label)
+        ax.set_title(f"{run['latency_ms']} ms latency (x{run['ratio']:.1f})")
+        ax.set_xlabel("seconds")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("leads stored on the server")
+    axes[0][0].legend(loc="upper left")
+    fig.suptitle("Importing at the premium quota (1,000 requests a minute)")
+    fig.tight_layout()
+    out = results / f"{NAME}.png"
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
