@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -43,15 +43,29 @@ from .pool import first_error
 from .retry import RetryPolicy
 from .settings import Settings, resolve_settings
 
+R = TypeVar("R")
+T = TypeVar("T")
 DRY_RUN_SAMPLES = 3
+PATH_OPTIONS = ("job_dir", "rejects", "report")
+
+
+def _options_of(base: T, values: dict[str, Any]) -> T:
+    """`base` with these option values; paths may be given as str, as library callers do."""
+    paths = {k: Path(v) for k, v in values.items() if k in PATH_OPTIONS and isinstance(v, str)}
+    return replace(base, **{**values, **paths})  # type: ignore[type-var]
+
+
+async def _run(operation: Awaitable[R]) -> R:
+    """Await an operation; the error that stopped it rather than its task group's wrapper."""
+    try:
+        return await operation
+    except BaseExceptionGroup as group:
+        raise first_error(group) from None
 
 
 def _options(client: str | None, options: ImportOptions | None, kwargs: dict[str, Any]
              ) -> ImportOptions:
-    for key in ("job_dir", "rejects", "report"):  # library callers pass str as often as Path
-        if isinstance(kwargs.get(key), str):
-            kwargs[key] = Path(kwargs[key])
-    options = replace(options or ImportOptions(), **kwargs)
+    options = _options_of(options or ImportOptions(), kwargs)
     if client is not None:
         options = replace(options, client=client)
     if bool(options.client) == bool(options.create_client):
@@ -88,10 +102,7 @@ async def import_leads(source: str | Path, *, client: str | None = None,
         try:
             async with open_client(settings, policy=policy) as api:
                 importer = Importer(api, src, journal, job_dir, resumed, options, on_progress)
-                try:
-                    return await importer.run()
-                except BaseExceptionGroup as group:
-                    raise first_error(group) from None
+                return await _run(importer.run())
         finally:
             journal.close()
     finally:
@@ -164,10 +175,7 @@ async def export_leads(out: str | Path, *, settings: Settings | None = None,
     if isinstance(option_values.get("fields"), (list, str)):
         fields = option_values["fields"]
         option_values["fields"] = tuple(fields.split(",") if isinstance(fields, str) else fields)
-    for key in ("job_dir", "report"):
-        if isinstance(option_values.get(key), str):
-            option_values[key] = Path(option_values[key])
-    options = replace(options or ExportOptions(), out=out, **option_values)
+    options = _options_of(options or ExportOptions(), {**option_values, "out": out})
     if not 1 <= options.page_size <= 5000:
         raise ConfigError("--page-size must be between 1 and 5000")
     settings = settings or resolve_settings()
@@ -176,10 +184,7 @@ async def export_leads(out: str | Path, *, settings: Settings | None = None,
     try:
         async with open_client(settings, policy=policy) as api:
             exporter = Exporter(api, options, targets, checkpoint, job_dir, resumed, on_progress)
-            try:
-                return await exporter.run()
-            except BaseExceptionGroup as group:
-                raise first_error(group) from None
+            return await _run(exporter.run())
     finally:
         checkpoint.close()
 
@@ -232,10 +237,7 @@ async def purge_client(client: str, *, settings: Settings | None = None,
         report = await bulkio.purge_client("old-client", delete_client=True)
         print(report.deleted, report.remaining)
     """
-    for key in ("job_dir", "report"):
-        if isinstance(option_values.get(key), str):
-            option_values[key] = Path(option_values[key])
-    options = replace(options or PurgeOptions(), **option_values)
+    options = _options_of(options or PurgeOptions(), option_values)
     settings = settings or resolve_settings()
     async with open_client(settings, policy=policy) as api:
         target = await api.resolve_client(client)
@@ -243,10 +245,7 @@ async def purge_client(client: str, *, settings: Settings | None = None,
         try:
             purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
                             confirm=confirm, report_path=options.report, on_progress=on_progress)
-            try:
-                return await purger.run()
-            except BaseExceptionGroup as group:
-                raise first_error(group) from None
+            return await _run(purger.run())
         except Refused:
             spool.close()
             shutil.rmtree(job_dir, ignore_errors=True)  # nothing was done: nothing to resume

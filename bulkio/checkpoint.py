@@ -19,12 +19,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from .db import META_TABLE, connect, read_meta, transaction, write_meta
+from .db import JobDatabase, transaction
 
-_SCHEMA = META_TABLE + """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
     name TEXT PRIMARY KEY, bytes INTEGER NOT NULL DEFAULT 0, id_bytes INTEGER NOT NULL DEFAULT 0,
     records INTEGER NOT NULL DEFAULT 0, pages INTEGER NOT NULL DEFAULT 0,
@@ -79,21 +78,11 @@ def _ids_blob(ids: Iterable[str]) -> bytes:
     return "\n".join(ids).encode()
 
 
-class ExportCheckpoint:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = connect(path, _SCHEMA, synchronous="NORMAL")
-
-    def close(self) -> None:
-        self.db.close()
+class ExportCheckpoint(JobDatabase):
+    SCHEMA = _SCHEMA
+    SYNCHRONOUS = "NORMAL"
 
     # -- the job ----------------------------------------------------------------------------
-
-    def meta(self) -> dict[str, Any]:
-        return read_meta(self.db)
-
-    def set_meta(self, **values: Any) -> None:
-        write_meta(self.db, values)
 
     def start(self, fingerprint: dict[str, Any], targets: Sequence[str],
               streams: Sequence[Stream]) -> None:

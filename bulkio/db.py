@@ -45,3 +45,23 @@ def read_meta(db: sqlite3.Connection) -> dict[str, Any]:
 def write_meta(db: sqlite3.Connection, values: dict[str, Any]) -> None:
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                    [(k, orjson.dumps(v).decode()) for k, v in values.items()])
+
+
+class JobDatabase:
+    """A job's SQLite file with a `meta` table; subclasses add their schema and methods."""
+
+    SCHEMA = ""
+    SYNCHRONOUS = "FULL"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = connect(path, META_TABLE + self.SCHEMA, synchronous=self.SYNCHRONOUS)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def meta(self) -> dict[str, Any]:
+        return read_meta(self.db)
+
+    def set_meta(self, **values: Any) -> None:
+        write_meta(self.db, values)

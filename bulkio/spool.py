@@ -13,30 +13,18 @@ them through `bulkio.serial.Serial`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from .db import META_TABLE, connect, read_meta, transaction, write_meta
+from .db import JobDatabase, transaction, write_meta
 
-_SCHEMA = META_TABLE + """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS ids (n INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL,
                                 sent INTEGER NOT NULL DEFAULT 0);
 """
 
 
-class PurgeSpool:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.db = connect(path, _SCHEMA, synchronous="NORMAL")
-
-    def close(self) -> None:
-        self.db.close()
-
-    def meta(self) -> dict[str, Any]:
-        return read_meta(self.db)
-
-    def set_meta(self, **values: Any) -> None:
-        write_meta(self.db, values)
+class PurgeSpool(JobDatabase):
+    SCHEMA = _SCHEMA
+    SYNCHRONOUS = "NORMAL"
 
     def start_round(self, number: int) -> None:
         """Forget the previous round's ids; enumerate from the start."""

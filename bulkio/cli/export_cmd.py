@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
 from ..api import export_leads
 from ..ops.export_job import ALL_CLIENTS, FORMATS, KINDS, ExportOptions
 from .exit import OK, PROBLEMS
-from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_job_options,
+    add_output_options,
+    add_quota_options,
+    resume_command,
+    settings_from_args,
+)
 from .progress import ExportDisplay, print_export_summary
 
 
@@ -57,13 +62,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--single-cursor", action="store_true",
                    help="page every client through one cursor: slower, but also finds leads "
                         "filed under a client_id that no listed client has")
-    g = p.add_argument_group("files")
-    g.add_argument("--job-dir", type=Path, metavar="DIR",
-                   help="the job's checkpoint and report (default: .bulkio/jobs/export-...)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue this export after a crash or Ctrl-C")
-    g.add_argument("--report", type=Path, metavar="FILE.json",
-                   help="where to write the JSON report (default: in the job directory)")
+    add_job_options(p, "export", "export-<name>-...")
     add_connection_options(p)
     add_quota_options(p)
     add_output_options(p)
@@ -86,15 +85,13 @@ async def run(args: argparse.Namespace) -> int:
     except BaseException:
         display.close()
         if display.last is not None and display.last.phase != "starting":  # resumable
-            argv = [a for a in args.argv if a != "--resume"]
-            print(f"bulkio: to continue this export, run: bulkio {shlex.join(argv)} --resume",
+            print(f"bulkio: to continue this export, run: {resume_command(args)}",
                   file=sys.stderr)
         raise
     display.close()
     if not args.quiet:
         print_export_summary(report)
     if report.failed_streams:
-        argv = [a for a in args.argv if a != "--resume"]
         print(f"bulkio: {len(report.failed_streams)} cursor(s) failed; the file is kept as .part. "
-              f"To retry them, run: bulkio {shlex.join(argv)} --resume", file=sys.stderr)
+              f"To retry them, run: {resume_command(args)}", file=sys.stderr)
     return OK if report.ok else PROBLEMS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from pathlib import Path
 
@@ -12,7 +11,14 @@ import anyio
 from ..api import dry_run, import_leads
 from ..ops.import_job import ImportOptions
 from .exit import OK, PROBLEMS
-from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_job_options,
+    add_output_options,
+    add_quota_options,
+    resume_command,
+    settings_from_args,
+)
 from .progress import ImportDisplay, print_dry_run, print_summary
 
 
@@ -50,15 +56,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="after a lost answer, wait this long (the server's own timeout) before "
                         "looking the row up (default: 30)")
-    g = p.add_argument_group("files")
-    g.add_argument("--job-dir", type=Path, metavar="DIR",
-                   help="the job's journal, rejects and report (default: .bulkio/jobs/import-...)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue the job of this file and client after a crash or Ctrl-C")
+    g = add_job_options(p, "import", "import-<client>-...")
     g.add_argument("--rejects", type=Path, metavar="FILE",
                    help="where to write rejected and failed rows (default: in the job directory)")
-    g.add_argument("--report", type=Path, metavar="FILE.json",
-                   help="where to write the JSON report (default: in the job directory)")
     add_connection_options(p)
     add_quota_options(p)
     add_output_options(p)
@@ -90,9 +90,7 @@ async def run(args: argparse.Namespace) -> int:
     except BaseException:
         display.close()
         if display.last is not None and display.last.phase != "starting":  # resumable
-            argv = [a for a in args.argv if a != "--resume"]
-            print(f"bulkio: to continue this import, run: bulkio {shlex.join(argv)} --resume",
-                  file=sys.stderr)
+            print(f"bulkio: to continue this import, run: {resume_command(args)}", file=sys.stderr)
         raise
     display.close()
     if not args.quiet:

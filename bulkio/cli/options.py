@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 
 from ..redact import RedactingFilter
 from ..settings import TIERS, Settings, resolve_settings
@@ -45,6 +47,24 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("-v", "--verbose", action="count", default=0, help="more detail (-vv: debug)")
     g.add_argument("-q", "--quiet", action="store_true", help="errors only")
     g.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+
+
+def add_job_options(parser: argparse.ArgumentParser, operation: str,
+                    job_dir: str) -> argparse._ArgumentGroup:
+    """--job-dir, --resume and --report, in a "files" group (returned for more)."""
+    g = parser.add_argument_group("files")
+    g.add_argument("--job-dir", type=Path, metavar="DIR",
+                   help=f"the job's files and report (default: .bulkio/jobs/{job_dir})")
+    g.add_argument("--resume", action="store_true",
+                   help=f"continue this {operation} after a crash or Ctrl-C")
+    g.add_argument("--report", type=Path, metavar="FILE.json",
+                   help="where to write the JSON report (default: in the job directory)")
+    return g
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command line that resumes this run (from the argv `main` stored on args)."""
+    return "bulkio " + shlex.join([a for a in args.argv if a != "--resume"] + ["--resume"])
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:

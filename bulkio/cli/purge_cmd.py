@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
-from pathlib import Path
 
 import anyio
 
@@ -15,7 +13,14 @@ from ..models import Client
 from ..ops.purge_job import PurgeOptions
 from ..ops.purger import Refused
 from .exit import OK, PROBLEMS
-from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_job_options,
+    add_output_options,
+    add_quota_options,
+    resume_command,
+    settings_from_args,
+)
 from .progress import PurgeDisplay, print_purge_plan, print_purge_summary
 
 
@@ -35,13 +40,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="do not ask for confirmation (needed when not on a terminal)")
     p.add_argument("--dry-run", action="store_true",
                    help="count the leads and say how many requests and how long; delete nothing")
-    g = p.add_argument_group("files")
-    g.add_argument("--job-dir", type=Path, metavar="DIR",
-                   help="the job's spool and report (default: .bulkio/jobs/purge-<slug>-...)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue this purge after a crash or Ctrl-C")
-    g.add_argument("--report", type=Path, metavar="FILE.json",
-                   help="where to write the JSON report (default: in the job directory)")
+    add_job_options(p, "purge", "purge-<slug>-...")
     add_connection_options(p)
     add_quota_options(p)
     add_output_options(p)
@@ -75,8 +74,7 @@ async def run(args: argparse.Namespace) -> int:
         display.close()
         started = display.last is not None and display.last.found is not None
         if started and not isinstance(error, Refused):  # resumable
-            argv = [a for a in args.argv if a != "--resume"]
-            print(f"bulkio: to continue this purge, run: bulkio {shlex.join(argv)} --resume",
+            print(f"bulkio: to continue this purge, run: {resume_command(args)}",
                   file=sys.stderr)
         raise
     display.close()

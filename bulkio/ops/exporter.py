@@ -51,7 +51,7 @@ from ..pool import Send, run_pool
 from ..serial import Serial
 from ..version import __version__
 from .export_job import ALL_CLIENTS, ExportOptions, Target, fingerprint
-from .runs import job_totals, run_then_finish
+from .runs import job_totals, run_then_finish, write_report
 from .written_ids import WrittenIds, log_lines
 
 log = logging.getLogger("bulkio.export")
@@ -207,9 +207,8 @@ class Exporter:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> ExportReport:
-        show = self.on_progress
-        tick = (lambda: show(self.progress())) if show is not None else None
-        return await run_then_finish(self._export, self._report, tick)
+        return await run_then_finish(self._export, self._report, self.progress,
+                                     self.on_progress)
 
     async def _export(self) -> None:
         meta = self.cp.meta()
@@ -465,9 +464,7 @@ class Exporter:
             interrupted=interrupted)
         if finished:
             report.bytes = sum(t.path.stat().st_size for t in self.targets.values())
-        report_path = self.options.report or self.job_dir / "report.json"
-        atomic_write(report_path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
-        report.report_path = str(report_path)
+        report.report_path = write_report(self.options.report or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
             self.phase = "interrupted" if interrupted else "done"
             self.on_progress(self.progress())

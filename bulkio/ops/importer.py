@@ -39,7 +39,6 @@ from ..errors import (
     Transient,
     TransportError,
 )
-from ..files import atomic_write
 from ..formats.mapping import ColumnMap, load_mapping
 from ..formats.records import Record
 from ..formats.rejects import write_rejects
@@ -51,7 +50,7 @@ from ..pool import Send, run_pool
 from ..serial import Serial
 from ..version import __version__
 from .import_job import ImportOptions, fingerprint
-from .runs import job_totals, run_then_finish
+from .runs import job_totals, run_then_finish, write_report
 
 log = logging.getLogger("bulkio.import")
 
@@ -113,9 +112,8 @@ class Importer:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> ImportReport:
-        show = self.on_progress
-        tick = (lambda: show(self.progress())) if show is not None else None
-        return await run_then_finish(self._phases, self._finish, tick)
+        return await run_then_finish(self._phases, self._finish, self.progress,
+                                     self.on_progress)
 
     async def _phases(self) -> None:
         meta = self.j.meta()
@@ -384,9 +382,7 @@ class Importer:
             lambda: write_rejects(rejects_path, self.source.format, list(self.reader.columns),
                                   str(self.j.meta().get("delimiter", ",")), self.j.rejects()))
         report.rejects_path = str(rejects_path) if rejected else None
-        report_path = self.options.report or self.job_dir / "report.json"
-        atomic_write(report_path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
-        report.report_path = str(report_path)
+        report.report_path = write_report(self.options.report or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
             self.phase = "interrupted" if interrupted else "done"
             self.on_progress(self.progress())

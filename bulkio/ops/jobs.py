@@ -19,12 +19,12 @@ from ..errors import ConfigError
 JOBS_DIR = Path(".bulkio") / "jobs"
 
 
-class JobDatabase(Protocol):
+class HasMeta(Protocol):
     def meta(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
 
-D = TypeVar("D", bound=JobDatabase)
+D = TypeVar("D", bound=HasMeta)
 
 
 def default_job_dir(operation: str, label: str, identity: str) -> Path:

@@ -21,16 +21,13 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import orjson
-
 from ..client import MAX_BATCH_DELETE, LeadGeniusClient
 from ..errors import ApiError, AuthError, ConfigError, TransportError
-from ..files import atomic_write
 from ..models import Client, PurgeProgress, PurgeReport
 from ..pool import Send, run_pool
 from ..serial import Serial
 from ..spool import PurgeSpool
-from .runs import job_totals, run_then_finish
+from .runs import job_totals, run_then_finish, write_report
 
 log = logging.getLogger("bulkio.purge")
 
@@ -73,9 +70,8 @@ class Purger:
     # -- the run ---------------------------------------------------------------------------
 
     async def run(self) -> PurgeReport:
-        show = self.on_progress
-        tick = (lambda: show(self.progress())) if show is not None else None
-        return await run_then_finish(self._purge, self._report, tick)
+        return await run_then_finish(self._purge, self._report, self.progress,
+                                     self.on_progress)
 
     async def _purge(self) -> None:
         meta = await self.serial(self.spool.meta)
@@ -188,9 +184,7 @@ class Purger:
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             client_deleted=self.client_deleted, client=self.client.slug,
             job_dir=str(self.job_dir), interrupted=interrupted)
-        path = self.report_path or self.job_dir / "report.json"
-        atomic_write(path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
-        report.report_path = str(path)
+        report.report_path = write_report(self.report_path or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
             self.phase = "interrupted" if interrupted else "done"
             self.on_progress(self.progress())

@@ -5,26 +5,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
+import orjson
 
+from ..files import atomic_write
 from ..stats import RunStats
 
 R = TypeVar("R")
+P = TypeVar("P")
 TICK_S = 0.25
 
 
 async def run_then_finish(work: Callable[[], Awaitable[None]],
                           finish: Callable[[bool], Awaitable[R]],
-                          tick: Callable[[], None] | None) -> R:
-    """Run `work` while calling `tick` every quarter second; then `finish(interrupted)`,
-    shielded, whether the work ended, failed or was cancelled (Ctrl-C)."""
+                          progress: Callable[[], P], on_progress: Callable[[P], None] | None) -> R:
+    """Run `work` while passing `progress()` to `on_progress` every quarter second; then
+    `finish(interrupted)`, shielded, whether the work ended, failed or was cancelled."""
     interrupted = True
     try:
         async with anyio.create_task_group() as tg:
-            if tick is not None:
-                tg.start_soon(_ticks, tick)
+            if on_progress is not None:
+                tg.start_soon(_ticks, lambda: on_progress(progress()))
             await work()
             tg.cancel_scope.cancel()
         interrupted = False
@@ -48,3 +52,9 @@ def job_totals(before: dict[str, Any], stats: RunStats, started: float) -> dict[
         "rate_limited": int(before.get("rate_limited", 0)) + stats.rate_limited,
         "elapsed_s": round(float(before.get("elapsed_s", 0.0)) + time.monotonic() - started, 3),
     }
+
+
+def write_report(path: Path, report: Any) -> str:
+    """The report's JSON (exactly its documented keys), written atomically; its path."""
+    atomic_write(path, orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
+    return str(path)
