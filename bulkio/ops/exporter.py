@@ -198,7 +198,8 @@ class Exporter:
         self.written = {name: (0, 0, 0) for name in self.targets}  # records, pages, duplicates
         self.outputs: dict[str, Output] = {}
         self.read_ahead = anyio.Semaphore(READ_AHEAD)
-        self.replays: dict[str, WrittenIds | None] = {}  # restarted streams (None: not indexed yet)
+        self.replays: dict[str, WrittenIds] = {}  # restarted streams: the ids they wrote
+        self.reindex: set[str] = set()  # streams restarted since the writer last looked
         self.failed: dict[str, str] = {}
         self.stats_before: dict[str, Any] = {}
         # The server projects for the bulk endpoint; the JWT list is projected here.
@@ -232,12 +233,13 @@ class Exporter:
                     await output.data.close()
                     await output.ids.close()
                 for replay in self.replays.values():
-                    if replay is not None:
-                        replay.close()
+                    replay.close()
         self.phase = "finishing"
         if not self.failed:
             for target in self.targets.values():
                 await self._finish_target(target)
+            for index in self.job_dir.glob("replay-*.db"):
+                index.unlink()
             self.cp.set_meta(status="finished")
 
     async def _page_all(self) -> None:
@@ -309,10 +311,7 @@ class Exporter:
             await self.serial(self.cp.fail_stream, stream.key, str(error))
 
     def _restarted(self, stream: Stream) -> None:
-        old = self.replays.pop(stream.key, None)
-        if old is not None:
-            old.close()
-        self.replays[stream.key] = None  # the writer indexes its ids before its next page
+        self.reindex.add(stream.key)  # the writer indexes its ids before its next page
 
     async def _write_target(self, output: Output) -> None:
         header = self._encoder(output.target).header()
@@ -342,9 +341,8 @@ class Exporter:
                 fresh = [i for n, i in enumerate(fresh) if n not in skip]
             fresh_ids = [i for i in fresh if i is not None]
             logged.append(log_lines(stream.no, fresh_ids))
-            replay = self.replays.get(stream.key)
-            if replay is not None:
-                await self.serial(replay.add, fresh_ids)
+            if stream.key in self.replays:
+                await self.serial(self.replays[stream.key].add, fresh_ids)
             stream.last_page = {i for i in page.records.ids if i is not None}
             duplicates += len(repeated)
             steps.append(StreamStep(page.stream, page.next_token,
@@ -357,13 +355,16 @@ class Exporter:
     async def _repeats(self, output: Output, stream: Stream, ids: list[str | None]) -> list[int]:
         """Indexes of the records of a page that its stream has written already."""
         earlier: set[str] = set()
+        if stream.key in self.reindex:
+            self.reindex.discard(stream.key)
+            if stream.key in self.replays:
+                await self.serial(self.replays.pop(stream.key).close)
+            self.replays[stream.key] = await self.serial(
+                WrittenIds, self.job_dir / f"replay-{stream.no}.db", output.ids.path,
+                output.ids.size, stream.no)
         if stream.key in self.replays:
-            replay = self.replays[stream.key]
-            if replay is None:
-                replay = await self.serial(WrittenIds, self.job_dir / "replay.db",
-                                           output.ids.path, output.ids.size, stream.no)
-                self.replays[stream.key] = replay
-            earlier = await self.serial(replay.written, [i for i in ids if i is not None])
+            earlier = await self.serial(self.replays[stream.key].written,
+                                        [i for i in ids if i is not None])
         distinct = set(ids)
         if len(distinct) == len(ids) and not distinct & stream.last_page and not earlier:
             return []  # the usual page: set operations, no loop over its records
