@@ -57,7 +57,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--page-size", type=page_size, default=5000, metavar="N",
                    help="records a page, at most 5000 (default)")
     g.add_argument("--format", choices=FORMATS,
-                   help="for a directory --out, or a file name that does not say (default ndjson)")
+                   help="when --out is a directory or its name does not say (default ndjson)")
     g.add_argument("--gzip", action="store_true", help="compress (for a directory --out)")
     g.add_argument("--single-cursor", action="store_true",
                    help="page every client through one cursor: slower, but also finds leads "

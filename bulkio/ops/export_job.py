@@ -70,11 +70,10 @@ def _format_of(path: Path, wanted: str | None) -> tuple[str, bool]:
     named = _SUFFIXES.get(suffixes[-1]) if suffixes else None
     if named and wanted and named != wanted:
         raise ConfigError(f"--format {wanted} does not match the name {path.name}")
-    fmt = named or wanted
-    if fmt is None:
+    if suffixes and named is None and wanted is None:
         raise ConfigError(f"cannot tell the format of {path.name}: name it .ndjson, .jsonl or "
                           ".csv (optionally .gz), or pass --format")
-    return fmt, gzip
+    return named or wanted or "ndjson", gzip  # a name without a suffix: NDJSON by default
 
 
 def plan_targets(options: ExportOptions) -> list[Target]:

@@ -247,11 +247,14 @@ async def test_an_unknown_client_is_a_clear_error(sandbox: Sandbox, tmp_path: Pa
     assert not (tmp_path / "x.ndjson").exists()
 
 
-@pytest.mark.parametrize("name", ["leads.xlsx", "leads"])
-async def test_an_unknown_format_is_a_clear_error(sandbox: Sandbox, tmp_path: Path,
-                                                  name: str) -> None:
+async def test_an_unknown_format_is_a_clear_error(sandbox: Sandbox, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="format"):
-        await run(sandbox, tmp_path / name, tmp_path)
+        await run(sandbox, tmp_path / "leads.xlsx", tmp_path)
+
+
+async def test_a_name_without_a_suffix_is_ndjson(sandbox: Sandbox, tmp_path: Path) -> None:
+    await run(sandbox, tmp_path / "leads", tmp_path, client="acme-corp")
+    assert_exactly_once(read_ndjson(tmp_path / "leads"), stored(sandbox, client="acme-corp"))
 
 
 async def test_an_expired_cursor_is_paged_again_without_duplicates(
