@@ -106,6 +106,21 @@ class Purger:
         self.phase = f"round {self.round}: listing the client's leads"
         self.enumerated = await self.serial(self.spool.count)
         cursor = token if self.enumerated else None
+        try:
+            await self._list(cursor)
+        except ApiError as error:
+            if cursor is None or error.status != 400:
+                raise
+            log.warning("the server no longer accepts the saved cursor (%s); listing %s again "
+                        "from the start", error, self.client.slug)
+            await self.serial(self.spool.start_round, self.round)
+            self.enumerated = 0
+            await self._list(None)
+        if self.foreign:
+            log.warning("%d listed record(s) did not belong to %s and were left alone",
+                        self.foreign, self.client.slug)
+
+    async def _list(self, cursor: str | None) -> None:
         async for page in self.api.lead_pages(self.client.slug, fields=["client_id"],
                                               cursor=cursor):
             ids = []
@@ -116,9 +131,6 @@ class Purger:
                 ids.append(str(record["id"]))
             await self.serial(self.spool.add_page, ids, page.next_token)
             self.enumerated += len(ids)
-        if self.foreign:
-            log.warning("%d listed record(s) did not belong to %s and were left alone",
-                        self.foreign, self.client.slug)
 
     async def _counted(self) -> bool:
         """After an enumeration: record what it found; False when the purge is over."""

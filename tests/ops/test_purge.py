@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 import pytest
 
@@ -133,3 +135,31 @@ async def test_without_an_api_key_the_jwt_list_is_enumerated(sandbox: Sandbox,
 async def test_an_unknown_client_is_a_clear_error(sandbox: Sandbox, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no client"):
         await purge(sandbox, tmp_path, client="nope")
+
+
+async def test_a_listing_resumed_with_a_refused_cursor_starts_over(
+        sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped mid-listing (the JWT list: 1,000 a page), resumed when the server no longer
+    accepts the saved cursor: the listing starts over, and the purge completes."""
+    jwt = settings_for(sandbox, api_key=False)
+    list_leads = LeadGeniusClient.list_leads
+    calls = 0
+
+    async def stop_at_the_third_page(self: LeadGeniusClient, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            scope.cancel()  # as Ctrl-C would, with two pages spooled
+        return await list_leads(self, *args, **kwargs)
+
+    monkeypatch.setattr(LeadGeniusClient, "list_leads", stop_at_the_third_page)
+    with anyio.CancelScope() as scope:
+        await purge(sandbox, tmp_path, settings=jwt)
+    monkeypatch.setattr(LeadGeniusClient, "list_leads", list_leads)
+    assert scope.cancelled_caught and leads_of(sandbox, "acme-corp") == LEADS
+    with sqlite3.connect(tmp_path / "job" / "spool.db") as db:
+        assert db.execute("SELECT count(*) FROM ids").fetchone()[0] == 2000
+        db.execute("UPDATE meta SET value = '\"expired-cursor\"' WHERE key = 'token'")
+    report = await purge(sandbox, tmp_path, settings=jwt, resume=True)
+    assert report.remaining == 0 and report.found == LEADS
+    assert leads_of(sandbox, "acme-corp") == 0 and leads_of(sandbox, other_slug(sandbox)) == LEADS
