@@ -27,7 +27,7 @@ def payloads(rows: int, slug: str, prefix: str) -> list[bytes]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    count = 20_000 if quick else 100_000
+    count = 8_000 if quick else 100_000
     rounds = 1 if quick else 2
     best = {"bulkio_rows_per_s": 0.0, "raw_posts_per_s": 0.0}
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as tmp, \

@@ -89,7 +89,7 @@ def one_cursor(quick: bool, tmp: Path, leads: int, latency_ms: int = 0) -> dict[
 
 def many_clients(quick: bool, tmp: Path) -> dict[str, Any]:
     clients = 20
-    leads = 200_000 if quick else 1_000_000
+    leads = 40_000 if quick else 1_000_000
     with sandbox("--quota", "unlimited", "--seed-clients", str(clients), "--seed-leads", str(leads),
                  "--latency-ms", "300", "--db", str(tmp / "many.db")) as sb:
         per_client = bulkio_export(sb.info, tmp, "per-client", "--concurrency", str(clients))
@@ -111,7 +111,7 @@ async def write_lines(path: Path, lines: list[bytes], per_call: int) -> float:
 
 
 def aiofiles_calls(quick: bool, tmp: Path) -> dict[str, Any]:
-    records = 20_000 if quick else 100_000
+    records = 5_000 if quick else 100_000
     lines = [orjson.dumps({"id": f"lead-{i}", "email": f"a{i}@example.com",
                            "companyName": "Analytical Engines"}, option=orjson.OPT_APPEND_NEWLINE)
              for i in range(records)]
@@ -125,8 +125,8 @@ def run(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as folder:
         tmp = Path(folder)
         return {"quick": quick,
-                "one_cursor": one_cursor(quick, tmp, 200_000 if quick else 1_000_000),
-                "one_cursor_latency": one_cursor(quick, tmp, 50_000 if quick else 200_000, 250),
+                "one_cursor": one_cursor(quick, tmp, 50_000 if quick else 1_000_000),
+                "one_cursor_latency": one_cursor(quick, tmp, 15_000 if quick else 200_000, 250),
                 "many_clients": many_clients(quick, tmp), "aiofiles": aiofiles_calls(quick, tmp)}
 
 

@@ -17,7 +17,7 @@ NAME = "memory"
 
 
 def run(quick: bool) -> dict[str, Any]:
-    count = 100_000 if quick else 1_000_000
+    count = 20_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as tmp:
         source = write_csv(Path(tmp) / "big.csv", count)
         # The sandbox keeps its data in a file so that it, not bulkio, is what grows on disk.

@@ -1,4 +1,4 @@
-"""Benchmark 5, purge: empty a 10,000-lead client (2,000 in quick mode).
+"""Benchmark 5, purge: empty a 10,000-lead client (1,000 in quick mode).
 
 The standard quota scaled down in time (6,000 a minute instead of 100, so a minute's work
 takes a second) with 50-150 ms of latency, a fresh sandbox for each contender:
@@ -68,7 +68,7 @@ async def one_delete_per_lead(info: dict[str, str]) -> int:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    leads = 2000 if quick else 10_000
+    leads = 1000 if quick else 10_000
     knobs = ("--quota", str(QUOTA), "--latency-ms", "50-150", "--seed-clients", "1",
              "--seed-leads", str(leads))
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as folder:

@@ -4,7 +4,7 @@
   answers the same POST with a constant (same client, same concurrency, alternating rounds in
   the same run): the ratio says how much of aiohttp's ceiling the sandbox keeps;
 - seconds to serve one 5,000-lead bulk page, full records and projected to two fields;
-- seconds to seed the tenant (1,000,000 leads; 200,000 in quick mode), and the sandbox's
+- seconds to seed the tenant (1,000,000 leads; 100,000 in quick mode), and the sandbox's
   RSS, read from /proc.
 """
 
@@ -31,8 +31,8 @@ def payloads(slug: str, count: int) -> list[bytes]:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    posts = 5_000 if quick else 20_000
-    seeded = 200_000 if quick else 1_000_000
+    posts = 3_000 if quick else 20_000
+    seeded = 100_000 if quick else 1_000_000
     figures: dict[str, Any] = {"quick": quick, "concurrency": CONCURRENCY, "posts": posts}
 
     # Both servers up at once, measured in alternating rounds, best of each: the ratio then

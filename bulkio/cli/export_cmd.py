@@ -13,10 +13,10 @@ from .options import (
     add_job_options,
     add_output_options,
     add_quota_options,
-    resume_command,
     settings_from_args,
 )
 from .progress import ExportDisplay, print_export_summary
+from .running import resume_command, run_operation
 
 
 def fields_list(text: str) -> tuple[str, ...]:
@@ -79,16 +79,10 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
 
 async def run(args: argparse.Namespace) -> int:
     display = ExportDisplay(quiet=args.quiet)
-    try:
-        report = await export_leads(args.out, settings=settings_from_args(args),
-                                    options=options_from_args(args), on_progress=display.update)
-    except BaseException:
-        display.close()
-        if display.last is not None and display.last.phase != "starting":  # resumable
-            print(f"bulkio: to continue this export, run: {resume_command(args)}",
-                  file=sys.stderr)
-        raise
-    display.close()
+    report = await run_operation(
+        args, display, export_leads(args.out, settings=settings_from_args(args),
+                                    options=options_from_args(args), on_progress=display.update),
+        what="export", resumable=lambda _: display.last is not None and display.last.phase != "starting")
     if not args.quiet:
         print_export_summary(report)
     if report.failed_streams:

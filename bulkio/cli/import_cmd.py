@@ -16,10 +16,10 @@ from .options import (
     add_job_options,
     add_output_options,
     add_quota_options,
-    resume_command,
     settings_from_args,
 )
 from .progress import ImportDisplay, print_dry_run, print_summary
+from .running import run_operation
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,15 +84,10 @@ async def run(args: argparse.Namespace) -> int:
         print_dry_run(plan)
         return OK
     display = ImportDisplay(quiet=args.quiet)
-    try:
-        report = await import_leads(args.source, settings=settings, options=options,
-                                    on_progress=display.update)
-    except BaseException:
-        display.close()
-        if display.last is not None and display.last.phase != "starting":  # resumable
-            print(f"bulkio: to continue this import, run: {resume_command(args)}", file=sys.stderr)
-        raise
-    display.close()
+    report = await run_operation(
+        args, display, import_leads(args.source, settings=settings, options=options,
+                                    on_progress=display.update),
+        what="import", resumable=lambda _: display.last is not None and display.last.phase != "starting")
     if not args.quiet:
         print_summary(report)
     return OK if report.ok else PROBLEMS

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shlex
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,11 +59,6 @@ def add_job_options(parser: argparse.ArgumentParser, operation: str,
     g.add_argument("--report", type=Path, metavar="FILE.json",
                    help="where to write the JSON report (default: in the job directory)")
     return g
-
-
-def resume_command(args: argparse.Namespace) -> str:
-    """The command line that resumes this run (from the argv `main` stored on args)."""
-    return "bulkio " + shlex.join([a for a in args.argv if a != "--resume"] + ["--resume"])
 
 
 def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:

@@ -18,10 +18,10 @@ from .options import (
     add_job_options,
     add_output_options,
     add_quota_options,
-    resume_command,
     settings_from_args,
 )
 from .progress import PurgeDisplay, print_purge_plan, print_purge_summary
+from .running import run_operation
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -66,18 +66,12 @@ async def run(args: argparse.Namespace) -> int:
 
     options = PurgeOptions(delete_client=args.delete_client, resume=args.resume,
                            report=args.report, job_dir=args.job_dir)
-    try:
-        report = await purge_client(args.client, settings=settings, options=options,
+    report = await run_operation(
+        args, display, purge_client(args.client, settings=settings, options=options,
                                     confirm=None if args.yes else confirm,
-                                    on_progress=display.update)
-    except BaseException as error:
-        display.close()
-        started = display.last is not None and display.last.found is not None
-        if started and not isinstance(error, Refused):  # resumable
-            print(f"bulkio: to continue this purge, run: {resume_command(args)}",
-                  file=sys.stderr)
-        raise
-    display.close()
+                                    on_progress=display.update),
+        what="purge", resumable=lambda error: not isinstance(error, Refused)
+        and display.last is not None and display.last.found is not None)
     if not args.quiet:
         print_purge_summary(report)
     return OK if report.ok else PROBLEMS
