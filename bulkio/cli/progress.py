@@ -61,6 +61,7 @@ class _Display:
         self._printed_at = 0.0
         self._bar: Progress | None = None
         self._task: TaskID | None = None
+        self._rows: dict[str, TaskID] = {}
 
     def show(self, phase: str, percent: float | None, info: str) -> None:
         """`percent` None: no known total (the bar pulses)."""
@@ -86,10 +87,23 @@ class _Display:
         if final:
             self.close()
 
+    def show_rows(self, rows: dict[str, str]) -> None:
+        """Lines under the bar on a terminal (one per active client, say); none otherwise."""
+        if self._bar is None:
+            return
+        for label in [label for label in self._rows if label not in rows]:
+            self._bar.remove_task(self._rows.pop(label))
+        for label, info in rows.items():
+            if label in self._rows:
+                self._bar.update(self._rows[label], info=info)
+            else:
+                self._rows[label] = self._bar.add_task(f"  {label}", total=None, info=info)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+            self._rows = {}
 
 
 class ImportDisplay(_Display):
@@ -130,10 +144,14 @@ def describe_export(p: ExportProgress) -> str:
 
 class ExportDisplay(_Display):
     last: ExportProgress | None = None
+    ROWS = 8  # clients shown under the bar at most: the busiest cursors
 
     def update(self, p: ExportProgress) -> None:
         self.last = p
         self.show(p.phase, None, describe_export(p))
+        active = sorted((s for s in p.streams if s.pages and not s.done), key=lambda s: -s.records)
+        self.show_rows({s.label: f"{s.records:,} records · {s.pages:,} pages"
+                        for s in active[:self.ROWS]})
 
 
 def print_export_summary(report: ExportReport, console: Console | None = None) -> None:

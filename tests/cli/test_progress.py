@@ -1,0 +1,52 @@
+"""The live displays on a (fake) terminal: the bar, one line per busy client, and the end."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from bulkio.cli.progress import ExportDisplay, describe_purge
+from bulkio.models import ExportProgress, PurgeProgress, StreamProgress
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def export_progress(phase: str, streams: list[StreamProgress]) -> ExportProgress:
+    return ExportProgress(phase=phase, records=sum(s.records for s in streams),
+                          pages=sum(s.pages for s in streams), bytes=10_000_000,
+                          duplicates_dropped=0, streams=streams, requests=9, retries=0,
+                          rate_limited=0, elapsed_s=2.0)
+
+
+def test_the_export_display_shows_the_busy_clients_under_the_bar(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "250")  # a wide terminal: nothing cut short
+    screen = Terminal()
+    display = ExportDisplay(stream=screen)
+    display.update(export_progress("exporting", [
+        StreamProgress("enrich-leads acme-corp", 15_000, 3, False),
+        StreamProgress("enrich-leads beta-inc", 5_000, 1, False),
+        StreamProgress("enrich-leads finished-co", 2_000, 1, True),
+        StreamProgress("enrich-leads not-started", 0, 0, False)]))
+    assert set(display._rows) == {"enrich-leads acme-corp", "enrich-leads beta-inc"}
+    display.update(export_progress("done", [
+        StreamProgress("enrich-leads acme-corp", 20_000, 4, True)]))
+    text = screen.getvalue()
+    assert "acme-corp" in text and "20,000 records" in text and "cursors 1/1 done" in text
+    assert display._bar is None  # stopped at the end
+
+
+def test_the_purge_line_says_what_is_known() -> None:
+    listing = PurgeProgress(phase="round 1: listing", round=1, found=None, remaining=None,
+                            enumerated=4000, sent=0, requests=2, retries=0, rate_limited=0,
+                            elapsed_s=1.0, per_minute=100.0)
+    assert describe_purge(listing).startswith("round 1 · listed 4,000 · 429s")
+    deleting = PurgeProgress(phase="round 1: deleting", round=1, found=10_000,
+                             remaining=10_000, enumerated=10_000, sent=5_000, requests=110,
+                             retries=1, rate_limited=0, elapsed_s=60.0, per_minute=100.0)
+    assert "sent 5,000 (83.3/s)" in describe_purge(deleting)
+    assert "ETA 1 min" in describe_purge(deleting)  # 100 batches of 50 left at 100 a minute
