@@ -29,18 +29,37 @@ def command(sb: Sandbox, job: Path, *extra: str, rate: str = "unlimited") -> lis
             sb.base_url, "--rate", rate, "--job-dir", str(job), "--quiet", *extra]
 
 
-async def test_sigkill_then_resume_empties_the_client(sandbox: Sandbox, tmp_path: Path) -> None:
-    job = tmp_path / "job"
-    reached = sandbox.state.when("DELETE /api/leads", KILL_AFTER)
-    async with await anyio.open_process(command(sandbox, job, "--yes"),
-                                        env=environment(sandbox, tmp_path)) as proc:
+async def stop_mid_way(sb: Sandbox, job: Path, tmp_path: Path, sig: int) -> tuple[int, bytes]:
+    """Start a purge; deliver `sig` once the server has seen KILL_AFTER batch deletes."""
+    reached = sb.state.when("DELETE /api/leads", KILL_AFTER)
+    async with await anyio.open_process(command(sb, job, "--yes"), env=environment(sb, tmp_path),
+                                        stderr=subprocess.PIPE) as proc:
         with anyio.fail_after(60):
             await reached.wait()
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
         with anyio.fail_after(60):
             await proc.wait()
-    assert proc.returncode == -signal.SIGKILL
-    assert 0 < leads_of(sandbox, "acme-corp") < LEADS
+        assert proc.stderr is not None
+        err = b"".join([chunk async for chunk in proc.stderr])
+    assert 0 < leads_of(sb, "acme-corp") < LEADS
+    return proc.returncode or 0, err
+
+
+async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(sandbox: Sandbox,
+                                                           tmp_path: Path) -> None:
+    code, err = await stop_mid_way(sandbox, tmp_path / "job", tmp_path, signal.SIGINT)
+    assert code == 130 and b"--resume" in err and b"Traceback" not in err
+    with anyio.fail_after(120):
+        done = await anyio.run_process(command(sandbox, tmp_path / "job", "--yes", "--resume"),
+                                       env=environment(sandbox, tmp_path), check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert leads_of(sandbox, "acme-corp") == 0 and leads_of(sandbox, other_slug(sandbox)) == LEADS
+
+
+async def test_sigkill_then_resume_empties_the_client(sandbox: Sandbox, tmp_path: Path) -> None:
+    job = tmp_path / "job"
+    code, _ = await stop_mid_way(sandbox, job, tmp_path, signal.SIGKILL)
+    assert code == -signal.SIGKILL
     with anyio.fail_after(120):
         done = await anyio.run_process(command(sandbox, job, "--yes", "--resume",
                                                "--delete-client"),
