@@ -16,10 +16,10 @@ import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.ops.test_export import read_ndjson, stored
-from tests.ops.test_import_resume import environment
+from tests.processes import environment, stop_after
 
 LEADS = 30_000
-KILL_AFTER = 12  # bulk list pages the server has answered
+KILL_AFTER = 30  # bulk list page requests the server has received (of 64)
 
 
 @pytest.fixture
@@ -35,18 +35,8 @@ def command(sb: Sandbox, out: Path, job: Path, *extra: str) -> list[str]:
 
 
 async def start_and_stop(sb: Sandbox, out: Path, tmp_path: Path, sig: int) -> tuple[int, bytes]:
-    reached = sb.state.when("GET /api/enrich-leads/list", KILL_AFTER)
-    async with await anyio.open_process(command(sb, out, tmp_path / "job"),
-                                        env=environment(sb, tmp_path),
-                                        stderr=subprocess.PIPE) as proc:
-        with anyio.fail_after(60):
-            await reached.wait()
-        proc.send_signal(sig)
-        with anyio.fail_after(60):
-            await proc.wait()
-        assert proc.stderr is not None
-        err = b"".join([chunk async for chunk in proc.stderr])
-    return proc.returncode or 0, err
+    return await stop_after(sb, command(sb, out, tmp_path / "job"), environment(sb, tmp_path),
+                            event="GET /api/enrich-leads/list", count=KILL_AFTER, sig=sig)
 
 
 async def resume(sb: Sandbox, out: Path, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:

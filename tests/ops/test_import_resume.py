@@ -3,7 +3,6 @@ resumed: every row ends on the server exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.ops.test_import import server_emails
+from tests.processes import environment, stop_after
 
 ROWS = 1500
 KILL_AFTER = 300  # POSTs the server has seen
@@ -38,32 +38,13 @@ def command(sb: Sandbox, source: Path, job: Path, *extra: str) -> list[str]:
             "--settle", "0", "--quiet", *extra]
 
 
-def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
-    env.update(LEADGENIUS_EMAIL=sb.email, LEADGENIUS_PASSWORD=sb.password,
-               LEADGENIUS_API_KEY=sb.api_key, LEADGENIUS_USER_ID=sb.user_id,
-               LEADGENIUS_AUTH_FILE=str(tmp_path / "auth.json"))
-    return env
-
-
 async def start_and_stop(sb: Sandbox, source: Path, tmp_path: Path, sig: int
                          ) -> subprocess.CompletedProcess[bytes]:
     """Start an import, deliver `sig` once the server has seen KILL_AFTER POSTs."""
-    job = tmp_path / "job"
-    reached = sb.state.when("POST /api/leads", KILL_AFTER)
-    async with await anyio.open_process(command(sb, source, job), env=environment(sb, tmp_path),
-                                        stderr=subprocess.PIPE) as proc:
-        with anyio.fail_after(60):
-            await reached.wait()
-        proc.send_signal(sig)
-        with anyio.fail_after(60):
-            await proc.wait()
-        assert proc.stderr is not None
-        err = b""
-        async for chunk in proc.stderr:
-            err += chunk
-    return subprocess.CompletedProcess(proc.args if hasattr(proc, "args") else [],  # type: ignore[attr-defined]
-                                       proc.returncode or 0, b"", err)
+    code, err = await stop_after(sb, command(sb, source, tmp_path / "job"),
+                                 environment(sb, tmp_path), event="POST /api/leads",
+                                 count=KILL_AFTER, sig=sig)
+    return subprocess.CompletedProcess([], code, b"", err)
 
 
 def open_rows(job: Path) -> int:

@@ -12,10 +12,10 @@ import anyio
 import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
-from tests.ops.test_import_resume import environment
 from tests.ops.test_purge import LEADS, leads_of, other_slug
+from tests.processes import environment, stop_after
 
-KILL_AFTER = 30  # batch deletes the server has seen
+KILL_AFTER = 30  # batch deletes the server has done
 
 
 @pytest.fixture
@@ -30,19 +30,11 @@ def command(sb: Sandbox, job: Path, *extra: str, rate: str = "unlimited") -> lis
 
 
 async def stop_mid_way(sb: Sandbox, job: Path, tmp_path: Path, sig: int) -> tuple[int, bytes]:
-    """Start a purge; deliver `sig` once the server has seen KILL_AFTER batch deletes."""
-    reached = sb.state.when("DELETE /api/leads", KILL_AFTER)
-    async with await anyio.open_process(command(sb, job, "--yes"), env=environment(sb, tmp_path),
-                                        stderr=subprocess.PIPE) as proc:
-        with anyio.fail_after(60):
-            await reached.wait()
-        proc.send_signal(sig)
-        with anyio.fail_after(60):
-            await proc.wait()
-        assert proc.stderr is not None
-        err = b"".join([chunk async for chunk in proc.stderr])
+    """Start a purge; deliver `sig` once the server has done KILL_AFTER batch deletes."""
+    code, err = await stop_after(sb, command(sb, job, "--yes"), environment(sb, tmp_path),
+                                 event="batch_delete_done", count=KILL_AFTER, sig=sig)
     assert 0 < leads_of(sb, "acme-corp") < LEADS
-    return proc.returncode or 0, err
+    return code, err
 
 
 async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(sandbox: Sandbox,

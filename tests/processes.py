@@ -1,0 +1,37 @@
+"""Real bulkio processes for crash tests: an environment that reaches the sandbox, and a run
+stopped by a signal once the server has counted enough of a request (no sleeps)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import anyio
+
+from bulkio.sandbox import Sandbox
+
+
+def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
+    """The caller's environment without its LEADGENIUS_*, plus this sandbox's credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
+    env.update(LEADGENIUS_EMAIL=sb.email, LEADGENIUS_PASSWORD=sb.password,
+               LEADGENIUS_API_KEY=sb.api_key, LEADGENIUS_USER_ID=sb.user_id,
+               LEADGENIUS_AUTH_FILE=str(tmp_path / "auth.json"))
+    return env
+
+
+async def stop_after(sb: Sandbox, argv: list[str], env: dict[str, str], *, event: str,
+                     count: int, sig: int) -> tuple[int, bytes]:
+    """Run `argv`; send `sig` once the sandbox has counted `event` `count` times. The exit code
+    (negative for a signal) and what it wrote to stderr."""
+    reached = sb.state.when(event, count)
+    async with await anyio.open_process(argv, env=env, stderr=subprocess.PIPE) as proc:
+        with anyio.fail_after(60):
+            await reached.wait()
+        proc.send_signal(sig)
+        with anyio.fail_after(60):
+            await proc.wait()
+        assert proc.stderr is not None
+        err = b"".join([chunk async for chunk in proc.stderr])
+    return proc.returncode or 0, err
