@@ -59,8 +59,9 @@ async def run(args: argparse.Namespace) -> int:
 
     async def confirm(client: Client, leads: int) -> bool:
         display.close()
+        then = ", then the client record itself" if args.delete_client else ""
         question = (f"About to delete {leads:,} leads of {client.name!r} (slug {client.slug}, "
-                    f"id {client.id}). Type the slug to confirm: ")
+                    f"id {client.id}){then}. Type the slug to confirm: ")
         answer = await anyio.to_thread.run_sync(lambda: input(question))
         return answer.strip() == client.slug
 

@@ -89,6 +89,8 @@ class Purger:
                     break
             await self._delete_spooled()
             await self._next_round()
+        log.info("the delete answers counted %d deleted; the listings say %d", self.claimed,
+                 (self.found or 0) - (self.remaining or 0))
         if self.remaining == 0 and self.delete_client and not self.client_deleted:
             self.phase = "deleting the client record"
             await self.api.delete_client(self.client.id)  # never purge=true: nothing is left
@@ -139,7 +141,8 @@ class Purger:
         self.remaining = count
         if self.found is None:
             self.found = count
-            if count and self.confirm is not None and not await self.confirm(self.client, count):
+            asking = count or self.delete_client  # nothing at all to delete: nothing to ask
+            if asking and self.confirm is not None and not await self.confirm(self.client, count):
                 raise Refused(f"purge of {self.client.slug} not confirmed; nothing was deleted")
         await self.serial(self.spool.set_meta, found=self.found, remaining=count,
                           phase="deleting")

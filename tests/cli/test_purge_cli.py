@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import sys
 from pathlib import Path
 
 import anyio
@@ -47,3 +49,31 @@ async def test_an_unknown_client_is_exit_2_in_one_line(
     assert await bulkio("purge", "--client", "nope", "--yes") == 2
     err = capsys.readouterr().err.strip()
     assert "no client 'nope'" in err and len(err.splitlines()) == 1
+
+
+async def test_on_a_terminal_typing_the_slug_confirms(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    questions: list[str] = []
+
+    def answer(question: str) -> str:
+        questions.append(question)
+        return "acme-corp"
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(builtins, "input", answer)
+    assert await bulkio("purge", "--client", "acme-corp", "--delete-client") == 0
+    assert len(questions) == 1
+    assert "200 leads of 'Acme Corp' (slug acme-corp" in questions[0]
+    assert "then the client record itself" in questions[0]
+    assert sandbox.state.store.find_client(sandbox.company_id, "acme-corp") is None
+
+
+async def test_on_a_terminal_anything_else_refuses(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr(builtins, "input", lambda question: "acme")
+    assert await bulkio("purge", "--client", "acme-corp") == 2
+    assert "not confirmed" in capsys.readouterr().err
+    assert sandbox.state.store.count_leads(sandbox.company_id, "acme-corp") == 200

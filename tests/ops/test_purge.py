@@ -163,3 +163,20 @@ async def test_a_listing_resumed_with_a_refused_cursor_starts_over(
     report = await purge(sandbox, tmp_path, settings=jwt, resume=True)
     assert report.remaining == 0 and report.found == LEADS
     assert leads_of(sandbox, "acme-corp") == 0 and leads_of(sandbox, other_slug(sandbox)) == LEADS
+
+
+async def test_an_empty_client_record_is_deleted_only_when_confirmed(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    empty = sandbox.state.store.create_client(sandbox.company_id, sandbox.user_id,
+                                              {"clientName": "Empty Co"})
+    asked: list[int] = []
+
+    async def refuse(client: Client, leads: int) -> bool:
+        asked.append(leads)
+        return False
+
+    with pytest.raises(ConfigError, match="not confirmed"):
+        await purge(sandbox, tmp_path, client=empty["client_id"], delete_client=True,
+                    confirm=refuse)
+    assert asked == [0]
+    assert sandbox.state.store.find_client(sandbox.company_id, empty["client_id"]) is not None
