@@ -140,15 +140,18 @@ def read_ndjson(path: Path) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
-def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000) -> None:
+def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000) -> str:
     """The second pass of a CSV export without --fields: the spill's key union is the header.
 
-    Writes `part` from scratch and fsyncs it (safe to repeat after a crash).
+    Writes `part` from scratch and fsyncs it (safe to repeat after a crash); its sha256.
     """
     encoder = CsvEncoder(spilled_columns(spill))
+    digest = hashlib.sha256()
     with part.open("wb") as out:
         def put(data: bytes) -> None:
-            out.write(gzip_member(data) if gzip else data)
+            data = gzip_member(data) if gzip else data
+            digest.update(data)
+            out.write(data)
 
         put(encoder.header())
         batch: list[dict[str, Any]] = []
@@ -161,6 +164,7 @@ def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000)
             put(encoder.encode(batch).data)
         out.flush()
         os.fsync(out.fileno())
+    return digest.hexdigest()
 
 
 def gzip_member(data: bytes) -> bytes:
@@ -172,13 +176,17 @@ class AppendFile:
     """A file appended in chunks, each fsynced: an export's `PATH.part`, or its id log.
 
     `size` is the length a checkpoint vouches for: anything after it (a chunk written before a
-    crash, whose checkpoint never committed) is cut off on open.
+    crash, whose checkpoint never committed) is cut off on open. With `hashed`, a running
+    sha256 of the content (the prefix is read again on a resume), so finishing a large file
+    does not mean reading it all back.
     """
 
-    def __init__(self, path: Path, *, gzip: bool = False, size: int = 0) -> None:
+    def __init__(self, path: Path, *, gzip: bool = False, size: int = 0,
+                 hashed: bool = False) -> None:
         self.path = path
         self.gzip = gzip
         self.size = size
+        self._digest = hashlib.sha256() if hashed else None
         self._file: Any = None
 
     async def open(self) -> None:
@@ -187,6 +195,8 @@ class AppendFile:
             raise FileNotFoundError(f"{self.path} is gone: the export cannot resume; start it again")
         self._file = await aiofiles.open(self.path, "r+b" if self.size else "wb")
         await self._file.truncate(self.size)
+        if self._digest is not None and self.size:
+            await anyio.to_thread.run_sync(_hash_prefix, self.path, self.size, self._digest)
         await self._file.seek(self.size)
 
     async def append(self, data: bytes) -> int:
@@ -195,16 +205,30 @@ class AppendFile:
             return self.size
         if self.gzip:
             data = await anyio.to_thread.run_sync(gzip_member, data)
+        if self._digest is not None:
+            await anyio.to_thread.run_sync(self._digest.update, data)  # hashlib frees the GIL
         await self._file.write(data)
         await self._file.flush()
         await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
         self.size += len(data)
         return self.size
 
+    @property
+    def sha256(self) -> str:
+        assert self._digest is not None, "not a hashed file"
+        return self._digest.hexdigest()
+
     async def close(self) -> None:
         if self._file is not None:
             await self._file.close()
             self._file = None
+
+
+def _hash_prefix(path: Path, size: int, digest: Any) -> None:
+    with path.open("rb") as f:
+        while size > 0 and (block := f.read(min(size, 1 << 22))):
+            digest.update(block)
+            size -= len(block)
 
 
 def sha256_file(path: Path) -> str:

@@ -251,7 +251,8 @@ class Exporter:
                 output = Output(
                     target,
                     AppendFile(self._data_path(target), size=states[name].bytes,
-                               gzip=target.gzip and not self._spills(target)),
+                               gzip=target.gzip and not self._spills(target),
+                               hashed=not self._spills(target)),
                     AppendFile(self.job_dir / f"{name}.ids", size=states[name].id_bytes),
                     asyncio.Queue(QUEUED_PAGES))
                 await output.data.open()
@@ -392,21 +393,25 @@ class Exporter:
     async def _finish_target(self, target: Target) -> None:
         """Close the file (converting a CSV spill), rename it into place, write its manifest."""
         state = self.cp.targets()[target.name]
+        output = self.outputs.get(target.name)
         if self._spills(target):
             spill = self._data_path(target)
-            await anyio.to_thread.run_sync(spill_to_csv, spill, target.part, target.gzip)
+            digest = await anyio.to_thread.run_sync(spill_to_csv, spill, target.part, target.gzip)
             await anyio.to_thread.run_sync(finish_file, target.part, target.path)
             spill.unlink()
         elif target.part.exists() or not target.path.exists():
-            if state.bytes == 0:  # nothing was written: still a valid, empty file
-                part = AppendFile(target.part, gzip=target.gzip)
-                await part.open()
-                await part.append(self._encoder(target).header())
-                await part.close()
+            data = output.data if output is not None else None
+            if state.bytes == 0 or data is None:  # nothing written: still a valid, empty file
+                data = AppendFile(target.part, gzip=target.gzip, size=state.bytes, hashed=True)
+                await data.open()
+                if state.bytes == 0:
+                    await data.append(self._encoder(target).header())
+                await data.close()
+            digest = data.sha256
             await anyio.to_thread.run_sync(finish_file, target.part, target.path)
-        # else: renamed by an earlier run that stopped before its manifest
+        else:  # renamed by an earlier run that stopped before its manifest
+            digest = await anyio.to_thread.run_sync(sha256_file, target.path)
         (self.job_dir / f"{target.name}.ids").unlink(missing_ok=True)
-        digest = await anyio.to_thread.run_sync(sha256_file, target.path)
         manifest = self._manifest(target, target.path.stat().st_size, digest)
         atomic_write(target.manifest, orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
 

@@ -4,6 +4,7 @@ Also the flat-memory smoke test, measured from outside the process."""
 
 from __future__ import annotations
 
+import hashlib
 import signal
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def assert_complete(sb: Sandbox, out: Path) -> None:
     assert set(ids.values()) == {1} and set(ids) == set(stored(sb))
     manifest = orjson.loads(out.with_name(out.name + ".manifest.json").read_bytes())
     assert manifest["records"] == LEADS
+    # hashed as written, across the two runs (the resumed one re-reads the first's part)
+    assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
 
 
 @pytest.mark.parametrize("gz", [False, True])
