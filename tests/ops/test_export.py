@@ -304,3 +304,15 @@ async def test_iter_leads_yields_each_record_once(sandbox: Sandbox) -> None:
                                         settings=settings_for(sandbox))]
     assert_exactly_once(seen, stored(sandbox))
     assert all(set(r) <= {"id", "email"} for r in seen)
+
+
+async def test_a_client_named_by_its_uuid_is_exported_by_its_slug(
+        sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    client = sandbox.state.store.find_client(sandbox.company_id, "acme-corp")
+    assert client is not None
+    out = tmp_path / "acme.ndjson"
+    with caplog.at_level(logging.WARNING, logger="bulkio"):
+        report = await run(sandbox, out, tmp_path, client=client["id"])
+    assert "using its slug 'acme-corp'" in caplog.text
+    assert_exactly_once(read_ndjson(out), stored(sandbox, client="acme-corp"))
+    assert report.records == len(stored(sandbox, client="acme-corp"))
