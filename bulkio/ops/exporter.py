@@ -215,8 +215,16 @@ class Exporter:
         meta = self.cp.meta()
         self.stats_before = meta.get("stats", {})
         if not self.resumed:
-            streams = await plan_streams(self.api, self.options,
-                                         [t.kind for t in self.targets.values()])
+            streams: list[Stream] = []
+
+            async def plan() -> None:
+                streams.extend(await plan_streams(self.api, self.options,
+                                                  [t.kind for t in self.targets.values()]))
+
+            async with anyio.create_task_group() as tg:  # two round trips at once, not in turn
+                tg.start_soon(plan)
+                if self.api.auth.has_api_key:
+                    tg.start_soon(self.api.company_id)
             company = await self.api.company_id() if self.api.auth.has_api_key else None
             self.cp.start(fingerprint(self.options, list(self.targets.values())),
                           list(self.targets), streams)
