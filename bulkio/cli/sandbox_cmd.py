@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..sandbox.config import add_knob_arguments, config_from_args
-from ..sandbox.server import LOOPBACK, serve
+from ..sandbox.config import LOOPBACK, add_knob_arguments, config_from_args
 from .exit import OK
 from .options import add_output_options
 
@@ -26,5 +25,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..sandbox.server import serve  # only this command needs the server
+
     await serve(config_from_args(args), args.host, args.port)
     return OK

@@ -10,6 +10,7 @@ import argparse
 from dataclasses import dataclass
 
 TIERS = {"standard": 100, "premium": 1000}
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass

@@ -15,12 +15,10 @@ from aiohttp import web
 
 from .app import SandboxState, create_app
 from .chaos import Chaos
-from .config import SandboxConfig
+from .config import LOOPBACK, SandboxConfig
 from .ratelimit import SlidingWindowQuota
 from .seed import seed
 from .store import Store
-
-LOOPBACK = "127.0.0.1"
 
 
 @dataclass
