@@ -65,6 +65,9 @@ class _Display:
 
     def show(self, phase: str, percent: float | None, info: str) -> None:
         """`percent` None: no known total (the bar pulses)."""
+        if phase == "failed":  # the error says it, in one line
+            self.close()
+            return
         if self.quiet or phase == "starting":
             return
         final = phase in ("done", "interrupted")

@@ -11,7 +11,6 @@ from ..api import dry_run_purge, purge_client
 from ..errors import ConfigError
 from ..models import Client
 from ..ops.purge_job import PurgeOptions
-from ..ops.purger import Refused
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,
@@ -71,8 +70,7 @@ async def run(args: argparse.Namespace) -> int:
         args, display, purge_client(args.client, settings=settings, options=options,
                                     confirm=None if args.yes else confirm,
                                     on_progress=display.update),
-        what="purge", resumable=lambda error: not isinstance(error, Refused)
-        and display.last is not None and display.last.found is not None)
+        what="purge", resumable=lambda _: display.last is not None and display.last.found is not None)
     if not args.quiet:
         print_purge_summary(report)
     return OK if report.ok else PROBLEMS

@@ -304,20 +304,31 @@ class Exporter:
     async def _run_stream(self, stream: Stream) -> None:
         output = self.outputs[stream.target]
         encoder = self._encoder(output.target)
+        answered = False
         try:
             async for token, encoded in stream_pages(
                     self.api, stream, page_size=self.options.page_size, fields=self.options.fields,
                     transform=encoder.encode, on_restart=lambda: self._restarted(stream),
                     read_ahead=self.read_ahead):
+                answered = True
                 await output.queue.put(EncodedPage(stream.key, token, encoded))
                 del encoded
         except AuthError:
             raise  # the credentials, not this cursor: nothing else can succeed either
-        except (ApiError, TransportError) as error:
-            # One client's cursor failing must not lose the others' work: report and go on.
-            log.error("%s: %s", stream.key, error)
-            self.failed[stream.key] = str(error)
-            await self.serial(self.cp.fail_stream, stream.key, str(error))
+        except ApiError as error:
+            if error.status == 400 and not answered:
+                # Refused from the start: the request itself is wrong, for every cursor.
+                raise ConfigError(f"the server refused the export: {error.message} (check "
+                                  "--fields and --page-size)") from None
+            await self._stream_failed(stream, error)
+        except TransportError as error:
+            await self._stream_failed(stream, error)
+
+    async def _stream_failed(self, stream: Stream, error: Exception) -> None:
+        # One client's cursor failing must not lose the others' work: report and go on.
+        log.error("%s: %s", stream.key, error)
+        self.failed[stream.key] = str(error)
+        await self.serial(self.cp.fail_stream, stream.key, str(error))
 
     def _restarted(self, stream: Stream) -> None:
         self.reindex.add(stream.key)  # the writer indexes its ids before its next page
@@ -461,7 +472,7 @@ class Exporter:
             requests=stats.requests, retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started)
 
-    async def _report(self, interrupted: bool) -> ExportReport:
+    async def _report(self, ended: str) -> ExportReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.cp.set_meta, stats=totals)
         targets = (await self.serial(self.cp.targets)).values()
@@ -475,12 +486,12 @@ class Exporter:
             files=[str(t.path) for t in self.targets.values()] if finished else [],
             manifests=[str(t.manifest) for t in self.targets.values()] if finished else [],
             failed_streams=dict(self.failed), job_dir=str(self.job_dir),
-            interrupted=interrupted)
+            interrupted=ended != "done")
         if finished:
             report.bytes = sum(t.path.stat().st_size for t in self.targets.values())
         report.report_path = write_report(self.options.report or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
-            self.phase = "interrupted" if interrupted else "done"
+            self.phase = ended
             self.on_progress(self.progress())
         return report
 

@@ -363,7 +363,7 @@ class Importer:
             elapsed_s=time.monotonic() - self.started,
             per_minute=self.api.quota.per_minute)
 
-    async def _finish(self, interrupted: bool) -> ImportReport:
+    async def _finish(self, ended: str) -> ImportReport:
         await self._flush()
         counts = await self.journal(self.j.counts)
         totals = job_totals(self.stats_before, self.api.stats, self.started)
@@ -374,7 +374,7 @@ class Importer:
             rejected=counts["rejected"], failed=counts["failed"],
             requests=totals["requests"], retries=totals["retries"],
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"], client=self.slug,
-            job_dir=str(self.job_dir), interrupted=interrupted,
+            job_dir=str(self.job_dir), interrupted=ended != "done",
             unmapped_columns=self.columns.unmapped(self.reader.columns))
         ext = "csv" if self.source.format == "csv" else "ndjson"
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"
@@ -384,7 +384,7 @@ class Importer:
         report.rejects_path = str(rejects_path) if rejected else None
         report.report_path = write_report(self.options.report or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
-            self.phase = "interrupted" if interrupted else "done"
+            self.phase = ended
             self.on_progress(self.progress())
         return report
 

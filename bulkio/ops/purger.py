@@ -188,7 +188,7 @@ class Purger:
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started, per_minute=self.api.quota.per_minute)
 
-    async def _report(self, interrupted: bool) -> PurgeReport:
+    async def _report(self, ended: str) -> PurgeReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.spool.set_meta, stats=totals)
         found = self.found or 0
@@ -198,10 +198,10 @@ class Purger:
             rounds=self.round, requests=totals["requests"], retries=totals["retries"],
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             client_deleted=self.client_deleted, client=self.client.slug,
-            job_dir=str(self.job_dir), interrupted=interrupted)
+            job_dir=str(self.job_dir), interrupted=ended != "done")
         report.report_path = write_report(self.report_path or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
-            self.phase = "interrupted" if interrupted else "done"
+            self.phase = ended
             self.on_progress(self.progress())
         return report
 

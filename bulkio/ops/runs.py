@@ -20,21 +20,25 @@ TICK_S = 0.25
 
 
 async def run_then_finish(work: Callable[[], Awaitable[None]],
-                          finish: Callable[[bool], Awaitable[R]],
+                          finish: Callable[[str], Awaitable[R]],
                           progress: Callable[[], P], on_progress: Callable[[P], None] | None) -> R:
     """Run `work` while passing `progress()` to `on_progress` every quarter second; then
-    `finish(interrupted)`, shielded, whether the work ended, failed or was cancelled."""
-    interrupted = True
+    `finish(ended)`, shielded, with `ended` "done", "interrupted" (Ctrl-C, cancelled) or
+    "failed" (the error then goes on up)."""
+    ended = "failed"
     try:
         async with anyio.create_task_group() as tg:
             if on_progress is not None:
                 tg.start_soon(_ticks, lambda: on_progress(progress()))
             await work()
             tg.cancel_scope.cancel()
-        interrupted = False
+        ended = "done"
+    except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+        ended = "interrupted"
+        raise
     finally:
         with anyio.CancelScope(shield=True):
-            result = await finish(interrupted)
+            result = await finish(ended)
     return result
 
 

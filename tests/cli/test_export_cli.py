@@ -80,3 +80,11 @@ def test_a_bad_page_size_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         main(["export", "--out", "x.ndjson", "--page-size", "6000"])
     assert exit_.value.code == 2
     assert "between 1 and 5000" in capsys.readouterr().err
+
+
+async def test_a_field_the_server_refuses_is_exit_2_in_one_line(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert await bulkio("export", "--out", "x.ndjson", "--fields", "email,not-a-field") == 2
+    err = capsys.readouterr().err.strip()
+    assert "Invalid field name 'not-a-field'" in err and "--fields" in err
+    assert len(err.splitlines()) == 1
