@@ -67,11 +67,17 @@ def server(argv: list[str]) -> Iterator[Server]:
             raise RuntimeError(f"{argv[:4]} did not start")
         yield Server(proc, orjson.loads(line), time.perf_counter() - start)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, signal.SIGTERM)
+
+
+def stop(proc: subprocess.Popen[Any], sig: int) -> None:
+    """Ask a process to stop with `sig`; kill it if it is still there 30 seconds later."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def sandbox(*knobs: str) -> Any:
@@ -177,12 +183,7 @@ def steady_rate(argv: list[str], env: dict[str, str], db: Path, slug: str, warm_
             time.sleep(max(0.0, start + at - time.perf_counter()))  # a sampling clock, not a sync
             series.append((time.perf_counter() - start, stored_leads(db, slug)))
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, signal.SIGINT)
     (t0, c0) = next(p for p in series if p[0] >= warm_up)
     (t1, c1) = series[-1]
     return (c1 - c0) / (t1 - t0) * 60, series
