@@ -3,6 +3,7 @@
 Each record becomes one line (NDJSON with orjson, or one CSV row); a page's lines are joined
 at once and kept with each record's `id` and where its line ends, so the writer can drop a
 record it has already written.
+
 The part file is appended one chunk at a time through aiofiles (a hop to a thread per call: a
 call per record would cost more than the encoding), fsynced before its checkpoint commits, and
 renamed over PATH only when complete. Compressed output is a series of complete gzip members,
