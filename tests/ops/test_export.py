@@ -299,6 +299,7 @@ async def test_resume_without_a_job_is_a_clear_error(sandbox: Sandbox, tmp_path:
 
 
 async def test_iter_leads_yields_each_record_once(sandbox: Sandbox) -> None:
+    sandbox.state.chaos.rng.seed(3)
     sandbox.config.page_repeat = 0.5
     seen = [r async for r in iter_leads(client="ALL", fields=["email"], page_size=300,
                                         settings=settings_for(sandbox))]
