@@ -20,6 +20,7 @@ from ..models import (
     PurgePlan,
     PurgeProgress,
     PurgeReport,
+    StreamProgress,
 )
 
 PLAIN_EVERY_S = 5.0
@@ -78,15 +79,16 @@ class _Display:
             return
         if self._bar is None:
             self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+                                 TextColumn("{task.fields[percent]}"), TimeElapsedColumn(),
                                  TextColumn("{task.fields[info]}"),
                                  console=Console(file=self.stream), transient=False)
             self._bar.start()
-            self._task = self._bar.add_task(phase, total=100, info="")
+            self._task = self._bar.add_task(phase, total=100, info="", percent="")
         assert self._task is not None
         total = 100 if percent is not None or final else None
         done = 100.0 if phase == "done" else min(percent or 0.0, 99.9)
-        self._bar.update(self._task, description=phase, total=total, completed=done, info=info)
+        self._bar.update(self._task, description=phase, total=total, completed=done, info=info,
+                         percent=f"{done:>3.0f}%" if total else "    ")
         if final:
             self.close()
 
@@ -100,7 +102,8 @@ class _Display:
             if label in self._rows:
                 self._bar.update(self._rows[label], info=info)
             else:
-                self._rows[label] = self._bar.add_task(f"  {label}", total=None, info=info)
+                self._rows[label] = self._bar.add_task(f"  {label}", total=None, info=info,
+                                                       percent="    ")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -131,15 +134,19 @@ def _summary_table(title: str, interrupted: bool, counts: list[tuple[str, int]],
     return table
 
 
-def describe_export(p: ExportProgress) -> str:
+def busiest(p: ExportProgress, most: int) -> list[StreamProgress]:
+    """The cursors under way that have written the most."""
+    return sorted((s for s in p.streams if s.pages and not s.done), key=lambda s: -s.records)[:most]
+
+
+def describe_export(p: ExportProgress, *, clients: bool = True) -> str:
+    """The overall line; with `clients`, the three busiest clients too (for plain lines)."""
     rate = p.records / p.elapsed_s if p.elapsed_s > 0 else 0.0
     done = sum(s.done for s in p.streams)
-    active = [s for s in p.streams if s.pages and not s.done]
-    busiest = sorted(active, key=lambda s: -s.records)[:3]
     text = (f"{p.records:,} records ({rate:,.0f}/s) · {p.pages:,} pages · "
             f"{p.bytes / 1e6:,.1f} MB · cursors {done}/{len(p.streams)} done")
-    if busiest:
-        text += " · " + ", ".join(f"{s.label} {s.records:,}" for s in busiest)
+    if clients and (top := busiest(p, 3)):
+        text += " · " + ", ".join(f"{s.label} {s.records:,}" for s in top)
     if p.duplicates_dropped:
         text += f" · repeats dropped {p.duplicates_dropped:,}"
     return text + f" · 429s {p.rate_limited} · retries {p.retries}"
@@ -151,10 +158,14 @@ class ExportDisplay(_Display):
 
     def update(self, p: ExportProgress) -> None:
         self.last = p
-        self.show(p.phase, None, describe_export(p))
-        active = sorted((s for s in p.streams if s.pages and not s.done), key=lambda s: -s.records)
-        self.show_rows({s.label: f"{s.records:,} records · {s.pages:,} pages"
-                        for s in active[:self.ROWS]})
+        # One kind of lead: the client is label enough.
+        kinds = {s.label.split(" ", 1)[0] for s in p.streams}
+        rows = {(s.label.split(" ", 1)[-1] if len(kinds) == 1 else s.label):
+                f"{s.records:,} records · {s.pages:,} pages" for s in busiest(p, self.ROWS)}
+        if p.phase in ("done", "interrupted"):
+            self.show_rows({})  # the last frame: the overall line alone
+        self.show(p.phase, None, describe_export(p, clients=not self.tty))
+        self.show_rows(rows)
 
 
 def print_export_summary(report: ExportReport, console: Console | None = None) -> None:

@@ -32,12 +32,12 @@ def test_the_export_display_shows_the_busy_clients_under_the_bar(
         StreamProgress("enrich-leads beta-inc", 5_000, 1, False),
         StreamProgress("enrich-leads finished-co", 2_000, 1, True),
         StreamProgress("enrich-leads not-started", 0, 0, False)]))
-    assert set(display._rows) == {"enrich-leads acme-corp", "enrich-leads beta-inc"}
+    assert set(display._rows) == {"acme-corp", "beta-inc"}  # one kind: the client says it
     display.update(export_progress("done", [
         StreamProgress("enrich-leads acme-corp", 20_000, 4, True)]))
     text = screen.getvalue()
     assert "acme-corp" in text and "20,000 records" in text and "cursors 1/1 done" in text
-    assert display._bar is None  # stopped at the end
+    assert display._bar is None and not display._rows  # stopped at the end, rows gone first
 
 
 def test_the_purge_line_says_what_is_known() -> None:
