@@ -88,7 +88,7 @@ class _Display:
         total = 100 if percent is not None or final else None
         done = 100.0 if phase == "done" else min(percent or 0.0, 99.9)
         self._bar.update(self._task, description=phase, total=total, completed=done, info=info,
-                         percent=f"{done:>3.0f}%" if total else "    ")
+                         percent=f"{int(done):>3d}%" if total else "    ")
         if final:
             self.close()
 
