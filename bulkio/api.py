@@ -21,7 +21,7 @@ from .client import open_client
 from .errors import ConfigError
 from .formats.mapping import describe, load_mapping
 from .formats.sanitize import LeadBuilder
-from .formats.source import open_source
+from .sources.files import open_source
 from .journal import ImportJournal
 from .models import (
     DryRun,

@@ -1,2 +1,2 @@
-"""Reading input files (CSV, NDJSON, gzip, stdin), mapping columns to lead fields, and
-building payloads that obey the API's rules."""
+"""What records become: input columns mapped to lead fields, payloads that obey the API's
+rules, the rejects file, and the export's output encoding."""

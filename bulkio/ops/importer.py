@@ -40,10 +40,10 @@ from ..errors import (
     TransportError,
 )
 from ..formats.mapping import ColumnMap, load_mapping
-from ..formats.records import Record
+from ..sources.records import Record
 from ..formats.rejects import write_rejects
 from ..formats.sanitize import Built, LeadBuilder
-from ..formats.source import Source
+from ..sources.files import Source
 from ..journal import FINAL, Admission, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
 from ..pool import Send, run_pool

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bulkio.errors import SourceError
-from bulkio.formats.csv_records import CsvRecords, detect_delimiter
+from bulkio.sources.csv_records import CsvRecords, detect_delimiter
 
 CELL = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30)
 

@@ -8,7 +8,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bulkio.formats.ndjson_records import NdjsonRecords
+from bulkio.sources.ndjson_records import NdjsonRecords
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**9, 10**9), st.text(max_size=20))
 OBJECTS = st.dictionaries(st.text(min_size=1, max_size=10), SCALARS, max_size=5)
