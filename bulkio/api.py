@@ -21,7 +21,6 @@ from .client import open_client
 from .errors import ConfigError
 from .formats.mapping import describe, load_mapping
 from .formats.sanitize import LeadBuilder
-from .sources.files import open_source
 from .journal import ImportJournal
 from .models import (
     DryRun,
@@ -36,12 +35,14 @@ from .models import (
 from .ops.export_job import KINDS, ExportOptions, open_export_job, plan_targets
 from .ops.exporter import Exporter, plan_streams, stream_pages
 from .ops.import_job import ImportOptions, open_job
-from .ops.importer import Importer, prepare
+from .ops.import_notices import column_notices, row_notices
+from .ops.importer import Importer, bind_columns, prepare
 from .ops.purge_job import PurgeOptions, open_purge_job
 from .ops.purger import Confirm, Purger, Refused, requests_needed
 from .pool import first_error
 from .retry import RetryPolicy
 from .settings import Settings, resolve_settings
+from .sources.files import open_source
 
 R = TypeVar("R")
 T = TypeVar("T")
@@ -125,8 +126,11 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
     src = open_source(str(source), fmt=options.format, encoding=options.encoding,
                       stdin=options.stdin)
     columns = load_mapping(options.mapping)
-    if src.format == "csv":
-        columns.check_columns(src.reader.columns)
+    try:
+        bind_columns(columns, src.reader)
+    except BaseException:
+        src.close()
+        raise
     slug = options.client or f"<new client {options.create_client!r}>"
     builder = LeadBuilder(columns, slug, allow_no_email=options.allow_no_email,
                           unmapped_to_notes=options.unmapped_to_notes)
@@ -149,10 +153,15 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
                         plan.to_create += 1
                         if built and built.payload and len(plan.samples) < DRY_RUN_SAMPLES:
                             plan.samples.append(built.payload)
+            plan.columns = dict(describe(columns, src.reader.columns))
+            plan.read_as = src.reader.describe()
+            plan.notices = [
+                *column_notices(src.reader, columns, unmapped_to_notes=options.unmapped_to_notes),
+                *row_notices(journal.notes(), empty_rows=src.reader.empty_rows,
+                             unmapped_to_notes=options.unmapped_to_notes)]
         finally:
             journal.close()
             src.close()
-    plan.columns = dict(describe(columns, src.reader.columns))
     return plan
 
 

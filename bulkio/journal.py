@@ -16,7 +16,7 @@ the bottleneck. Emails live in an indexed table on disk, never in a Python dict.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +44,9 @@ CREATE INDEX IF NOT EXISTS rows_lead ON rows (lead_id) WHERE lead_id IS NOT NULL
 CREATE TABLE IF NOT EXISTS emails (email TEXT PRIMARY KEY, rowno INTEGER, lead_id TEXT,
                                    pre INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS emails_pre ON emails (lead_id) WHERE pre = 1;
+-- what the reader or the mapping decided for the user on a row (see sources.records.Note)
+CREATE TABLE IF NOT EXISTS notes (rowno INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
+                                  line INTEGER NOT NULL, PRIMARY KEY (rowno, kind, detail));
 -- the client's leads as listed by the latest reconcile/verify pass
 CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
 CREATE INDEX IF NOT EXISTS server_email ON server (email);
@@ -59,6 +62,8 @@ class Admission:
     email: str | None
     raw: str  # the record as JSON (CSV cells, or the NDJSON line)
     error: str | None = None
+    notes: tuple[tuple[str, str], ...] = ()  # (kind, detail): padded, quotes, encoding, spare
+    line: int = 0  # the physical line the row starts on, when known
     action: str = ""  # set by admit(): create, update, skip, reject
     lead_id: str | None = None  # update: the existing lead
 
@@ -114,8 +119,10 @@ class ImportJournal:
 
     # -- admission -------------------------------------------------------------------------
 
-    def admit(self, batch: list[Admission], offset: int, on_duplicate: str) -> list[Admission]:
-        """Decide and record a batch in one transaction, with the reader's checkpoint.
+    def admit(self, batch: list[Admission], offset: int, on_duplicate: str,
+              position: Mapping[str, int] | None = None) -> list[Admission]:
+        """Decide and record a batch in one transaction, with the reader's checkpoint (its
+        `offset`, and any other `position` values, such as the line).
 
         Sets each admission's `action`: reject, skip (a duplicate), create or update.
         """
@@ -135,9 +142,13 @@ class ImportJournal:
             self.db.executemany(
                 "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw) "
                 "VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.db.executemany("INSERT OR IGNORE INTO notes VALUES (?, ?, ?, ?)",
+                                [(a.rowno, kind, detail, a.line) for a in batch
+                                 for kind, detail in a.notes])
             if batch:
                 self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
-                    ("offset", str(offset)), ("rowno", str(batch[-1].rowno))])
+                    ("offset", str(offset)), ("rowno", str(batch[-1].rowno)),
+                    *((key, str(value)) for key, value in (position or {}).items())])
         return batch
 
     def _holders(self, emails: set[str]) -> dict[str, tuple[int | None, str | None]]:
@@ -260,6 +271,16 @@ class ImportJournal:
         totals = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
         totals.update(self.db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
         return totals
+
+    def notes(self) -> list[tuple[str, str, int, int, int]]:
+        """(kind, detail, rows, the first row, its line) of the notes, by kind and detail."""
+        return self.db.execute(
+            "SELECT kind, detail, count(*), min(rowno), min(line) FROM notes "
+            "GROUP BY kind, detail ORDER BY kind, min(rowno)").fetchall()
+
+    def rows_noted(self, kind: str) -> int:
+        return int(self.db.execute("SELECT count(DISTINCT rowno) FROM notes WHERE kind = ?",
+                                   (kind,)).fetchone()[0])
 
     def rejects(self) -> list[tuple[int, str, object]]:
         """(rowno, error, raw record) of rejected and failed rows, in input order."""

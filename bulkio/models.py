@@ -39,7 +39,7 @@ class LeadKind(Enum):
 
 #: The keys of an import report, exactly.
 IMPORT_REPORT_KEYS = ("rows_read", "created", "updated", "skipped_duplicate", "rejected", "failed",
-                      "requests", "retries", "rate_limited", "elapsed_s")
+                      "requests", "retries", "rate_limited", "elapsed_s", "repaired_rows")
 
 
 @dataclass
@@ -57,6 +57,7 @@ class ImportReport:
     retries: int = 0
     rate_limited: int = 0
     elapsed_s: float = 0.0
+    repaired_rows: int = 0  # read with a stray quote kept as typed (counted in the states too)
     # Context for people, not part of the JSON report:
     client: str = ""
     job_dir: str = ""
@@ -64,6 +65,8 @@ class ImportReport:
     report_path: str | None = None
     interrupted: bool = False
     unmapped_columns: list[str] = field(default_factory=list)
+    read_as: str = ""  # "CSV, UTF-8, separated by commas"
+    notices: list[str] = field(default_factory=list)  # choices bulkio made, said once
 
     @property
     def ok(self) -> bool:
@@ -105,6 +108,8 @@ class DryRun:
     rejected: int = 0
     rejections: list[tuple[int, str]] = field(default_factory=list)  # the first few
     per_minute: float | None = None
+    read_as: str = ""
+    notices: list[str] = field(default_factory=list)
 
     @property
     def requests(self) -> int:

@@ -16,6 +16,7 @@ from .options import (
     add_quota_options,
     settings_from_args,
 )
+from .shown import shown
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,6 +52,7 @@ async def run(args: argparse.Namespace) -> int:
     if args.counts:
         table.add_column("leads", justify="right")
     for c in clients:
-        table.add_row(c.name, c.slug, c.id, *([f"{counts[c.slug]:,}"] if args.counts else []))
+        table.add_row(shown(c.name), shown(c.slug), shown(c.id),
+                      *([f"{counts[c.slug]:,}"] if args.counts else []))
     Console().print(table)
     return OK

@@ -13,6 +13,7 @@ import traceback
 
 from ..errors import AuthError, BulkioError, ConfigError
 from ..redact import redact
+from .shown import printable
 
 OK = 0
 PROBLEMS = 1
@@ -22,7 +23,7 @@ INTERRUPTED = 130
 
 def fail(message: str) -> None:
     """Print one redacted error line on stderr."""
-    print(f"bulkio: error: {redact(message)}", file=sys.stderr)
+    print(f"bulkio: error: {printable(redact(message))}", file=sys.stderr)
 
 
 def exit_code_for(error: BaseException, *, debug: bool = False) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..redact import RedactingFilter
 from ..settings import TIERS, Settings, resolve_settings
+from .shown import printable
 
 
 def add_connection_options(parser: argparse.ArgumentParser) -> None:
@@ -77,7 +78,7 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
 
 class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return f"bulkio: {record.levelname.lower()}: {record.getMessage()}"
+        return f"bulkio: {record.levelname.lower()}: {printable(record.getMessage())}"
 
 
 def configure_logging(args: argparse.Namespace) -> None:

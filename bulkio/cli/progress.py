@@ -7,6 +7,7 @@ import sys
 import time
 from typing import TextIO
 
+import orjson
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,6 +23,7 @@ from ..models import (
     PurgeReport,
     StreamProgress,
 )
+from .shown import shown
 
 PLAIN_EVERY_S = 5.0
 
@@ -87,7 +89,8 @@ class _Display:
         assert self._task is not None
         total = 100 if percent is not None or final else None
         done = 100.0 if phase == "done" else min(percent or 0.0, 99.9)
-        self._bar.update(self._task, description=phase, total=total, completed=done, info=info,
+        self._bar.update(self._task, description=shown(phase), total=total, completed=done,
+                         info=shown(info),
                          percent=f"{int(done):>3d}%" if total else "    ")
         if final:
             self.close()
@@ -100,10 +103,10 @@ class _Display:
             self._bar.remove_task(self._rows.pop(label))
         for label, info in rows.items():
             if label in self._rows:
-                self._bar.update(self._rows[label], info=info)
+                self._bar.update(self._rows[label], info=shown(info))
             else:
-                self._rows[label] = self._bar.add_task(f"  {label}", total=None, info=info,
-                                                       percent="    ")
+                self._rows[label] = self._bar.add_task(f"  {shown(label)}", total=None,
+                                                       info=shown(info), percent="    ")
 
     def close(self) -> None:
         if self._bar is not None:
@@ -124,7 +127,7 @@ class ImportDisplay(_Display):
 def _summary_table(title: str, interrupted: bool, counts: list[tuple[str, int]],
                    requests: int, retries: int, rate_limited: int, elapsed: str) -> Table:
     """The two-column table every command ends with."""
-    table = Table(title=f"{title}{' (interrupted)' if interrupted else ''}", show_header=False)
+    table = Table(title=f"{shown(title)}{' (interrupted)' if interrupted else ''}", show_header=False)
     table.add_column("", style="bold")
     table.add_column("", justify="right")
     for label, value in [*counts, ("requests", requests), ("retries", retries),
@@ -178,10 +181,10 @@ def print_export_summary(report: ExportReport, console: Console | None = None) -
         report.requests, report.retries, report.rate_limited,
         f"{report.elapsed_s:,.1f} s ({rate:,.0f} records/s)"))
     for path in report.files:
-        console.print(f"Written: {path}")
+        console.print(f"Written: {shown(path)}")
     for stream, error in report.failed_streams.items():
-        console.print(f"[red]Failed:[/red] {stream}: {error}")
-    console.print(f"Report: {report.report_path}   Job: {report.job_dir}")
+        console.print(f"[red]Failed:[/red] {shown(stream)}: {shown(error)}")
+    _print_paths(console, report.report_path, report.job_dir)
 
 
 def describe_purge(p: PurgeProgress) -> str:
@@ -213,17 +216,17 @@ def print_purge_summary(report: PurgeReport, console: Console | None = None) -> 
          ("rounds", report.rounds)],
         report.requests, report.retries, report.rate_limited, f"{report.elapsed_s:,.1f} s"))
     if report.client_deleted:
-        console.print(f"The client record {report.client} was deleted.")
+        console.print(f"The client record {shown(report.client)} was deleted.")
     if report.remaining:
         console.print(f"[red]{report.remaining:,} lead(s) remain[/red]: a round deleted nothing "
                       "(see the log); run the command again to retry.")
-    console.print(f"Report: {report.report_path}   Job: {report.job_dir}")
+    _print_paths(console, report.report_path, report.job_dir)
 
 
 def print_purge_plan(plan: PurgePlan, console: Console | None = None) -> None:
     console = console or Console()
     c = plan.client
-    console.print(f"{c.name!r} (slug {c.slug}, id {c.id}): {plan.leads:,} leads")
+    console.print(f"{shown(repr(c.name))} (slug {shown(c.slug)}, id {shown(c.id)}): {plan.leads:,} leads")
     when = f": {_minutes(plan.minutes)} at {plan.per_minute:,.0f} requests a minute" \
         if plan.minutes is not None else ""
     console.print(f"a purge takes about {plan.requests:,} requests (batches of 50, and listing "
@@ -239,12 +242,25 @@ def print_summary(report: ImportReport, console: Console | None = None) -> None:
          ("updated", report.updated), ("skipped (duplicates)", report.skipped_duplicate),
          ("rejected", report.rejected), ("failed", report.failed)],
         report.requests, report.retries, report.rate_limited, f"{report.elapsed_s:,.1f} s"))
+    console.print(f"Read as {shown(report.read_as)}.")
+    _print_notices(console, report.notices)
     if report.rejects_path:
-        console.print(f"Rejected and failed rows, with the reason: {report.rejects_path}")
+        console.print(f"Rejected and failed rows, with the reason: {shown(report.rejects_path)}")
     if report.unmapped_columns:
-        console.print(f"Columns not imported: {', '.join(report.unmapped_columns)} "
+        console.print(f"Columns not imported: {shown(', '.join(report.unmapped_columns))} "
                       "(map them with --mapping, or --unmapped notes)")
-    console.print(f"Report: {report.report_path}   Job: {report.job_dir}")
+    _print_paths(console, report.report_path, report.job_dir)
+
+
+def _print_notices(console: Console, notices: list[str]) -> None:
+    if notices:
+        console.print("Notes:")
+        for notice in notices:
+            console.print(f"  - {shown(notice)}")
+
+
+def _print_paths(console: Console, report: str | None, job: str) -> None:
+    console.print(f"Report: {shown(report)}   Job: {shown(job)}")
 
 
 def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
@@ -253,16 +269,16 @@ def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
     table.add_column("column")
     table.add_column("lead field")
     for column, target in plan.columns.items():
-        table.add_row(column, target or "[dim]not imported[/dim]")
+        table.add_row(shown(column), shown(target) if target else "[dim]not imported[/dim]")
+    console.print(f"Read as {shown(plan.read_as)}.")
     console.print(table)
-    import orjson
-
     for payload in plan.samples:
         console.print_json(orjson.dumps(payload).decode())
     console.print(f"rows: {plan.rows_read:,}; to create: {plan.to_create:,}; duplicates in the "
                   f"file: {plan.skipped_duplicate:,}; rejected: {plan.rejected:,}")
     for rowno, error in plan.rejections:
-        console.print(f"  row {rowno}: {error}")
+        console.print(f"  row {rowno}: {shown(error)}")
+    _print_notices(console, plan.notices)
     if plan.minutes is not None:
         console.print(f"about {plan.requests:,} requests: {_minutes(plan.minutes)} at "
                       f"{plan.per_minute:,.0f} requests a minute (plus a few to list the client)")

@@ -1,14 +1,19 @@
 """Which input column feeds which lead field.
 
-Automatic: a header matches a field when its *key* (lower case, letters and digits only, a
-trailing number dropped: "E-mail 1" -> "email") is one of the field's synonyms. Several columns
-may feed one field ("Email 1", "Email 2"): the first non-empty value wins, in column order.
-`--mapping FILE.json` overrides: {"Column": "field"} or {"Column": null} to drop a column.
+Automatic: a header matches a field when its *key* (accents and case folded, letters and
+digits only, a trailing number dropped: "E-mail 1" -> "email", "Téléphone" -> "telephone")
+is one of the field's synonyms, in English, French, German, Spanish, Portuguese or Italian.
+Several columns may feed one field ("Email 1", "Email 2", or "Email" twice): the first
+non-empty value wins, in column order; a different value in a later one is *spare*, kept in
+notes with --unmapped notes.
+`--mapping FILE.json` overrides: {"Column": "field"}, {"Column": null} to drop a column, and
+{"#4": "email"} for the 4th column of a CSV (whatever its name, repeated or not).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,34 +24,55 @@ from ..errors import SourceError
 
 #: Fields the LeadGenius API is known to store (the seeds), with the headers people use.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "firstName": ("firstname", "first", "givenname", "forename", "fname", "prenom"),
-    "lastName": ("lastname", "last", "surname", "familyname", "lname", "nom"),
-    "email": ("email", "emailaddress", "mail", "workemail", "businessemail", "emailaddr"),
+    "firstName": ("firstname", "first", "givenname", "forename", "fname",
+                  "prenom", "vorname", "nombre", "primernombre", "nome", "primeironome"),
+    "lastName": ("lastname", "last", "surname", "familyname", "lname",
+                 "nom", "nomdefamille", "nachname", "familienname", "apellido", "apellidos",
+                 "sobrenome", "apelido", "ultimonome", "cognome"),
+    "email": ("email", "emailaddress", "mail", "workemail", "businessemail", "emailaddr",
+              "courriel", "adresseemail", "adressemail", "adressecourriel", "emailadresse",
+              "mailadresse", "correo", "correoelectronico", "direcciondecorreo",
+              "enderecodeemail", "indirizzoemail", "postaelettronica"),
     "phoneNumber": ("phone", "phonenumber", "mobile", "mobilephone", "mobilenumber", "telephone",
-                    "tel", "cell", "cellphone", "workphone", "directphone", "phoneno"),
+                    "tel", "cell", "cellphone", "workphone", "directphone", "phoneno",
+                    "portable", "numerodetelephone", "telefon", "telefonnummer", "mobil",
+                    "mobiltelefon", "handy", "telefono", "movil", "celular", "numerodetelefono",
+                    "telefone", "telemovel", "cellulare"),
     "companyName": ("company", "companyname", "organization", "organisation", "org", "account",
-                    "accountname", "employer", "business"),
-    "companyDomain": ("domain", "companydomain", "emaildomain"),
-    "companyUrl": ("website", "companyurl", "companywebsite", "url", "web", "site", "homepage"),
-    "title": ("title", "jobtitle", "position", "role", "designation", "headline"),
+                    "accountname", "employer", "business",
+                    "societe", "entreprise", "nomdelentreprise", "raisonsociale", "firma",
+                    "firmenname", "unternehmen", "empresa", "compania", "companhia", "azienda",
+                    "societa"),
+    "companyDomain": ("domain", "companydomain", "emaildomain", "domaine", "dominio"),
+    "companyUrl": ("website", "companyurl", "companywebsite", "url", "web", "site", "homepage",
+                   "siteweb", "siteinternet", "webseite", "internetseite", "sitioweb",
+                   "paginaweb", "sitoweb"),
+    "title": ("title", "jobtitle", "position", "role", "designation", "headline",
+              "poste", "fonction", "titre", "intituledeposte", "berufsbezeichnung", "jobtitel",
+              "cargo", "puesto", "ruolo", "funzione", "qualifica"),
     "linkedinUrl": ("linkedin", "linkedinurl", "linkedinprofile", "linkedinprofileurl",
                     "liprofile"),
-    "notes": ("notes", "note", "comments", "comment", "description"),
+    "notes": ("notes", "note", "comments", "comment", "description",
+              "remarques", "commentaires", "notizen", "bemerkungen", "kommentar", "kommentare",
+              "notas", "observaciones", "comentarios", "observacoes", "commenti"),
     "aiLeadScore": ("aileadscore", "leadscore", "score"),
     "aiQualification": ("aiqualification", "qualification"),
 }
 #: Read to derive first and last names, never sent as such.
-DERIVED = {"fullName": ("fullname", "name", "contactname", "contact", "displayname")}
+DERIVED = {"fullName": ("fullname", "name", "contactname", "contact", "displayname",
+                        "nomcomplet", "vollstandigername", "nombrecompleto", "nomecompleto")}
 FIELDS = frozenset(SYNONYMS)
 _KEY = re.compile(r"[^0-9a-z]+")
 _TRAILING_NUMBER = re.compile(r"\d+$")
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_POSITION = re.compile(r"^#([1-9][0-9]*)$")
 _LOOKUP = {syn: name for table in (SYNONYMS, DERIVED) for name, syns in table.items() for syn in syns}
 
 
 def header_key(header: str) -> str:
-    """'  E-mail Address ' -> 'emailaddress'; 'Phone 1' -> 'phone1'."""
-    return _KEY.sub("", header.lower())
+    """'  E-mail Address ' -> 'emailaddress'; 'Phone 1' -> 'phone1'; 'Société' -> 'societe'."""
+    folded = unicodedata.normalize("NFKD", header.casefold())
+    return _KEY.sub("", "".join(c for c in folded if not unicodedata.combining(c)))
 
 
 def auto_field(header: str) -> str | None:
@@ -59,23 +85,38 @@ def auto_field(header: str) -> str | None:
 
 @dataclass
 class ColumnMap:
-    """Column -> field decisions for one import."""
+    """Column -> field decisions for one import.
+
+    Columns are the reader's labels: a CSV header's names, with a repeated name labelled
+    "Email 2" (`bind` tells the map each label's name and position, so that overrides by
+    name or by "#position" apply to it).
+    """
 
     overrides: dict[str, str | None] = field(default_factory=dict)
     decided: dict[str, str | None] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)  # label -> the header's name
+    positions: dict[str, int] = field(default_factory=dict)  # label -> 1-based position
+
+    def bind(self, labels: list[str], names: list[str]) -> None:
+        """Know a CSV header: its labels, their names and positions."""
+        self.names = dict(zip(labels, names, strict=True))
+        self.positions = {label: i for i, label in enumerate(labels, start=1)}
+        self.decided.clear()
 
     def field_for(self, column: str) -> str | None:
-        """The field a column feeds (None: not imported). Decided once per column name."""
+        """The field a column feeds (None: not imported). Decided once per column."""
         try:
             return self.decided[column]
         except KeyError:
             pass
-        if column in self.overrides:
-            target = self.overrides[column]
-        elif column.strip().lower() in ("client_id", "clientid"):
-            target = None  # the client always comes from --client, never from the file
-        else:
-            target = auto_field(column)
+        name = self.names.get(column, column)
+        by_position = f"#{self.positions.get(column)}"
+        for key in (by_position, column, name):
+            if key in self.overrides:
+                target = self.overrides[key]
+                break
+        else:  # the client always comes from --client, never from the file
+            target = None if name.strip().lower() in ("client_id", "clientid") else auto_field(name)
         self.decided[column] = target
         return target
 
@@ -91,13 +132,26 @@ class ColumnMap:
     def unmapped(self, columns: Iterable[str]) -> list[str]:
         return [c for c in columns if self.field_for(c) is None]
 
-    def check_columns(self, columns: Iterable[str]) -> None:
-        """Overrides must name real columns (CSV: known from the header)."""
-        known = set(columns)
-        missing = [c for c in self.overrides if c not in known]
+    def check_columns(self, columns: Iterable[str], *, complete: bool = True) -> None:
+        """Overrides must name real columns, or positions within the header (CSV). An NDJSON
+        file's keys are not all known at the start (`complete` False): only positions are
+        checked then."""
+        columns = list(columns)
+        known = {*columns, *self.names.values()}
+        missing = []
+        for key in self.overrides:
+            position = _POSITION.match(key)
+            if position and not self.positions:
+                raise SourceError(f"the mapping addresses {key!r} by position: only a CSV's "
+                                  "columns have positions; name the key instead")
+            if position and int(position.group(1)) > len(columns):
+                raise SourceError(f"the mapping addresses {key!r}, but the file has "
+                                  f"{len(columns)} columns")
+            if not position and complete and key not in known:
+                missing.append(key)
         if missing:
             raise SourceError(f"the mapping names {', '.join(map(repr, missing))}, which the file "
-                              f"does not have; its columns are: {', '.join(map(repr, known))}")
+                              f"does not have; its columns are: {', '.join(map(repr, columns))}")
 
 
 def load_mapping(path: str | None) -> ColumnMap:

@@ -32,6 +32,7 @@ class Built:
     email_key: str | None  # lower-cased email, the duplicate key
     error: str | None = None
     derived: frozenset[str] = frozenset()  # fields bulkio filled in (names, domain, url)
+    spare: tuple[str, ...] = ()  # columns whose value lost to an earlier column's for its field
 
     def changes(self) -> dict[str, str]:
         """What an update may send: the row's own non-empty values, nothing derived."""
@@ -86,6 +87,7 @@ class LeadBuilder:
     def build(self, values: Mapping[str, Any]) -> Built:
         fields: dict[str, str] = {}
         extras: list[str] = []
+        spare: list[str] = []
         decided, field_for = self.columns.decided, self.columns.field_for
         for column, raw in values.items():
             target = decided[column] if column in decided else field_for(column)
@@ -103,39 +105,44 @@ class LeadBuilder:
                 extras.append(f"{column}: {value}")
             elif target not in fields:  # the first non-empty column wins
                 fields[target] = value
-        return self._finish(fields, extras)
+            elif value.casefold() != fields[target].casefold():  # "Email 2", a second "Email"
+                spare.append(column)
+                if self.unmapped_to_notes:
+                    extras.append(f"{column}: {value}")
+        return self._finish(fields, extras, tuple(spare))
 
-    def _finish(self, fields: dict[str, str], extras: list[str]) -> Built:
+    def _finish(self, fields: dict[str, str], extras: list[str], spare: tuple[str, ...]) -> Built:
         email = fields.get("email")
         key = None
         if email is not None:
             if not EMAIL.match(email):
-                return Built(None, None, f"invalid email {email!r}")
+                return Built(None, None, f"invalid email {email!r}", spare=spare)
             key = email.lower()
         elif not self.allow_no_email:
-            return Built(None, None, "no email (pass --allow-no-email to import such rows)")
+            return Built(None, None, "no email (pass --allow-no-email to import such rows)",
+                         spare=spare)
         given = dict(fields)
         self._complete_names(fields, email)
         if not is_name(fields.get("firstName")):
-            return Built(None, key, "no first name, and no email to derive one from")
+            return Built(None, key, "no first name, and no email to derive one from", spare=spare)
         self._complete_company(fields)
         if extras:
             fields["notes"] = "\n".join(filter(None, [fields.get("notes"), *extras]))
         payload = {"client_id": self.slug}
         payload.update((k, v) for k, v in fields.items() if k != "fullName")
         derived = frozenset(k for k, v in payload.items() if k != "client_id" and given.get(k) != v)
-        return Built(payload, key, derived=derived)
+        return Built(payload, key, derived=derived, spare=spare)
 
     @staticmethod
     def _complete_names(fields: dict[str, str], email: str | None) -> None:
         first, last = fields.get("firstName"), fields.get("lastName")
         full = fields.get("fullName")
         if full and not (is_name(first) and is_name(last)):
-            parts = full.split()
+            parts = full.split()  # "Mary Ann Smith": the last word is the last name
             if not is_name(first) and parts:
-                first = parts[0]
+                first = " ".join(parts[:-1]) or parts[0]
             if not is_name(last) and len(parts) > 1:
-                last = " ".join(parts[1:])
+                last = parts[-1]
         if email and not (is_name(first) and is_name(last)):
             derived_first, derived_last = names_from_email(email)
             first = first if is_name(first) else derived_first

@@ -40,16 +40,17 @@ from ..errors import (
     TransportError,
 )
 from ..formats.mapping import ColumnMap, load_mapping
-from ..sources.records import Record
 from ..formats.rejects import write_rejects
 from ..formats.sanitize import Built, LeadBuilder
-from ..sources.files import Source
 from ..journal import FINAL, Admission, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
 from ..pool import Send, run_pool
 from ..serial import Serial
+from ..sources.files import Source
+from ..sources.records import Record, RecordReader
 from ..version import __version__
 from .import_job import ImportOptions, fingerprint
+from .import_notices import column_notices, row_notices
 from .runs import job_totals, run_then_finish, write_report
 
 log = logging.getLogger("bulkio.import")
@@ -104,6 +105,7 @@ class Importer:
         self.counts = dict.fromkeys((*FINAL, "attempted", "updating"), 0)
         self.started = time.monotonic()
         self.stats_before: dict[str, float] = {}
+        self.empty_before = 0  # rows with no value skipped by the job's earlier runs
         self._pending: list[Outcome] = []
         self._last_unknown = 0.0
         self._streak = 0
@@ -118,6 +120,7 @@ class Importer:
     async def _phases(self) -> None:
         meta = self.j.meta()
         self.stats_before = meta.get("stats", {})
+        self.empty_before = int(meta.get("empty_rows", 0))
         if meta.get("status") == "finished":
             self._refresh_counts()
             return
@@ -129,7 +132,7 @@ class Importer:
         if not meta.get("read_done"):
             if self.resumed and meta.get("rowno"):
                 await anyio.to_thread.run_sync(self.reader.resume_at, int(meta["offset"]),
-                                               int(meta["rowno"]))
+                                               int(meta["rowno"]), int(meta.get("line", 0)))
             self.phase = "importing"
             await self._send(self._produce)
             await self.journal(self.j.set_meta, read_done=True)
@@ -146,8 +149,7 @@ class Importer:
                 format=self.source.format, client_slug=self.slug, status="running",
                 on_duplicate=self.options.on_duplicate, bulkio=__version__,
                 delimiter=getattr(self.reader, "delimiter", ","))
-        if self.source.format == "csv":
-            self.columns.check_columns(self.reader.columns)
+        bind_columns(self.columns, self.reader)
         self.builder = LeadBuilder(self.columns, self.slug, allow_no_email=self.options.allow_no_email,
                                    unmapped_to_notes=self.options.unmapped_to_notes)
         self._refresh_counts()
@@ -171,6 +173,11 @@ class Importer:
         """In a worker thread: read, map and sanitise up to `size` records."""
         assert self.builder is not None
         records = self.reader.read_batch(size)
+        for record in records:
+            for kind, column in record.notes:
+                if kind == "quotes":  # the job's log lists every repair
+                    log.info("row %d (line %d): a quote in %r was neither doubled nor closing; "
+                             "kept as typed", record.rowno, record.line, column)
         return [prepare(r, self.builder) for r in records], self.reader.offset
 
     async def _produce(self, send: Send[Job]) -> None:
@@ -180,7 +187,7 @@ class Importer:
             if not prepared:
                 break
             await self.journal(self.j.admit, [a for a, _ in prepared], offset,
-                               self.options.on_duplicate)
+                               self.options.on_duplicate, self._position())
             for admission, built in prepared:
                 if admission.action == "reject":
                     self.counts["rejected"] += 1
@@ -199,6 +206,11 @@ class Importer:
                     await send(CreateJob(admission.rowno, built.payload))
         if updates:
             await send(UpdateJob(updates))
+
+    def _position(self) -> dict[str, int]:
+        """What the journal keeps beside the reader's offset."""
+        return {"line": self.reader.line,
+                "empty_rows": self.empty_before + self.reader.empty_rows}
 
     async def _work(self, job: Job) -> list[Outcome]:
         if isinstance(job, CreateJob):
@@ -363,6 +375,16 @@ class Importer:
             elapsed_s=time.monotonic() - self.started,
             per_minute=self.api.quota.per_minute)
 
+    async def _notices(self) -> list[str]:
+        said = column_notices(self.reader, self.columns,
+                              unmapped_to_notes=self.options.unmapped_to_notes)
+        said += row_notices(await self.journal(self.j.notes),
+                            empty_rows=self.empty_before + self.reader.empty_rows,
+                            unmapped_to_notes=self.options.unmapped_to_notes)
+        for notice in said:
+            log.info("note: %s", notice)
+        return said
+
     async def _finish(self, ended: str) -> ImportReport:
         await self._flush()
         counts = await self.journal(self.j.counts)
@@ -373,9 +395,11 @@ class Importer:
             updated=counts["updated"], skipped_duplicate=counts["skipped_duplicate"],
             rejected=counts["rejected"], failed=counts["failed"],
             requests=totals["requests"], retries=totals["retries"],
-            rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"], client=self.slug,
+            rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
+            repaired_rows=await self.journal(self.j.rows_noted, "quotes"), client=self.slug,
             job_dir=str(self.job_dir), interrupted=ended != "done",
-            unmapped_columns=self.columns.unmapped(self.reader.columns))
+            unmapped_columns=self.columns.unmapped(self.reader.columns),
+            read_as=self.reader.describe(), notices=await self._notices())
         ext = "csv" if self.source.format == "csv" else "ndjson"
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"
         rejected = await anyio.to_thread.run_sync(
@@ -393,11 +417,20 @@ def prepare(record: Record, builder: LeadBuilder) -> tuple[Admission, Built | No
     """A record as the journal admits it, with its payload when it has one."""
     raw = orjson.dumps(record.raw).decode()
     if record.values is None:
-        return Admission(record.rowno, None, raw, error=record.error), None
+        return Admission(record.rowno, None, raw, error=record.error, line=record.line), None
     built = builder.build(record.values)
+    notes = (*record.notes, *(("spare", column) for column in built.spare))
     if built.error is not None:
-        return Admission(record.rowno, built.email_key, raw, error=built.error), None
-    return Admission(record.rowno, built.email_key, raw), built
+        return Admission(record.rowno, built.email_key, raw, error=built.error, notes=notes,
+                         line=record.line), None
+    return Admission(record.rowno, built.email_key, raw, notes=notes, line=record.line), built
+
+
+def bind_columns(columns: ColumnMap, reader: RecordReader) -> None:
+    """Tell the column map the header (a CSV's) and check the --mapping against it."""
+    if reader.names is not None:
+        columns.bind(reader.columns, reader.names)
+    columns.check_columns(reader.columns, complete=reader.names is not None)
 
 
 def _emails_and_ids(leads: Iterable[dict[str, Any]], keep_blank: bool = False

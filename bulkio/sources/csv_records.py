@@ -1,4 +1,12 @@
-"""CSV records, streamed: header checks, delimiter detection, ragged rows as errors."""
+"""CSV records, streamed: the header, delimiter detection, rows of the wrong width.
+
+What the reader decides for the user is said, never done quietly: a short row is padded (as
+spreadsheets, pandas and HubSpot's importer read it) and noted; a repeated header name becomes
+"Email 2" and is reported; a row with a repaired quote, or read in the fallback encoding, is
+noted; a row that cannot be read (an unterminated quote, too many cells, a line the given
+encoding cannot decode, the end of a truncated file) is a record with an error, and reading
+goes on with the next line.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +17,12 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from ..errors import SourceError
+from .csv_fields import Assembled, RecordSplitter
 from .records import Record
-from .text import SAMPLE, LineDecoder, detect_encoding, iter_raw_lines
+from .text import LINE_LIMIT, SAMPLE, Encoding, Line, choose_encoding, read_lines
 
 DELIMITERS = ",;\t|"
-FIELD_LIMIT = 16 * 1024 * 1024  # one cell may be long, not unbounded
+DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
 
 
 def detect_delimiter(sample: str) -> str:
@@ -37,100 +46,166 @@ def detect_delimiter(sample: str) -> str:
     return best
 
 
-def clean_header(names: list[str]) -> list[str]:
-    """Trim names and name the blank ones; a SourceError naming any duplicates."""
-    cleaned = [n.strip() or f"column {i + 1}" for i, n in enumerate(names)]
-    counts = Counter(n.casefold() for n in cleaned)
-    duplicates = [n for n in dict.fromkeys(cleaned) if counts[n.casefold()] > 1]
-    if duplicates:
-        def positions(name: str) -> str:
-            return ", ".join(str(i + 1) for i, n in enumerate(cleaned) if n.casefold() == name.casefold())
+def header_labels(names: list[str]) -> tuple[list[str], list[tuple[str, list[int]]]]:
+    """Unique labels for the header's names, and the names that repeat with their positions.
 
-        where = "; ".join(f"{d!r} (columns {positions(d)})" for d in duplicates)
-        raise SourceError(f"the header names a column twice: {where}; rename one, "
-                          "or fix the header row")
-    return cleaned
+    The second "Email" is "Email 2" (as a spreadsheet's "Email 1"/"Email 2"), unless that is
+    another column's name: then "Email (column 4)".
+    """
+    counts = Counter(n.casefold() for n in names)
+    taken = {n.casefold() for n in names}
+    seen: Counter[str] = Counter()
+    labels = []
+    for position, name in enumerate(names, start=1):
+        key = name.casefold()
+        seen[key] += 1
+        label = name
+        if seen[key] > 1:
+            label = f"{name} {seen[key]}"
+            if label.casefold() in taken:
+                label = f"{name} (column {position})"
+        taken.add(label.casefold())
+        labels.append(label)
+    repeated = [(name, [i + 1 for i, n in enumerate(names) if n.casefold() == name.casefold()])
+                for name in dict.fromkeys(n for n in names if counts[n.casefold()] > 1)]
+    # One entry per name as first written (case variants of it are the same name).
+    unique: dict[str, tuple[str, list[int]]] = {}
+    for name, positions in repeated:
+        unique.setdefault(name.casefold(), (name, positions))
+    return labels, list(unique.values())
 
 
 class CsvRecords:
     format = "csv"
 
-    def __init__(self, stream: BinaryIO, *, encoding: str | None = None,
-                 delimiter: str | None = None) -> None:
-        csv.field_size_limit(FIELD_LIMIT)
-        sample = stream.read(SAMPLE)
-        self.encoding = encoding or detect_encoding(sample)
-        self._decoder = LineDecoder(self.encoding)
+    def __init__(self, stream: BinaryIO, *, sample: bytes | None = None,
+                 encoding: Encoding | str | None = None, delimiter: str | None = None) -> None:
+        """`sample`: the stream's first bytes, already read (else read here); `encoding`: as
+        chosen, or a name given by the user (else detected)."""
+        if sample is None:
+            sample = stream.read(SAMPLE)
+        if not isinstance(encoding, Encoding):
+            encoding = choose_encoding(sample, encoding)
+        self.encoding = encoding
         self._stream = stream
-        self._consumed = 0
-        self._lines = self._decoded(iter_raw_lines(stream, sample))
-        if delimiter is None:
-            preview = sample.decode(self._decoder.encoding, errors="replace").removeprefix("\ufeff")
-            delimiter = detect_delimiter(preview)
-        self.delimiter = delimiter
-        self._reader = csv.reader(self._lines, delimiter=delimiter)
-        self.columns = self._read_header()
+        self.offsets_in_file = not encoding.text_mode
+        self._seekable = stream.seekable() and self.offsets_in_file
+        self.delimiter = delimiter or detect_delimiter(
+            sample.decode(encoding.codec, errors="replace").removeprefix("\ufeff"))
+        self._split = RecordSplitter(self._lines(prefix=sample), self.delimiter)
+        self._offset = self.line = 0  # where the records returned so far end: byte, line
+        self.names, self.columns, self.repeated_names = self._read_header()
+        self._split.width = len(self.columns)
         self._rowno = 0
-        self._offset = self._consumed
+        self.empty_rows = 0  # rows with no value at all (only delimiters or spaces): skipped
 
-    def _decoded(self, raw_lines: Iterator[bytes]) -> Iterator[str]:
-        for raw in raw_lines:
-            self._consumed += len(raw)
-            yield self._decoder.decode(raw)
+    def _lines(self, *, prefix: bytes = b"", at_start: bool = True) -> Iterator[Line]:
+        return read_lines(self._stream, self.encoding, prefix=prefix, at_start=at_start)
 
-    def _read_header(self) -> list[str]:
-        for row in self._reader:
-            if any(cell.strip() for cell in row):
-                return clean_header(row)
+    def _read_header(self) -> tuple[list[str], list[str], list[tuple[str, list[int]]]]:
+        while (first := self._split.next()) is not None:
+            if first.blank:
+                continue
+            self._offset, self.line = first.end, first.last
+            problem = dict(first.problems)
+            if "overlong" in problem:
+                raise SourceError(f"the first line is {problem['overlong']} long with no line "
+                                  "break: this is not a CSV file (or its line endings are not "
+                                  r"\n, \r\n or \r)")
+            if first.unterminated:
+                raise SourceError(f"the header (line {first.line}) has a quote that never closes "
+                                  f"({first.unterminated[1]}): fix the header row")
+            if "damaged" in problem:
+                raise SourceError(f"the file ends inside its header: {problem['damaged']}")
+            names = [n.strip() or f"column {i + 1}" for i, n in enumerate(first.cells)]
+            labels, repeated = header_labels(names)
+            return names, labels, repeated
         raise SourceError("the file has no header row (it is empty)")
 
     @property
     def offset(self) -> int:
         return self._offset
 
-    @property
-    def fallback_lines(self) -> int:
-        return self._decoder.fallbacks
-
     def read_batch(self, size: int) -> list[Record]:
         batch: list[Record] = []
-        width = len(self.columns)
         while len(batch) < size:
-            try:
-                row = next(self._reader)
-            except StopIteration:
+            assembled = self._split.next()
+            if assembled is None:
                 break
-            except csv.Error as exc:
-                self._rowno += 1
-                batch.append(Record(self._rowno, None, [], f"unreadable CSV record: {exc}"))
-                self._offset = self._consumed
+            self._offset, self.line = assembled.end, assembled.last
+            if assembled.blank:
+                if assembled.cells:  # an empty line is not a row; `,,,` is one, and is said
+                    self.empty_rows += 1
                 continue
-            self._offset = self._consumed
-            if not row:
-                continue  # a blank line is not a record (a line of spaces is, and says so)
             self._rowno += 1
-            if len(row) > width and not any(c.strip() for c in row[width:]):
-                row = row[:width]  # trailing delimiters: empty extra cells are harmless
-            if len(row) != width:
-                batch.append(Record(self._rowno, None, row,
-                                    f"the row has {len(row)} fields, the header has {width}"))
-                continue
-            batch.append(Record(self._rowno, dict(zip(self.columns, row, strict=True)), row))
+            batch.append(self._record(assembled))
         return batch
 
-    def resume_at(self, offset: int, rowno: int) -> None:
-        """Continue after record `rowno`, which ended at byte `offset`: seek when the source
-        can, else read past the records already done."""
-        if self._stream.seekable():
+    def _record(self, a: Assembled) -> Record:
+        error = self._error(a)
+        if error:
+            return Record(self._rowno, None, a.cells, error, line=a.line)
+        width = len(self.columns)
+        cells = a.cells
+        notes: list[tuple[str, str]] = []
+        if len(cells) > width:
+            surplus = cells[width:]
+            if any(c.strip() for c in surplus):
+                shown = ", ".join(repr(c) for c in surplus[:3]) + (", ..." if len(surplus) > 3 else "")
+                hint = (f" (a quote in {self._field(a.stray[0])!r} was neither doubled nor closing, "
+                        "which may have split a cell)") if a.stray else ""
+                return Record(self._rowno, None, cells, f"the row has {len(cells)} cells, the "
+                              f"header has {width}: the extra cells hold {shown}{hint}", line=a.line)
+            cells = cells[:width]  # trailing delimiters: empty extra cells are harmless
+        elif len(cells) < width:
+            notes.append(("padded", ""))
+            cells = cells + [""] * (width - len(cells))
+        notes += [("quotes", self._field(f)) for f in a.stray]
+        if any(problem == "fallback" for problem, _ in a.problems):
+            notes.append(("encoding", "Windows-1252"))
+        return Record(self._rowno, dict(zip(self.columns, cells, strict=True)), a.cells,
+                      line=a.line, notes=tuple(notes))
+
+    def _error(self, a: Assembled) -> str | None:
+        problems = dict(a.problems)
+        if "overlong" in problems:
+            return (f"line {a.line} is {problems['overlong']} long, over the limit of "
+                    f"{LINE_LIMIT >> 20} MB for one line")
+        if "damaged" in problems:
+            return (f"the file's data ends in this row ({problems['damaged']}): the row may be "
+                    "incomplete and any rows after it are missing; import a complete copy of the "
+                    "file (rows already imported are then skipped as duplicates)")
+        if a.unterminated:
+            index, why = a.unterminated
+            return (f"unterminated quote: the quoted field {self._field(index)!r} that starts on "
+                    f"line {a.line} never closes ({why}); the line is rejected alone and reading "
+                    "resumes on the next line")
+        if "undecodable" in problems:
+            return (f"line {a.line} is {problems['undecodable']}: fix the line, or give the "
+                    "file's encoding with --encoding")
+        return None
+
+    def _field(self, index: int) -> str:
+        return self.columns[index] if index < len(self.columns) else f"field {index + 1}"
+
+    def resume_at(self, offset: int, rowno: int, line: int = 0) -> None:
+        """Continue after record `rowno`, which ended at byte `offset` and on line `line`: seek
+        when the source can, else read past the records already done."""
+        if self._seekable and line:
             self._stream.seek(offset)
-            self._consumed = self._offset = offset
-            self._lines = self._decoded(iter_raw_lines(self._stream))
-            self._reader = csv.reader(self._lines, delimiter=self.delimiter)
-            self._rowno = rowno
+            self._split = RecordSplitter(self._lines(at_start=False), self.delimiter,
+                                         line=line + 1, offset=offset)
+            self._split.width = len(self.columns)
+            self._offset, self._rowno, self.line = offset, rowno, line
             return
         while self._rowno < rowno:
             if not self.read_batch(min(1000, rowno - self._rowno)):
                 return
+
+    def describe(self) -> str:
+        """How the file is read, for people: "CSV, UTF-8, separated by commas"."""
+        return (f"CSV, {self.encoding.label}, separated by "
+                f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}")
 
     def close(self) -> None:
         self._stream.close()

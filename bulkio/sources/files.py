@@ -1,8 +1,11 @@
-"""Opening an import source: a path (.csv, .ndjson, .jsonl, optionally .gz) or stdin."""
+"""Opening an import source: a path (.csv, .ndjson, .jsonl, optionally .gz) or stdin.
+
+What the file really is comes from its bytes, not its name: a workbook, an archive or random
+binary is refused before anything is read or sent (`sniff`), a .gz that is not gzip too.
+"""
 
 from __future__ import annotations
 
-import gzip
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,12 +13,16 @@ from typing import BinaryIO
 
 from ..errors import SourceError
 from .csv_records import CsvRecords
+from .gzipped import GzipStream
 from .ndjson_records import NdjsonRecords
 from .records import RecordReader
-from .text import validate_encoding
+from .sniff import GZIP_MAGIC, SAVE_AS_CSV, what_binary
+from .text import SAMPLE, choose_encoding
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
            ".json": "ndjson"}
+NOT_TEXT = {".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook", ".xls": "an Excel workbook",
+            ".ods": "an OpenDocument spreadsheet", ".numbers": "a Numbers spreadsheet"}
 
 
 @dataclass
@@ -37,7 +44,8 @@ class Source:
         """How far through the file the reader is, 0..1, when the size is known."""
         if not self.size:
             return None
-        position = self.raw.tell() if self.compressed else self.reader.offset
+        exact = not self.compressed and self.reader.offsets_in_file
+        position = self.reader.offset if exact else self.raw.tell()
         return min(1.0, position / self.size)
 
     def close(self) -> None:
@@ -54,6 +62,8 @@ def detect_format(name: str, explicit: str | None) -> tuple[str, bool]:
         return explicit, compressed
     if name == "-":
         raise SourceError("reading stdin needs --format csv or --format ndjson")
+    if inner in NOT_TEXT:
+        raise SourceError(f"{name} is {NOT_TEXT[inner]}: {SAVE_AS_CSV}")
     if inner not in FORMATS:
         raise SourceError(f"cannot tell the format of {name!r} from its name; "
                           "use a .csv, .ndjson or .jsonl file (optionally .gz) or pass --format")
@@ -62,34 +72,51 @@ def detect_format(name: str, explicit: str | None) -> tuple[str, bool]:
 
 def open_source(name: str, *, fmt: str | None = None, encoding: str | None = None,
                 stdin: BinaryIO | None = None) -> Source:
-    """Open `name` ("-" reads `stdin`) for reading records."""
+    """Open `name` ("-" reads `stdin`) for reading records.
+
+    Raises SourceError (exit 2, nothing sent) for a file that is missing, not text (saying
+    what it looks like), or without a header.
+    """
     fmt, compressed = detect_format(name, fmt)
     if encoding:
-        try:
-            encoding = validate_encoding(encoding)
-        except LookupError:
-            raise SourceError(f"unknown encoding {encoding!r} (try utf-8, cp1252 or latin-1)") from None
-    if name == "-":
-        if stdin is None:
-            raise SourceError("no standard input to read")
-        raw: BinaryIO = stdin
-        size = None
-    else:
-        try:
-            raw = open(name, "rb")  # noqa: SIM115 - the reader owns and closes it
-            size = os.fstat(raw.fileno()).st_size
-        except FileNotFoundError:
-            raise SourceError(f"no such file: {name}") from None
-        except OSError as exc:
-            raise SourceError(f"cannot read {name}: {exc.strerror}") from None
-    stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw  # type: ignore[assignment]
+        choose_encoding(b"", encoding)  # an unknown encoding fails before the file is opened
+    raw, size = _open_raw(name, stdin)
+    path = None if name == "-" else name
     try:
-        reader: RecordReader = (CsvRecords(stream, encoding=encoding) if fmt == "csv"
-                                else NdjsonRecords(stream))
-    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
-        raw.close()
-        raise SourceError(f"cannot read {name}: {exc}") from None
+        stream: BinaryIO = raw
+        if compressed:  # only ever a named file: seekable
+            head = raw.read(SAMPLE)
+            raw.seek(0)
+            if not head.startswith(GZIP_MAGIC):
+                found = what_binary(head, path)
+                raise SourceError(f"{name} is not gzip data" + (
+                    f": it is {found}" if found else " (if it is plain text, name it without .gz)"))
+            stream = GzipStream(raw)  # type: ignore[assignment]
+        sample = stream.read(SAMPLE)
+        found = what_binary(sample, None if compressed else path)
+        if found:
+            raise SourceError(f"{name} is {found}")
+        if fmt == "csv":
+            reader: RecordReader = CsvRecords(stream, sample=sample, encoding=encoding)
+        else:
+            reader = NdjsonRecords(stream, sample=sample)
     except BaseException:
         raw.close()
         raise
     return Source(name, fmt, compressed, size, reader, raw)
+
+
+def _open_raw(name: str, stdin: BinaryIO | None) -> tuple[BinaryIO, int | None]:
+    if name == "-":
+        if stdin is None:
+            raise SourceError("no standard input to read")
+        return stdin, None
+    try:
+        raw = open(name, "rb")  # noqa: SIM115 - the Source owns and closes it
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {name}") from None
+    except IsADirectoryError:
+        raise SourceError(f"{name} is a directory, not a file") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {name}: {exc.strerror}") from None
+    return raw, os.fstat(raw.fileno()).st_size

@@ -7,20 +7,23 @@ from typing import BinaryIO
 import orjson
 
 from .records import Record
-from .text import iter_raw_lines
+from .text import LINE_LIMIT, split_raw
 
 
 class NdjsonRecords:
     format = "ndjson"
+    offsets_in_file = True
+    names = None
+    empty_rows = 0  # a blank line is not a row
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, *, sample: bytes = b"") -> None:
         self._stream = stream
-        self._lines = iter_raw_lines(stream)
-        self._consumed = 0
-        self._offset = 0
-        self._rowno = 0
+        self._lines = split_raw(stream, sample)
+        self._consumed = self._offset = 0
+        self._rowno = self.line = 0
         self._first = True
         self.columns: list[str] = []
+        self.repeated_names: list[tuple[str, list[int]]] = []
         self._seen: set[str] = set()
 
     @property
@@ -29,47 +32,62 @@ class NdjsonRecords:
 
     def read_batch(self, size: int) -> list[Record]:
         batch: list[Record] = []
-        for raw in self._lines:
-            self._consumed += len(raw)
+        for raw, length, problem, detail in self._lines:
+            self._consumed += length
             self._offset = self._consumed
+            self.line += 1
             if self._first:
                 self._first = False
                 raw = raw.removeprefix(b"\xef\xbb\xbf")
-            line = raw.strip()
-            if not line:
+            data = raw.strip()
+            if not data and problem is None:
                 continue
             self._rowno += 1
-            text = line.decode("utf-8", errors="replace")
-            try:
-                value = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                batch.append(Record(self._rowno, None, text, f"not valid JSON: {exc}"))
+            text = data.decode("utf-8", errors="backslashreplace")
+            if problem == "overlong":
+                batch.append(self._error(text, f"line {self.line} is {detail} long, over the "
+                                               f"limit of {LINE_LIMIT >> 20} MB for one line"))
+            elif problem == "damaged":
+                batch.append(self._error(text, f"the file's data ends in this line ({detail}): "
+                                               "any lines after it are missing; import a "
+                                               "complete copy of the file"))
             else:
-                if isinstance(value, dict):
-                    for key in value:
-                        if key not in self._seen:
-                            self._seen.add(key)
-                            self.columns.append(key)
-                    batch.append(Record(self._rowno, value, text))
-                else:
-                    batch.append(Record(self._rowno, None, text,
-                                        f"the line is a JSON {type(value).__name__}, not an object"))
+                batch.append(self._parse(data, text))
             if len(batch) >= size:
                 break
         return batch
 
-    def resume_at(self, offset: int, rowno: int) -> None:
-        """Continue after record `rowno`, which ended at byte `offset`."""
+    def _error(self, text: str, error: str) -> Record:
+        return Record(self._rowno, None, text, error, line=self.line)
+
+    def _parse(self, data: bytes, text: str) -> Record:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            return self._error(text, f"not valid JSON: {exc}")
+        if not isinstance(value, dict):
+            return self._error(text, f"the line is a JSON {type(value).__name__}, not an object")
+        for key in value:
+            if key not in self._seen:
+                self._seen.add(key)
+                self.columns.append(key)
+        return Record(self._rowno, value, text, line=self.line)
+
+    def resume_at(self, offset: int, rowno: int, line: int = 0) -> None:
+        """Continue after record `rowno`, which ended at byte `offset` and on line `line`."""
         if self._stream.seekable():
             self._stream.seek(offset)
             self._consumed = self._offset = offset
-            self._lines = iter_raw_lines(self._stream)
-            self._rowno = rowno
+            self._lines = split_raw(self._stream)
+            self._rowno, self.line = rowno, line
             self._first = offset == 0
             return
         while self._rowno < rowno:
             if not self.read_batch(min(1000, rowno - self._rowno)):
                 return
+
+    def describe(self) -> str:
+        return "NDJSON (one JSON object a line, UTF-8)"
 
     def close(self) -> None:
         self._stream.close()

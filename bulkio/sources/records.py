@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+#: What a reader may note on a record it read (kind -> what the detail is):
+#:   padded    a short row's missing cells were read as empty ("")
+#:   quotes    a stray quote was kept as typed (the column)
+#:   encoding  a line not in the file's encoding was read in another (that encoding)
+Note = tuple[str, str]
+
 
 @dataclass(frozen=True, slots=True)
 class Record:
@@ -18,11 +24,33 @@ class Record:
     values: dict[str, Any] | None
     raw: list[str] | str
     error: str | None = None
+    line: int = 0  # the physical line it starts on, the header's included
+    notes: tuple[Note, ...] = ()  # what the reader decided for the user on this record
 
 
 class RecordReader(Protocol):
     format: str  # "csv" or "ndjson"
-    columns: list[str]  # known so far (NDJSON: keys seen in the first records)
+    columns: list[str]  # unique labels, known so far (NDJSON: keys seen in the first records)
+
+    @property
+    def offsets_in_file(self) -> bool:
+        """`offset` counts the file's bytes (not those of a transcoded copy)."""
+        ...
+
+    @property
+    def names(self) -> list[str] | None:
+        """A CSV header's names, in order (the labels in `columns` are unique; names may not be)."""
+        ...
+
+    @property
+    def repeated_names(self) -> list[tuple[str, list[int]]]:
+        """Header names given more than once, with their 1-based positions."""
+        ...
+
+    @property
+    def empty_rows(self) -> int:
+        """Rows with no value at all, skipped (since the start, or the resume point)."""
+        ...
 
     def read_batch(self, size: int) -> list[Record]:
         """Up to `size` records; an empty list at the end."""
@@ -33,8 +61,17 @@ class RecordReader(Protocol):
         """Bytes of the source consumed by the records returned so far."""
         ...
 
-    def resume_at(self, offset: int, rowno: int) -> None:
-        """Continue after record `rowno`, which ended at byte `offset`."""
+    @property
+    def line(self) -> int:
+        """The last physical line consumed by the records returned so far."""
+        ...
+
+    def resume_at(self, offset: int, rowno: int, line: int = 0) -> None:
+        """Continue after record `rowno`, which ended at byte `offset` and on line `line`."""
+        ...
+
+    def describe(self) -> str:
+        """How the file is read, for people ("CSV, UTF-8, separated by commas")."""
         ...
 
     def close(self) -> None: ...

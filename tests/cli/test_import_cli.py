@@ -57,7 +57,8 @@ async def test_rejected_rows_are_exit_1(sandbox: Sandbox, capsys: pytest.Capture
     (["import", str(SAMPLES / "leads.csv")], "--client SLUG, or --create-client"),
     (["import", str(SAMPLES / "leads.csv"), "--client", "a", "--create-client", "B"], "one of the two"),
     (["import", "-", "--client", "acme-corp"], "needs --format"),
-    (["import", "leads.xlsx", "--client", "acme-corp"], "cannot tell the format"),
+    (["import", "leads.xlsx", "--client", "acme-corp"], "is an Excel workbook: open it in its program"),
+    (["import", "leads.xml", "--client", "acme-corp"], "cannot tell the format"),
 ])
 async def test_usage_errors_are_exit_2_in_one_line(argv: list[str], message: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,12 +59,37 @@ def test_concrete_rules() -> None:
         "client_id": "acme-corp", "email": "jane.doe@x.com", "firstName": "Jane", "lastName": "Doe"}
     assert b.build({"Email": "solo@x.com", "Last Name": "."}).payload["lastName"] == "-"  # type: ignore[index]
     full = b.build({"Email": "a@x.com", "Full Name": "Ada King Lovelace"}).payload
-    assert full is not None and (full["firstName"], full["lastName"]) == ("Ada", "King Lovelace")
+    assert full is not None and (full["firstName"], full["lastName"]) == ("Ada King", "Lovelace")
     web = b.build({"Email": "a@x.com", "Website": "https://www.Engines.co.uk/about"}).payload
     assert web is not None and web["companyDomain"] == "engines.co.uk"
     assert b.build({"First Name": "Ada"}).error == "no email (pass --allow-no-email to import such rows)"
     assert "invalid email" in str(b.build({"Email": "ada@"}).error)
     assert b.build({"Email": "a@x.com", "client_id": "other"}).payload["client_id"] == "acme-corp"  # type: ignore[index]
+
+
+def test_a_single_name_column_is_split_last_word_last() -> None:
+    """'Name', 'Full Name' or 'Contact' alone: the last word is the last name."""
+    for header in ("Name", "Full Name", "Contact"):
+        for full, first, last in (("Alice Smith", "Alice", "Smith"),
+                                  ("Mary Ann Smith", "Mary Ann", "Smith"),
+                                  ("Cher", "Cher", "-")):
+            payload = builder().build({header: full, "Email": "x@y.org"}).payload
+            assert payload is not None
+            assert (payload["firstName"], payload["lastName"]) == (first, last), (header, full)
+
+
+def test_a_second_value_for_a_field_is_spare_and_goes_to_notes_if_asked() -> None:
+    """Email and 'Email 2' both filled: the first is sent; the second is named as spare, and
+    kept in notes as 'Email 2: ...' with --unmapped notes (a value equal to the first is not)."""
+    row = {"Email": "a@x.com", "Email 2": "b@x.com", "Phone": "1", "Phone 2": "1"}
+    dropped = builder().build(row)
+    assert dropped.payload is not None and dropped.spare == ("Email 2",)
+    assert "notes" not in dropped.payload and dropped.payload["email"] == "a@x.com"
+    kept = builder(unmapped_to_notes=True).build(row)
+    assert kept.payload is not None and kept.payload["notes"] == "Email 2: b@x.com"
+    second_only = builder().build({"Email": " ", "Email 2": "b@x.com"})
+    assert second_only.payload is not None and second_only.payload["email"] == "b@x.com"
+    assert second_only.spare == ()
 
 
 def test_unmapped_columns_can_go_to_notes() -> None:

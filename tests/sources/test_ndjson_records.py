@@ -40,3 +40,19 @@ def test_non_objects_and_broken_lines_are_rejected_with_the_reason() -> None:
     assert "JSON list, not an object" in str(records[1].error)
     assert "not valid JSON" in str(records[3].error)
     assert records[3].raw == '{"b":'
+
+
+def test_a_truncated_gzip_rejects_the_cut_line_and_keeps_the_rest() -> None:
+    """Lines before the cut are read; the cut one is rejected as the end of the data."""
+    import gzip
+
+    from bulkio.sources.gzipped import GzipStream
+
+    whole = gzip.compress(b"".join(b'{"email": "r%d@x.org"}\n' % i for i in range(20_000)))
+    reader = NdjsonRecords(GzipStream(io.BytesIO(whole[: len(whole) // 2])))  # type: ignore[arg-type]
+    records = []
+    while batch := reader.read_batch(1000):
+        records += batch
+    *good, cut = records
+    assert [r.values for r in good] == [{"email": f"r{i}@x.org"} for i in range(len(good))]
+    assert cut.values is None and "data ends in this line" in str(cut.error)
