@@ -37,6 +37,7 @@ from .ops.exporter import Exporter, plan_streams, stream_pages
 from .ops.import_job import ImportOptions, open_job
 from .ops.import_notices import column_notices, row_notices
 from .ops.importer import Importer, bind_columns, prepare
+from .ops.jobs import job_log
 from .ops.purge_job import PurgeOptions, open_purge_job
 from .ops.purger import Confirm, Purger, Refused, requests_needed
 from .pool import first_error
@@ -101,9 +102,10 @@ async def import_leads(source: str | Path, *, client: str | None = None,
     try:
         job_dir, journal, resumed = open_job(name, options)
         try:
-            async with open_client(settings, policy=policy) as api:
-                importer = Importer(api, src, journal, job_dir, resumed, options, on_progress)
-                return await _run(importer.run())
+            with job_log(job_dir):
+                async with open_client(settings, policy=policy) as api:
+                    importer = Importer(api, src, journal, job_dir, resumed, options, on_progress)
+                    return await _run(importer.run())
         finally:
             journal.close()
     finally:
@@ -191,9 +193,10 @@ async def export_leads(out: str | Path, *, settings: Settings | None = None,
     targets = plan_targets(options)
     job_dir, checkpoint, resumed = open_export_job(options, targets)
     try:
-        async with open_client(settings, policy=policy) as api:
-            exporter = Exporter(api, options, targets, checkpoint, job_dir, resumed, on_progress)
-            return await _run(exporter.run())
+        with job_log(job_dir):
+            async with open_client(settings, policy=policy) as api:
+                exporter = Exporter(api, options, targets, checkpoint, job_dir, resumed, on_progress)
+                return await _run(exporter.run())
     finally:
         checkpoint.close()
 
@@ -254,7 +257,8 @@ async def purge_client(client: str, *, settings: Settings | None = None,
         try:
             purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
                             confirm=confirm, report_path=options.report, on_progress=on_progress)
-            return await _run(purger.run())
+            with job_log(job_dir):
+                return await _run(purger.run())
         except Refused:
             spool.close()
             shutil.rmtree(job_dir, ignore_errors=True)  # nothing was done: nothing to resume

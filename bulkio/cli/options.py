@@ -82,7 +82,8 @@ class _OneLine(logging.Formatter):
 
 
 def configure_logging(args: argparse.Namespace) -> None:
-    """One-line log messages on stderr, secrets redacted."""
+    """One-line log messages on stderr, secrets redacted; the job's log file (ops.jobs.job_log)
+    receives INFO and up whatever stderr shows."""
     if getattr(args, "quiet", False):
         level = logging.ERROR
     else:
@@ -90,9 +91,10 @@ def configure_logging(args: argparse.Namespace) -> None:
         if getattr(args, "verbose", 0) >= 2:
             level = logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(level)
     handler.addFilter(RedactingFilter())
     handler.setFormatter(_OneLine())
     root = logging.getLogger("bulkio")
     root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.setLevel(min(level, logging.INFO))
     root.propagate = False

@@ -22,7 +22,7 @@ def column_notices(reader: RecordReader, columns: ColumnMap, *, unmapped_to_note
     said = []
     for name, positions in reader.repeated_names:
         labels = [reader.columns[p - 1] for p in positions]
-        said.append(f"the header names {name!r} {len(positions)} times (columns "
+        said.append(f"the header names {name!r} {_times(len(positions))} (columns "
                     f"{_and(map(str, positions))}): read as {_and(map(repr, labels))}")
     keep = ("a different value in it is kept in notes" if unmapped_to_notes
             else "a different value in it is dropped (--unmapped notes keeps it in notes)")
@@ -67,3 +67,7 @@ def _rows(count: int) -> str:
 def _and(items: Iterable[str]) -> str:
     items = list(items)
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _times(count: int) -> str:
+    return {2: "twice", 3: "three times"}.get(count, f"{count} times")

@@ -7,14 +7,17 @@ whose meta says what the job is (`fingerprint`) and whether it finished (`status
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ..errors import ConfigError
+from ..redact import RedactingFilter
 
 JOBS_DIR = Path(".bulkio") / "jobs"
 
@@ -32,6 +35,25 @@ def default_job_dir(operation: str, label: str, identity: str) -> Path:
     digest = hashlib.sha1(identity.encode()).hexdigest()[:10]
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40] or operation
     return JOBS_DIR / f"{operation}-{slug}-{digest}"
+
+
+@contextmanager
+def job_log(job_dir: Path) -> Iterator[Path]:
+    """Append the run's log to JOB/log.txt, secrets redacted: what the bulkio logger lets
+    through (the CLI: everything from INFO up, every repaired row among it)."""
+    path = job_dir / "log.txt"
+    job_dir.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("bulkio")
+    logger.addHandler(handler)
+    try:
+        yield path
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def open_job(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resume: bool,

@@ -10,8 +10,7 @@ goes on with the next line.
 
 from __future__ import annotations
 
-import csv
-import io
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -23,19 +22,22 @@ from .text import LINE_LIMIT, SAMPLE, Encoding, Line, choose_encoding, read_line
 
 DELIMITERS = ",;\t|"
 DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "pipes"}
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 def detect_delimiter(sample: str) -> str:
-    """The candidate that splits the first lines into the most consistent, widest rows."""
-    lines = sample.splitlines(keepends=True)[:50]
+    """The candidate that splits the first lines into the most consistent, widest rows.
+
+    The lines are split as the reader splits them (a lone CR ends a line too), and records
+    assembled by the same splitter, so quoted line breaks do not count as rows.
+    """
+    lines = _LINES.findall(sample)[:50]
     if len(lines) > 1:
         lines = lines[:-1]  # the last sampled line may be cut short
     best, best_score = ",", (0.0, 0)
     for delimiter in DELIMITERS:
-        try:
-            rows = [r for r in csv.reader(io.StringIO("".join(lines)), delimiter=delimiter) if r]
-        except csv.Error:
-            continue
+        splitter = RecordSplitter(iter([Line(text, len(text)) for text in lines]), delimiter)
+        rows = [a.cells for a in iter(splitter.next, None) if a.cells]
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])

@@ -74,3 +74,43 @@ def test_bad_mapping_files_are_clear_errors(tmp_path: Path, content: str) -> Non
     path.write_text(content)
     with pytest.raises(SourceError):
         load_mapping(str(path))
+
+
+@pytest.mark.parametrize(("header", "field"), [
+    ("Prénom", "firstName"), ("Nom", "lastName"), ("Société", "companyName"),
+    ("Téléphone", "phoneNumber"), ("Courriel", "email"), ("Vorname", "firstName"),
+    ("Nachname", "lastName"), ("Firma", "companyName"), ("Telefon", "phoneNumber"),
+    ("E-Mail-Adresse", "email"), ("Nombre", "firstName"), ("Apellido", "lastName"),
+    ("Empresa", "companyName"), ("Correo", "email"), ("Teléfono", "phoneNumber"),
+    ("Cargo", "title"), ("Correo electrónico", "email"), ("Sobrenome", "lastName"),
+    ("Telefone", "phoneNumber"), ("Cognome", "lastName"), ("Azienda", "companyName"),
+    ("Indirizzo email", "email"), ("Nom de famille", "lastName"), ("Entreprise", "companyName"),
+    ("Site web", "companyUrl"), ("Fonction", "title"), ("Handy", "phoneNumber"),
+    ("Móvil", "phoneNumber"), ("Bemerkungen", "notes"), ("Nom complet", "fullName"),
+])
+def test_headers_in_the_languages_lead_files_come_in(header: str, field: str) -> None:
+    """French, German, Spanish, Portuguese and Italian headers, accents folded."""
+    assert auto_field(header) == field
+
+
+def test_a_column_can_be_addressed_by_position_and_repeated_names_by_name() -> None:
+    """"#3" maps the third column whatever its name; a name maps every column it labels."""
+    columns = ColumnMap({"#3": "phoneNumber", "Email": None})
+    columns.bind(["name", "Email", "Email 2"], ["name", "Email", "Email"])
+    assert columns.plan(["name", "Email", "Email 2"]) == {"fullName": ["name"], "phoneNumber": ["Email 2"]}
+    columns.check_columns(["name", "Email", "Email 2"])
+
+
+def test_positions_are_checked_against_the_header() -> None:
+    """A position past the header, or a position for NDJSON (no positions), is a clear error."""
+    columns = ColumnMap({"#9": "email"})
+    columns.bind(["a", "b"], ["a", "b"])
+    with pytest.raises(SourceError, match="'#9', but the file has 2 columns"):
+        columns.check_columns(["a", "b"])
+    with pytest.raises(SourceError, match="only a CSV's columns have positions"):
+        ColumnMap({"#1": "email"}).check_columns(["email"], complete=False)
+
+
+def test_an_ndjson_key_not_seen_yet_is_not_an_error() -> None:
+    """NDJSON keys are known only as records arrive: names are not checked up front."""
+    ColumnMap({"Later": "title"}).check_columns(["email"], complete=False)

@@ -292,12 +292,15 @@ def test_spaces_after_a_closing_quote_are_allowed() -> None:
 # -- encodings, line endings, separators (items 5 and 6) -----------------------------------------
 
 def test_latin1_semicolons_and_cr_line_endings_together() -> None:
-    """The issue's bytes: an old spreadsheet export is read as four columns."""
+    """The issue's bytes (and with more rows, which is when the three together failed): an
+    old spreadsheet export is read as four columns."""
     data = "Prénom;Nom;E-mail;Société\rJosé;Álvarez;jose@x.org;Café\r".encode("latin-1")
-    reader, records = read_all(data)
-    assert reader.delimiter == ";" and reader.columns == ["Prénom", "Nom", "E-mail", "Société"]
-    assert values(records) == [{"Prénom": "José", "Nom": "Álvarez", "E-mail": "jose@x.org",
-                                "Société": "Café"}]
+    for more in (b"", "Zoë;Müller;zoe@x.org;Bäckerei\rAl;Bo;al@x.org;Cie\r".encode("latin-1")):
+        reader, records = read_all(data + more)
+        assert reader.delimiter == ";" and reader.columns == ["Prénom", "Nom", "E-mail", "Société"]
+        assert records[0].values == {"Prénom": "José", "Nom": "Álvarez", "E-mail": "jose@x.org",
+                                     "Société": "Café"}
+        assert len(records) == 1 + more.count(b"\r")
 
 
 EXCEL_UNICODE_TEXT = "Email\tFirst Name\tCompany\r\nzoë@x.org\tZoë\tCafé, Ltd\r\nal@x.org\tAl\tÆther\r\n"
