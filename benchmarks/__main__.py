@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import (
+    csv_reading,
     engine_ceiling,
     export_throughput,
     import_memory,
@@ -25,7 +26,7 @@ from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
     import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
-    sandbox_ceiling)}
+    sandbox_ceiling, csv_reading)}
 
 
 def main() -> int:

@@ -16,6 +16,7 @@ where the file follows it, and otherwise:
 
 from __future__ import annotations
 
+import csv
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,6 +96,32 @@ class Fields:
         return [*self.cells, "".join(self.parts).rstrip("\r\n")]
 
 
+class _StrictLine:
+    """The csv module in strict mode, one line at a time: the fast path for a line whose
+    quotes are regular (it fails on an open, stray or spaced quote; `Fields` then reads it)."""
+
+    def __init__(self, delimiter: str) -> None:
+        self._line: str | None = None
+        self._reader = csv.reader(self, delimiter=delimiter, strict=True)
+
+    def __iter__(self) -> _StrictLine:
+        return self
+
+    def __next__(self) -> str:
+        line, self._line = self._line, None
+        if line is None:
+            raise StopIteration  # the end of this line ends the record: an open quote fails
+        return line
+
+    def cells(self, body: str) -> list[str] | None:
+        self._line = body
+        try:
+            return next(self._reader)
+        except (csv.Error, StopIteration):
+            self._line = None
+            return None
+
+
 @dataclass(slots=True)
 class Assembled:
     """One record's cells and where it came from, or why its first line is all there is."""
@@ -110,7 +137,7 @@ class Assembled:
     @property
     def blank(self) -> bool:
         """No value at all: an empty line (no cells), or only delimiters and spaces."""
-        return not self.problems and not self.unterminated and not any(c.strip() for c in self.cells)
+        return not self.problems and not self.unterminated and not "".join(self.cells).strip()
 
 
 class RecordSplitter:
@@ -124,6 +151,7 @@ class RecordSplitter:
         self.width = 0  # 0 while the header is read: no line can look like a record yet
         self._next_line = line
         self._read_to = offset
+        self._strict = _StrictLine(delimiter)
 
     def _take(self) -> tuple[Line, int, int] | None:
         """The next line, its number, and the byte offset just past it."""
@@ -142,10 +170,15 @@ class RecordSplitter:
         if first is None:
             return None
         line, number, end = first
+        if line.problem is None:
+            body = line.text.rstrip("\r\n")
+            if QUOTE not in body:  # most lines: nothing to interpret
+                return Assembled(body.split(self.delimiter) if body else [], number, number, end)
+            cells = self._strict.cells(body)
+            if cells is not None:  # quotes as RFC 4180 has them, on one line
+                return Assembled(cells, number, number, end)
         if line.problem == "overlong":
             return Assembled([line.text], number, number, end, problems=[("overlong", line.detail)])
-        if not line.problem and not line.text.rstrip("\r\n"):
-            return Assembled([], number, number, end)  # an empty line: no cells at all
         fields = Fields(self.delimiter)
         taken = [first]
         size = len(line.text)
@@ -161,7 +194,7 @@ class RecordSplitter:
             taken.append(following)
             line = following[0]
             size += len(line.text)
-        problems = [(ln.problem, ln.detail) for ln, _, _ in taken if ln.problem]
+        problems = [(ln.problem, ln.detail) for ln, _, _ in taken if ln.problem is not None]
         cells = fields.cells if not fields.quoted else fields.open_cells()
         return Assembled(cells, number, taken[-1][1], taken[-1][2], fields.stray, problems)
 

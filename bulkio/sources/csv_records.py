@@ -144,6 +144,13 @@ class CsvRecords:
         return batch
 
     def _record(self, a: Assembled) -> Record:
+        cells = a.cells
+        if len(cells) == self._split.width and not (a.problems or a.stray or a.unterminated):
+            return Record(self._rowno, dict(zip(self.columns, cells, strict=True)), cells, line=a.line)
+        return self._interpreted(a)
+
+    def _interpreted(self, a: Assembled) -> Record:
+        """A record that is not simply the header's width of cells, or has a problem."""
         error = self._error(a)
         if error:
             return Record(self._rowno, None, a.cells, error, line=a.line)
