@@ -84,3 +84,46 @@ async def test_ctrl_c_stops_gracefully_and_says_how_to_resume(sandbox: Sandbox, 
     assert done.returncode == 0, done.stderr.decode()
     on_server = server_emails(sandbox)
     assert len(on_server) == ROWS and set(on_server.values()) == {1}
+
+
+def messy_rows() -> tuple[str, set[str]]:
+    """1,500 rows with an unterminated quote, a stray quote or a short row every 100: the text,
+    and the emails that must end on the server."""
+    lines, expected = ["Email,Company,Notes\r\n"], set()
+    for i in range(ROWS):
+        if i % 100 == 7:
+            lines.append(f'r{i}@x.com,Co {i},"never closed\r\n')  # rejected: unterminated
+            continue
+        expected.add(f"r{i}@x.com")
+        if i % 100 == 50:
+            lines.append(f'r{i}@x.com,Co {i},"said "hi" there"\r\n')  # kept as typed
+        elif i % 100 == 90:
+            lines.append(f"r{i}@x.com\r\n")  # short: padded
+        else:
+            lines.append(f"r{i}@x.com,Co {i},note {i}\r\n")
+    return "".join(lines), expected
+
+
+@pytest.mark.parametrize("kind", ["utf-8", "utf-16", "gzip"])
+async def test_sigkill_and_resume_through_a_messy_file(sandbox: Sandbox, tmp_path: Path,
+                                                       kind: str) -> None:
+    """Unterminated quotes (lines read again after them), repairs and short rows survive a
+    kill -9 and --resume, whether the reader seeks (UTF-8, gzip) or reads past (UTF-16): every
+    row once, the report the job's whole."""
+    import gzip
+
+    import orjson
+
+    text, expected = messy_rows()
+    path = tmp_path / ("messy.csv.gz" if kind == "gzip" else "messy.csv")
+    data = text.encode("utf-16" if kind == "utf-16" else "utf-8")
+    path.write_bytes(gzip.compress(data) if kind == "gzip" else data)
+    killed = await start_and_stop(sandbox, path, tmp_path, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL and 0 < len(server_emails(sandbox)) < len(expected)
+    done = await resume(sandbox, path, tmp_path)
+    assert done.returncode == 1, done.stderr.decode()  # the unterminated rows are rejected
+    on_server = server_emails(sandbox)
+    assert set(on_server) == expected and set(on_server.values()) == {1}
+    report = orjson.loads((tmp_path / "job" / "report.json").read_bytes())
+    assert report["rows_read"] == ROWS and report["rejected"] == ROWS // 100
+    assert report["created"] == len(expected) and report["repaired_rows"] == ROWS // 100
