@@ -160,7 +160,7 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
             plan.notices = [
                 *column_notices(src.reader, columns, unmapped_to_notes=options.unmapped_to_notes),
                 *row_notices(journal.notes(), empty_rows=src.reader.empty_rows,
-                             unmapped_to_notes=options.unmapped_to_notes)]
+                             unmapped_to_notes=options.unmapped_to_notes, rows_read=plan.rows_read)]
         finally:
             journal.close()
             src.close()

@@ -36,8 +36,10 @@ def column_notices(reader: RecordReader, columns: ColumnMap, *, unmapped_to_note
     return said
 
 
-def row_notices(notes: Iterable[NoteCount], *, empty_rows: int, unmapped_to_notes: bool) -> list[str]:
-    """The rows the reader or the mapping interpreted, counted by what was done."""
+def row_notices(notes: Iterable[NoteCount], *, empty_rows: int, unmapped_to_notes: bool,
+                rows_read: int | None = None) -> list[str]:
+    """The rows the reader or the mapping interpreted, counted by what was done; and a file
+    read to its end (`rows_read` known) that held no row at all."""
     said = []
     for kind, detail, rows, first, line in notes:
         where = f"(the first: row {first}, line {line})" if line else f"(the first: row {first})"
@@ -57,6 +59,8 @@ def row_notices(notes: Iterable[NoteCount], *, empty_rows: int, unmapped_to_note
     if empty_rows:
         said.append(f"{empty_rows:,} row{'s' if empty_rows != 1 else ''} with no value at all "
                     "(only delimiters or spaces) skipped")
+    if rows_read == 0:
+        said.append("the file holds no rows after its header")
     return said
 
 

@@ -375,12 +375,14 @@ class Importer:
             elapsed_s=time.monotonic() - self.started,
             per_minute=self.api.quota.per_minute)
 
-    async def _notices(self) -> list[str]:
+    async def _notices(self, rows_read: int) -> list[str]:
         said = column_notices(self.reader, self.columns,
                               unmapped_to_notes=self.options.unmapped_to_notes)
+        whole_file = (await self.journal(self.j.meta)).get("read_done")
         said += row_notices(await self.journal(self.j.notes),
                             empty_rows=self.empty_before + self.reader.empty_rows,
-                            unmapped_to_notes=self.options.unmapped_to_notes)
+                            unmapped_to_notes=self.options.unmapped_to_notes,
+                            rows_read=rows_read if whole_file else None)
         for notice in said:
             log.info("note: %s", notice)
         return said
@@ -399,7 +401,8 @@ class Importer:
             repaired_rows=await self.journal(self.j.rows_noted, "quotes"), client=self.slug,
             job_dir=str(self.job_dir), interrupted=ended != "done",
             unmapped_columns=self.columns.unmapped(self.reader.columns),
-            read_as=self.reader.describe(), notices=await self._notices())
+            read_as=self.reader.describe())
+        report.notices = await self._notices(report.rows_read)
         ext = "csv" if self.source.format == "csv" else "ndjson"
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"
         rejected = await anyio.to_thread.run_sync(

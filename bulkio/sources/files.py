@@ -95,7 +95,7 @@ def open_source(name: str, *, fmt: str | None = None, encoding: str | None = Non
         sample = stream.read(SAMPLE)
         found = what_binary(sample, None if compressed else path)
         if found:
-            raise SourceError(f"{name} is {found}")
+            raise SourceError(f"{path or 'the standard input'} is {found}")
         if fmt == "csv":
             reader: RecordReader = CsvRecords(stream, sample=sample, encoding=encoding)
         else:
