@@ -28,8 +28,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Stream a CSV or NDJSON file (optionally .gz) into single-lead POSTs at the "
                     "full quota. Every row ends created, updated, skipped as a duplicate, "
                     "rejected or failed; nothing is lost and nothing is sent twice, across "
-                    "retries, crashes and --resume. Exit codes: 0 all rows done, 1 some "
-                    "rejected or failed, 2 usage or configuration, 130 interrupted (resumable).")
+                    "retries, crashes and --resume. What bulkio decides for you (the encoding, "
+                    "a padded row, a quote kept as typed, a second column) is said once at the "
+                    "end and in --dry-run. Exit codes: 0 all rows done, 1 some rejected or "
+                    "failed, 2 usage or configuration (a file that is not text is refused), "
+                    "130 interrupted (resumable).")
     p.add_argument("source", help="a .csv, .ndjson or .jsonl file, optionally .gz; - for stdin")
     target = p.add_argument_group("target (one of)")
     target.add_argument("--client", metavar="SLUG",
@@ -38,11 +41,15 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         help="create a client with this name first and import into it")
     g = p.add_argument_group("input")
     g.add_argument("--format", choices=("csv", "ndjson"), help="needed for stdin; else from the name")
-    g.add_argument("--encoding", help="CSV encoding (default: UTF-8, or Windows-1252 if not UTF-8)")
+    g.add_argument("--encoding",
+                   help="CSV encoding, honoured as given (a line it cannot decode is rejected); "
+                        "default: detected (UTF-8, Windows-1252 line by line, UTF-16/32)")
     g.add_argument("--mapping", metavar="FILE.json",
-                   help='column -> lead field overrides, e.g. {"Cell": "phoneNumber", "Fax": null}')
+                   help='column -> lead field overrides, e.g. {"Cell": "phoneNumber", "Fax": null, '
+                        '"#4": "email"} ("#4": the 4th column, whatever its name)')
     g.add_argument("--unmapped", choices=("drop", "notes"), default="drop",
-                   help="columns that map to no field: drop them (default) or append them to notes")
+                   help="columns that map to no field, and second values of a filled field "
+                        "(Email 2): drop them (default) or append them to notes")
     g.add_argument("--allow-no-email", action="store_true",
                    help="import rows without an email (they cannot be checked for duplicates)")
     g = p.add_argument_group("behaviour")

@@ -52,6 +52,10 @@ def row_notices(notes: Iterable[NoteCount], *, empty_rows: int, unmapped_to_note
         elif kind == "encoding":
             said.append(f"{_rows(rows)} a line that is not in the file's encoding: read as "
                         f"{detail} {where}")
+        elif kind == "damaged":
+            said.append(f"the file ends early, in row {first} (line {line}): {detail}; the "
+                        "rows after it are missing: import a complete copy of the file (the rows "
+                        "already imported are then skipped as duplicates)")
         elif kind == "spare":
             fate = "kept in notes" if unmapped_to_notes else "dropped (--unmapped notes keeps it)"
             said.append(f"{_rows(rows)} a second value in {detail!r} besides the one sent: "

@@ -420,7 +420,8 @@ def prepare(record: Record, builder: LeadBuilder) -> tuple[Admission, Built | No
     """A record as the journal admits it, with its payload when it has one."""
     raw = orjson.dumps(record.raw).decode()
     if record.values is None:
-        return Admission(record.rowno, None, raw, error=record.error, line=record.line), None
+        return Admission(record.rowno, None, raw, error=record.error, notes=record.notes,
+                         line=record.line), None
     built = builder.build(record.values)
     notes = (*record.notes, *(("spare", column) for column in built.spare))
     if built.error is not None:

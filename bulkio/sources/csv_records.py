@@ -153,7 +153,8 @@ class CsvRecords:
         """A record that is not simply the header's width of cells, or has a problem."""
         error = self._error(a)
         if error:
-            return Record(self._rowno, None, a.cells, error, line=a.line)
+            damage = [("damaged", d) for problem, d in a.problems if problem == "damaged"]
+            return Record(self._rowno, None, a.cells, error, line=a.line, notes=tuple(damage))
         width = len(self.columns)
         cells = a.cells
         notes: list[tuple[str, str]] = []

@@ -50,15 +50,16 @@ class NdjsonRecords:
             elif problem == "damaged":
                 batch.append(self._error(text, f"the file's data ends in this line ({detail}): "
                                                "any lines after it are missing; import a "
-                                               "complete copy of the file"))
+                                               "complete copy of the file",
+                                         notes=(("damaged", detail),)))
             else:
                 batch.append(self._parse(data, text))
             if len(batch) >= size:
                 break
         return batch
 
-    def _error(self, text: str, error: str) -> Record:
-        return Record(self._rowno, None, text, error, line=self.line)
+    def _error(self, text: str, error: str, notes: tuple[tuple[str, str], ...] = ()) -> Record:
+        return Record(self._rowno, None, text, error, line=self.line, notes=notes)
 
     def _parse(self, data: bytes, text: str) -> Record:
         try:

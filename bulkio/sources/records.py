@@ -9,6 +9,7 @@ from typing import Any, Protocol
 #:   padded    a short row's missing cells were read as empty ("")
 #:   quotes    a stray quote was kept as typed (the column)
 #:   encoding  a line not in the file's encoding was read in another (that encoding)
+#:   damaged   the file's data ends in this record: the rest of the file is missing (why)
 Note = tuple[str, str]
 
 

@@ -188,13 +188,14 @@ def check_truncated(leads: list[dict[str, Any]], report: dict[str, Any], rejects
                     output: str) -> None:
     assert report["rejected"] == 1 and report["created"] == report["rows_read"] - 1 > 1000
     assert "truncated" in rejects and "to continue this import" not in output
+    assert f"the file ends early, in row {report['rows_read']}" in output
 
 
 def check_markup(leads: list[dict[str, Any]], report: dict[str, Any], rejects: str,
                  output: str) -> None:
     assert sorted(by_email(leads)) == ["markup1@x.org"]
     assert "Tags [/]: a [b]" in leads[0]["notes"] and "Phone [mobile]: 555" in leads[0]["notes"]
-    assert "Tags [/]" in output and "\\x1b[31mRed" in output
+    assert "Tags [/]" in output and "Phone [mobile]" in output and "\\x1b[31mRed" in output
 
 
 def check_foreign(leads: list[dict[str, Any]], report: dict[str, Any], rejects: str,

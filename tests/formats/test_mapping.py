@@ -94,11 +94,12 @@ def test_headers_in_the_languages_lead_files_come_in(header: str, field: str) ->
 
 
 def test_a_column_can_be_addressed_by_position_and_repeated_names_by_name() -> None:
-    """"#3" maps the third column whatever its name; a name maps every column it labels."""
-    columns = ColumnMap({"#3": "phoneNumber", "Email": None})
-    columns.bind(["name", "Email", "Email 2"], ["name", "Email", "Email"])
-    assert columns.plan(["name", "Email", "Email 2"]) == {"fullName": ["name"], "phoneNumber": ["Email 2"]}
-    columns.check_columns(["name", "Email", "Email 2"])
+    """"#4" maps the fourth column whatever its name; a name maps every column it labels."""
+    columns = ColumnMap({"#4": "email", "Email": None})
+    labels = ["name", "Email", "Phone", "Email 2"]
+    columns.bind(labels, ["name", "Email", "Phone", "Email"])
+    assert columns.plan(labels) == {"fullName": ["name"], "phoneNumber": ["Phone"], "email": ["Email 2"]}
+    columns.check_columns(labels)
 
 
 def test_positions_are_checked_against_the_header() -> None:
