@@ -19,9 +19,8 @@ import anyio
 
 from .client import open_client
 from .errors import ConfigError
-from .formats.mapping import describe, load_mapping
-from .formats.sanitize import LeadBuilder
-from .journal import ImportJournal
+from .formats.sanitize import Built
+from .journal import Admission, ImportJournal
 from .models import (
     DryRun,
     ExportProgress,
@@ -34,9 +33,9 @@ from .models import (
 )
 from .ops.export_job import KINDS, ExportOptions, open_export_job, plan_targets
 from .ops.exporter import Exporter, plan_streams, stream_pages
+from .ops.import_input import ImportInput
 from .ops.import_job import ImportOptions, open_job
-from .ops.import_notices import column_notices, row_notices
-from .ops.importer import Importer, bind_columns, prepare
+from .ops.importer import Importer
 from .ops.jobs import job_log
 from .ops.purge_job import PurgeOptions, open_purge_job
 from .ops.purger import Confirm, Purger, Refused, requests_needed
@@ -127,44 +126,42 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
     options = _options(None, options, {})
     src = open_source(str(source), fmt=options.format, encoding=options.encoding,
                       stdin=options.stdin)
-    columns = load_mapping(options.mapping)
     try:
-        bind_columns(columns, src.reader)
-    except BaseException:
+        rows = ImportInput(src.reader, options)
+        rows.for_client(options.client or f"<new client {options.create_client!r}>")
+        plan = DryRun(columns={}, samples=[], per_minute=per_minute)
+        with tempfile.TemporaryDirectory(prefix="bulkio-dry-run-") as folder:
+            journal = ImportJournal(Path(folder) / "journal.db")
+            try:
+                while True:
+                    prepared, offset = rows.read_prepared(1000)
+                    if not prepared:
+                        break
+                    journal.admit([a for a, _ in prepared], offset, "create")
+                    for admission, built in prepared:
+                        _count_in(plan, admission, built)
+                plan.notices = rows.notices(journal.notes(), rows_read=plan.rows_read)
+            finally:
+                journal.close()
+        plan.columns = rows.mapping()
+        plan.read_as = src.reader.describe()
+    finally:
         src.close()
-        raise
-    slug = options.client or f"<new client {options.create_client!r}>"
-    builder = LeadBuilder(columns, slug, allow_no_email=options.allow_no_email,
-                          unmapped_to_notes=options.unmapped_to_notes)
-    plan = DryRun(columns={}, samples=[], per_minute=per_minute)
-    with tempfile.TemporaryDirectory(prefix="bulkio-dry-run-") as folder:
-        journal = ImportJournal(Path(folder) / "journal.db")
-        try:
-            while records := src.reader.read_batch(1000):
-                prepared = [prepare(r, builder) for r in records]
-                journal.admit([a for a, _ in prepared], src.reader.offset, "create")
-                for admission, built in prepared:
-                    plan.rows_read += 1
-                    if admission.action == "reject":
-                        plan.rejected += 1
-                        if len(plan.rejections) < 10:
-                            plan.rejections.append((admission.rowno, admission.error or ""))
-                    elif admission.action == "skip":
-                        plan.skipped_duplicate += 1
-                    else:
-                        plan.to_create += 1
-                        if built and built.payload and len(plan.samples) < DRY_RUN_SAMPLES:
-                            plan.samples.append(built.payload)
-            plan.columns = dict(describe(columns, src.reader.columns))
-            plan.read_as = src.reader.describe()
-            plan.notices = [
-                *column_notices(src.reader, columns, unmapped_to_notes=options.unmapped_to_notes),
-                *row_notices(journal.notes(), empty_rows=src.reader.empty_rows,
-                             unmapped_to_notes=options.unmapped_to_notes, rows_read=plan.rows_read)]
-        finally:
-            journal.close()
-            src.close()
     return plan
+
+
+def _count_in(plan: DryRun, admission: Admission, built: Built | None) -> None:
+    plan.rows_read += 1
+    if admission.action == "reject":
+        plan.rejected += 1
+        if len(plan.rejections) < 10:
+            plan.rejections.append((admission.rowno, admission.error or ""))
+    elif admission.action == "skip":
+        plan.skipped_duplicate += 1
+    else:
+        plan.to_create += 1
+        if built and built.payload and len(plan.samples) < DRY_RUN_SAMPLES:
+            plan.samples.append(built.payload)
 
 
 async def export_leads(out: str | Path, *, settings: Settings | None = None,

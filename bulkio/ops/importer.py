@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import orjson
 
 from ..client import LeadGeniusClient
 from ..errors import (
@@ -39,18 +38,15 @@ from ..errors import (
     Transient,
     TransportError,
 )
-from ..formats.mapping import ColumnMap, load_mapping
 from ..formats.rejects import write_rejects
-from ..formats.sanitize import Built, LeadBuilder
-from ..journal import FINAL, Admission, ImportJournal, Outcome
+from ..journal import FINAL, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
 from ..pool import Send, run_pool
 from ..serial import Serial
 from ..sources.files import Source
-from ..sources.records import Record, RecordReader
 from ..version import __version__
+from .import_input import ImportInput
 from .import_job import ImportOptions, fingerprint
-from .import_notices import column_notices, row_notices
 from .runs import job_totals, run_then_finish, write_report
 
 log = logging.getLogger("bulkio.import")
@@ -98,14 +94,12 @@ class Importer:
         self.resumed = resumed
         self.options = options
         self.on_progress = on_progress
-        self.columns: ColumnMap = load_mapping(options.mapping)
-        self.builder: LeadBuilder | None = None
+        self.input = ImportInput(source.reader, options)
         self.slug = ""
         self.phase = "starting"
         self.counts = dict.fromkeys((*FINAL, "attempted", "updating"), 0)
         self.started = time.monotonic()
         self.stats_before: dict[str, float] = {}
-        self.empty_before = 0  # rows with no value skipped by the job's earlier runs
         self._pending: list[Outcome] = []
         self._last_unknown = 0.0
         self._streak = 0
@@ -120,7 +114,7 @@ class Importer:
     async def _phases(self) -> None:
         meta = self.j.meta()
         self.stats_before = meta.get("stats", {})
-        self.empty_before = int(meta.get("empty_rows", 0))
+        self.input.empty_before = int(meta.get("empty_rows", 0))
         if meta.get("status") == "finished":
             self._refresh_counts()
             return
@@ -149,9 +143,7 @@ class Importer:
                 format=self.source.format, client_slug=self.slug, status="running",
                 on_duplicate=self.options.on_duplicate, bulkio=__version__,
                 delimiter=getattr(self.reader, "delimiter", ","))
-        bind_columns(self.columns, self.reader)
-        self.builder = LeadBuilder(self.columns, self.slug, allow_no_email=self.options.allow_no_email,
-                                   unmapped_to_notes=self.options.unmapped_to_notes)
+        self.input.for_client(self.slug)
         self._refresh_counts()
         if not meta.get("existing_loaded"):
             self.phase = "listing the client's existing leads"
@@ -169,25 +161,15 @@ class Importer:
 
     # -- streaming -------------------------------------------------------------------------
 
-    def _read_prepared(self, size: int) -> tuple[list[tuple[Admission, Built | None]], int]:
-        """In a worker thread: read, map and sanitise up to `size` records."""
-        assert self.builder is not None
-        records = self.reader.read_batch(size)
-        for record in records:
-            for kind, column in record.notes:
-                if kind == "quotes":  # the job's log lists every repair
-                    log.info("row %d (line %d): a quote in %r was neither doubled nor closing; "
-                             "kept as typed", record.rowno, record.line, column)
-        return [prepare(r, self.builder) for r in records], self.reader.offset
-
     async def _produce(self, send: Send[Job]) -> None:
         updates: list[tuple[int, str, dict[str, str]]] = []
         while True:
-            prepared, offset = await anyio.to_thread.run_sync(self._read_prepared, self.batch_size)
+            prepared, offset = await anyio.to_thread.run_sync(self.input.read_prepared,
+                                                              self.batch_size)
             if not prepared:
                 break
             await self.journal(self.j.admit, [a for a, _ in prepared], offset,
-                               self.options.on_duplicate, self._position())
+                               self.options.on_duplicate, self.input.position())
             for admission, built in prepared:
                 if admission.action == "reject":
                     self.counts["rejected"] += 1
@@ -206,11 +188,6 @@ class Importer:
                     await send(CreateJob(admission.rowno, built.payload))
         if updates:
             await send(UpdateJob(updates))
-
-    def _position(self) -> dict[str, int]:
-        """What the journal keeps beside the reader's offset."""
-        return {"line": self.reader.line,
-                "empty_rows": self.empty_before + self.reader.empty_rows}
 
     async def _work(self, job: Job) -> list[Outcome]:
         if isinstance(job, CreateJob):
@@ -336,7 +313,7 @@ class Importer:
         async def produce(send: Send[Job]) -> None:
             updates: list[tuple[int, str, dict[str, str]]] = []
             for rowno, state, lead_id, raw in rows:
-                built = self._rebuild(raw)
+                built = self.input.rebuild(raw)
                 if built.payload is None:
                     self._pending.append(Outcome(rowno, "rejected", error=built.error))
                 elif state == "updating" and lead_id:
@@ -349,15 +326,6 @@ class Importer:
         self._streak = 0
         await self._send(produce)
         self._refresh_counts()
-
-    def _rebuild(self, raw: str) -> Built:
-        value = orjson.loads(raw)
-        if isinstance(value, list):
-            values: Any = dict(zip(self.reader.columns, value, strict=False))
-        else:
-            values = orjson.loads(value)
-        assert self.builder is not None
-        return self.builder.build(values)
 
     # -- progress and the end --------------------------------------------------------------
 
@@ -376,13 +344,9 @@ class Importer:
             per_minute=self.api.quota.per_minute)
 
     async def _notices(self, rows_read: int) -> list[str]:
-        said = column_notices(self.reader, self.columns,
-                              unmapped_to_notes=self.options.unmapped_to_notes)
         whole_file = (await self.journal(self.j.meta)).get("read_done")
-        said += row_notices(await self.journal(self.j.notes),
-                            empty_rows=self.empty_before + self.reader.empty_rows,
-                            unmapped_to_notes=self.options.unmapped_to_notes,
-                            rows_read=rows_read if whole_file else None)
+        said = self.input.notices(await self.journal(self.j.notes),
+                                  rows_read=rows_read if whole_file else None)
         for notice in said:
             log.info("note: %s", notice)
         return said
@@ -400,7 +364,7 @@ class Importer:
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             repaired_rows=await self.journal(self.j.rows_noted, "quotes"), client=self.slug,
             job_dir=str(self.job_dir), interrupted=ended != "done",
-            unmapped_columns=self.columns.unmapped(self.reader.columns),
+            unmapped_columns=self.input.columns.unmapped(self.reader.columns),
             read_as=self.reader.describe())
         report.notices = await self._notices(report.rows_read)
         ext = "csv" if self.source.format == "csv" else "ndjson"
@@ -415,26 +379,6 @@ class Importer:
             self.on_progress(self.progress())
         return report
 
-
-def prepare(record: Record, builder: LeadBuilder) -> tuple[Admission, Built | None]:
-    """A record as the journal admits it, with its payload when it has one."""
-    raw = orjson.dumps(record.raw).decode()
-    if record.values is None:
-        return Admission(record.rowno, None, raw, error=record.error, notes=record.notes,
-                         line=record.line), None
-    built = builder.build(record.values)
-    notes = (*record.notes, *(("spare", column) for column in built.spare))
-    if built.error is not None:
-        return Admission(record.rowno, built.email_key, raw, error=built.error, notes=notes,
-                         line=record.line), None
-    return Admission(record.rowno, built.email_key, raw, notes=notes, line=record.line), built
-
-
-def bind_columns(columns: ColumnMap, reader: RecordReader) -> None:
-    """Tell the column map the header (a CSV's) and check the --mapping against it."""
-    if reader.names is not None:
-        columns.bind(reader.columns, reader.names)
-    columns.check_columns(reader.columns, complete=reader.names is not None)
 
 
 def _emails_and_ids(leads: Iterable[dict[str, Any]], keep_blank: bool = False
