@@ -1,4 +1,7 @@
-"""NDJSON (JSON Lines) records, streamed: one object per line, anything else an error."""
+"""NDJSON (JSON Lines) records, streamed: one object per line, anything else an error.
+
+UTF-8, as JSON is; a UTF-16 or UTF-32 file (what PowerShell's Out-File writes) is transcoded.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,21 @@ from typing import BinaryIO
 import orjson
 
 from .records import Record
-from .text import LINE_LIMIT, split_raw
+from .sniff import utf16_or_32
+from .text import LINE_LIMIT, Transcoded, split_raw
 
 
 class NdjsonRecords:
     format = "ndjson"
-    offsets_in_file = True
     names = None
     empty_rows = 0  # a blank line is not a row
 
     def __init__(self, stream: BinaryIO, *, sample: bytes = b"") -> None:
         self._stream = stream
-        self._lines = split_raw(stream, sample)
+        self._wide = utf16_or_32(sample)
+        self.offsets_in_file = self._wide is None  # else offsets count the UTF-8 copy
+        self._lines = split_raw(Transcoded(stream, self._wide, sample) if self._wide else stream,
+                                b"" if self._wide else sample)
         self._consumed = self._offset = 0
         self._rowno = self.line = 0
         self._first = True
@@ -76,7 +82,7 @@ class NdjsonRecords:
 
     def resume_at(self, offset: int, rowno: int, line: int = 0) -> None:
         """Continue after record `rowno`, which ended at byte `offset` and on line `line`."""
-        if self._stream.seekable():
+        if self._stream.seekable() and self.offsets_in_file:
             self._stream.seek(offset)
             self._consumed = self._offset = offset
             self._lines = split_raw(self._stream)
@@ -88,7 +94,7 @@ class NdjsonRecords:
                 return
 
     def describe(self) -> str:
-        return "NDJSON (one JSON object a line, UTF-8)"
+        return f"NDJSON (one JSON object a line, {(self._wide or 'utf-8').upper()})"
 
     def close(self) -> None:
         self._stream.close()

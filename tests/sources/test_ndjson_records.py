@@ -56,3 +56,12 @@ def test_a_truncated_gzip_rejects_the_cut_line_and_keeps_the_rest() -> None:
     *good, cut = records
     assert [r.values for r in good] == [{"email": f"r{i}@x.org"} for i in range(len(good))]
     assert cut.values is None and "data ends in this line" in str(cut.error)
+
+
+def test_utf16_ndjson_as_powershell_writes_it() -> None:
+    """UTF-16LE with a BOM (PowerShell's Out-File): transcoded, every object read."""
+    data = '{"email": "zoë@x.org"}\r\n{"email": "al@x.org"}\r\n'.encode("utf-16")
+    stream = io.BytesIO(data)
+    reader = NdjsonRecords(stream, sample=stream.read(65536))
+    assert [r.values for r in reader.read_batch(10)] == [{"email": "zoë@x.org"}, {"email": "al@x.org"}]
+    assert "UTF-16" in reader.describe() and not reader.offsets_in_file
