@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -36,14 +39,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def run_command(args: argparse.Namespace) -> int:
+    """The command's handler, with SIGTERM taken as Ctrl-C: what `timeout`, systemd, docker
+    and CI send to stop a process ends it the way an interruption does (outcomes recorded,
+    report written, the resume command printed, exit 130)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+
+    def terminate() -> None:
+        args.terminated = True
+        task.cancel()  # as asyncio's runner does on SIGINT: a cancellation of the main task
+
+    handled = threading.current_thread() is threading.main_thread()  # (tests run main elsewhere)
+    if handled:
+        loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        code: int = await args.handler(args)
+        return code
+    finally:
+        if handled:
+            loop.remove_signal_handler(signal.SIGTERM)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # for commands that print a command to run next (import --resume)
+    args.terminated = False
     configure_logging(args)
     try:
-        code: int = anyio.run(args.handler, args, backend="asyncio")
-        return code
+        return anyio.run(run_command, args, backend="asyncio")
+    except asyncio.CancelledError:
+        if not args.terminated:
+            raise
+        return exit_code_for(KeyboardInterrupt(), debug=False)
     except (Exception, KeyboardInterrupt) as error:
         return exit_code_for(error, debug=getattr(args, "debug", False))
 

@@ -71,10 +71,13 @@ async def test_sigkill_then_resume_writes_every_record_once(sandbox: Sandbox, tm
     assert not part.exists()
 
 
-async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(sandbox: Sandbox,
-                                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(sandbox: Sandbox, tmp_path: Path,
+                                                           sig: int) -> None:
+    """Ctrl-C, or SIGTERM (what timeout, systemd and docker send): exit 130, the resume
+    command, and resuming completes the file."""
     out = tmp_path / "leads.ndjson"
-    code, err = await start_and_stop(sandbox, out, tmp_path, signal.SIGINT)
+    code, err = await start_and_stop(sandbox, out, tmp_path, sig)
     assert code == 130
     assert b"--resume" in err and b"Traceback" not in err
     assert not out.exists()

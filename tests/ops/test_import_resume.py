@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import anyio
+import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
@@ -73,12 +74,16 @@ async def test_sigkill_mid_run_then_resume(sandbox: Sandbox, source: Path, tmp_p
     assert len(on_server) == ROWS and set(on_server.values()) == {1}
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 async def test_ctrl_c_stops_gracefully_and_says_how_to_resume(sandbox: Sandbox, source: Path,
-                                                              tmp_path: Path) -> None:
-    """SIGINT: exit 130 and the command that resumes; resuming finishes exactly once."""
-    stopped = await start_and_stop(sandbox, source, tmp_path, signal.SIGINT)
+                                                              tmp_path: Path, sig: int) -> None:
+    """SIGINT, or SIGTERM (what timeout, systemd, docker and CI send): exit 130, the report of
+    the rows done so far, and the command that resumes; resuming finishes exactly once."""
+    stopped = await start_and_stop(sandbox, source, tmp_path, sig)
     assert stopped.returncode == 130, stopped.stderr.decode()
     assert b"--resume" in stopped.stderr and b"interrupted" in stopped.stderr
+    report = orjson.loads((tmp_path / "job" / "report.json").read_bytes())
+    assert 0 < report["created"] < ROWS
     assert len(server_emails(sandbox)) < ROWS
     done = await resume(sandbox, source, tmp_path)
     assert done.returncode == 0, done.stderr.decode()
@@ -111,8 +116,6 @@ async def test_sigkill_and_resume_through_a_messy_file(sandbox: Sandbox, tmp_pat
     kill -9 and --resume, whether the reader seeks (UTF-8, gzip) or reads past (UTF-16): every
     row once, the report the job's whole."""
     import gzip
-
-    import orjson
 
     text, expected = messy_rows()
     path = tmp_path / ("messy.csv.gz" if kind == "gzip" else "messy.csv")

@@ -37,10 +37,13 @@ async def stop_mid_way(sb: Sandbox, job: Path, tmp_path: Path, sig: int) -> tupl
     return code, err
 
 
-async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(sandbox: Sandbox,
-                                                           tmp_path: Path) -> None:
-    code, err = await stop_mid_way(sandbox, tmp_path / "job", tmp_path, signal.SIGINT)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_ctrl_c_stops_cleanly_and_says_how_to_resume(sandbox: Sandbox, tmp_path: Path,
+                                                           sig: int) -> None:
+    """Ctrl-C or SIGTERM: exit 130, the report written, the resume command; resuming empties."""
+    code, err = await stop_mid_way(sandbox, tmp_path / "job", tmp_path, sig)
     assert code == 130 and b"--resume" in err and b"Traceback" not in err
+    assert (tmp_path / "job" / "report.json").exists()
     with anyio.fail_after(120):
         done = await anyio.run_process(command(sandbox, tmp_path / "job", "--yes", "--resume"),
                                        env=environment(sandbox, tmp_path), check=False)
