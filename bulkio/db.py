@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -34,6 +34,10 @@ def transaction(db: sqlite3.Connection) -> Iterator[None]:
     db.execute("COMMIT")
 
 
+class Releasable(Protocol):
+    def release(self) -> None: ...
+
+
 META_TABLE = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
 
 
@@ -56,9 +60,13 @@ class JobDatabase:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = connect(path, META_TABLE + self.SCHEMA, synchronous=self.SYNCHRONOUS)
+        self.lock: Releasable | None = None  # the job's lock, held while the file is open
 
     def close(self) -> None:
         self.db.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     def meta(self) -> dict[str, Any]:
         return read_meta(self.db)

@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from .db import connect, transaction
+from .db import Releasable, connect, transaction
 
 FINAL = ("created", "updated", "skipped_duplicate", "rejected", "failed")
 UNRESOLVED = ("attempted", "updating")
@@ -82,9 +82,13 @@ class ImportJournal:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.db = connect(path, _SCHEMA)
+        self.lock: Releasable | None = None  # the job's lock, held while the journal is open
 
     def close(self) -> None:
         self.db.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
     @contextmanager
     def _tx(self) -> Iterator[None]:

@@ -39,8 +39,11 @@ async def sandbox(sandbox_config: SandboxConfig) -> AsyncIterator[Sandbox]:
         yield sb
 
 
+MakeSandbox = Callable[..., AbstractAsyncContextManager[Sandbox]]
+
+
 @pytest.fixture
-def make_sandbox() -> Callable[..., AbstractAsyncContextManager[Sandbox]]:
+def make_sandbox() -> MakeSandbox:
     """For tests that need a sandbox with particular knobs: `async with make_sandbox(...)`."""
 
     def make(**knobs: Any) -> AbstractAsyncContextManager[Sandbox]:

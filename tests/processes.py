@@ -35,3 +35,21 @@ async def stop_after(sb: Sandbox, argv: list[str], env: dict[str, str], *, event
         assert proc.stderr is not None
         err = b"".join([chunk async for chunk in proc.stderr])
     return proc.returncode or 0, err
+
+
+async def second_while_first_runs(sb: Sandbox, first: list[str], second: list[str],
+                                  env: dict[str, str], *, event: str, count: int
+                                  ) -> tuple[int, int, bytes]:
+    """Run `first`; once the sandbox has counted `event` `count` times, run `second` to its end
+    while `first` still runs; then let `first` finish. (first's exit code, first's pid,
+    second's exit code and stderr)."""
+    reached = sb.state.when(event, count)
+    async with await anyio.open_process(first, env=env, stderr=subprocess.DEVNULL) as proc:
+        with anyio.fail_after(60):
+            await reached.wait()
+        assert proc.returncode is None, "the first process ended before the second started"
+        with anyio.fail_after(60):
+            other = await anyio.run_process(second, env=env, check=False)
+        with anyio.fail_after(120):
+            await proc.wait()
+    return proc.returncode or 0, proc.pid, other.returncode, other.stderr  # type: ignore[return-value]

@@ -1,30 +1,70 @@
 """Job directories: one per operation and target, found again by the same command.
 
 A job holds one SQLite file (an import's journal, an export's checkpoint, a purge's spool)
-whose meta says what the job is (`fingerprint`) and whether it finished (`status`).
+whose meta says what the job is (`fingerprint`) and whether it finished (`status`), and a
+`lock` file: one process at a time works on a job. The lock is the kernel's (flock), so it
+goes with the process that holds it, however that process ends (kill -9 included).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import logging
+import os
 import re
+import shlex
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from ..db import Releasable
 from ..errors import ConfigError
-from ..redact import RedactingFilter
+from ..redact import RedactingFilter, redact
 
 JOBS_DIR = Path(".bulkio") / "jobs"
 
 
 class HasMeta(Protocol):
+    lock: Releasable | None  # the job's lock, released by close()
+
     def meta(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
+
+
+class JobBusy(ConfigError):
+    """Another process is working on this job now."""
+
+
+class JobLock:
+    """An exclusive lock on JOB/lock, which also says who holds it (pid, command, start)."""
+
+    def __init__(self, job_dir: Path, what: str) -> None:
+        job_dir.mkdir(parents=True, exist_ok=True)
+        self.path = job_dir / "lock"
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise JobBusy(f"the {what} in {job_dir} is running now, in {holder}: wait for it to "
+                          "end, or stop it first; two processes on one job would send rows "
+                          "twice") from None
+        command = redact(shlex.join(["bulkio", *sys.argv[1:]]))
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()} (`{command}`, started "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode())
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
 
 
 D = TypeVar("D", bound=HasMeta)
@@ -58,12 +98,30 @@ def job_log(job_dir: Path) -> Iterator[Path]:
 
 def open_job(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resume: bool,
              fingerprint: dict[str, Any], what: str, mismatch: str) -> tuple[D, bool]:
-    """The job's database, and whether this run resumes an earlier one.
+    """The job's database, locked for this process until it is closed, and whether this run
+    resumes an earlier one.
 
-    Refuses (ConfigError) to start over an unfinished job without --resume, to resume a job
-    that does not exist, or to resume one whose fingerprint differs (`mismatch` says why).
-    A finished job is archived beside itself and a new one starts.
+    Refuses (ConfigError) a job another process is running (JobBusy), to start over an
+    unfinished job without --resume, to resume a job that does not exist, or to resume one
+    whose fingerprint differs (`mismatch` says why). A finished job is archived beside itself
+    (and the log says where) and a new one starts.
     """
+    lock = JobLock(job_dir, what)
+    try:
+        db, resumed = _open_locked(job_dir, filename, opener, resume=resume,
+                                   fingerprint=fingerprint, what=what, mismatch=mismatch)
+    except BaseException:
+        lock.release()
+        raise
+    if db.lock is not None:  # a new lock was taken on a new directory after archiving
+        lock.release()
+    else:
+        db.lock = lock
+    return db, resumed
+
+
+def _open_locked(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resume: bool,
+                 fingerprint: dict[str, Any], what: str, mismatch: str) -> tuple[D, bool]:
     path = job_dir / filename
     if not path.exists():
         if resume:
@@ -81,7 +139,14 @@ def open_job(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resum
         return db, True
     db.close()
     if meta.get("status") == "finished":
-        shutil.move(job_dir, job_dir.with_name(f"{job_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}"))
-        return opener(path), False
+        archived = job_dir.with_name(f"{job_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}")
+        shutil.move(job_dir, archived)
+        logging.getLogger("bulkio.jobs").warning(
+            "the earlier %s in %s had finished: it is kept in %s, and this run starts a new job",
+            what, job_dir, archived)
+        fresh = JobLock(job_dir, what)  # the directory moved with its lock: lock the new one
+        db = opener(path)
+        db.lock = fresh
+        return db, False
     raise ConfigError(f"an unfinished {what} is in {job_dir}; add --resume to finish it, or "
                       "give another --job-dir to start over")

@@ -110,3 +110,17 @@ async def test_the_synchronous_wrapper(sandbox: Sandbox, tmp_path: Path) -> None
         source, client="acme-corp", settings=settings_for(sandbox), settle_s=0.0,
         job_dir=tmp_path / "sync-job"))
     assert report.created == 1 and os.path.exists(str(report.report_path))
+
+
+async def test_a_finished_job_run_again_is_archived_and_says_where(
+        sandbox: Sandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same import again starts a new job; the first one's directory (its report) is kept
+    beside it under a timestamp, and the output says where."""
+    source = tmp_path / "again.csv"
+    source.write_text("email\r\nagain@x.com\r\n")
+    assert await bulkio("import", str(source), "--client", "acme-corp", "-q") == 0
+    assert await bulkio("import", str(source), "--client", "acme-corp") == 0
+    err = capsys.readouterr().err
+    (archived,) = [p for p in Path(".bulkio/jobs").iterdir() if "." in p.name]
+    assert f"had finished: it is kept in {archived}" in err
+    assert (archived / "report.json").exists() and (archived.with_suffix("") / "report.json").exists()
