@@ -22,7 +22,7 @@ import orjson
 
 from . import jwt
 from .authfile import update_auth_file
-from .errors import AuthError, Unauthorized
+from .errors import AuthError, ServerUnreachable, TransientApiError, TransportError, Unauthorized
 from .redact import register_secret
 from .retry import RetryPolicy, call_with_retries
 from .settings import Settings
@@ -188,5 +188,12 @@ class Authenticator:
         def count_retry(_error: Exception, _delay: float) -> None:
             self._stats.retries += 1
 
-        return await call_with_retries(self._policy, attempt, what=("POST", path),
-                                       on_retry=count_retry)
+        try:
+            return await call_with_retries(self._policy, attempt, what=("POST", path),
+                                           on_retry=count_retry)
+        except (TransportError, TransientApiError) as error:
+            # The request that needed the token must not retry this whole login again: that
+            # would nest one retry budget in another (and send the password each time).
+            raise ServerUnreachable(f"POST {path} failed {self._policy.attempts} times "
+                                    f"({error}): cannot get a token from "
+                                    f"{self._settings.base_url}; try again later") from None

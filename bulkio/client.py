@@ -22,11 +22,12 @@ from .quota import Quota
 from .retry import RetryPolicy, call_with_retries
 from .settings import Settings
 from .stats import RunStats
-from .transport import AiohttpTransport, Request, Transport, open_session
+from .transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
 from .wire import error_for, success_body
 
 log = logging.getLogger("bulkio.client")
 
+FIRST_CONTACT_S = 10.0  # how long a first request may go unanswered (at most --timeout)
 MAX_BATCH_DELETE = 50
 MAX_LEAD_PAGE = 1000
 MAX_BULK_PAGE = 5000
@@ -49,6 +50,7 @@ class LeadGeniusClient:
         self.quota = quota or Quota(settings.rate_per_minute, wall=wall)
         self.policy = policy or RetryPolicy()
         self.transport = transport
+        self.watch = transport if isinstance(transport, ServerWatch) else None
         self.auth = Authenticator(settings, transport, self.policy, self.stats, wall=wall)
         self._company_id = settings.company_id
 
@@ -97,6 +99,10 @@ class LeadGeniusClient:
 
         return await call_with_retries(self.policy, attempt, idempotent=idempotent,
                                        what=(method, path), recover=recover, on_retry=count_retry)
+
+    def waiting_s(self) -> float:
+        """How long requests have been out with no answer coming back (0: answers flow)."""
+        return self.watch.waiting_s() if self.watch is not None else 0.0
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -249,4 +255,6 @@ async def open_client(settings: Settings, *, stats: RunStats | None = None,
                       policy: RetryPolicy | None = None) -> AsyncIterator[LeadGeniusClient]:
     """A client with one aiohttp session for the run, sized to the settings' concurrency."""
     async with open_session(settings.effective_concurrency, settings.timeout) as session:
-        yield LeadGeniusClient(settings, AiohttpTransport(session), stats=stats, policy=policy)
+        transport = ServerWatch(AiohttpTransport(session), settings.base_url,
+                                patience=min(settings.timeout, FIRST_CONTACT_S))
+        yield LeadGeniusClient(settings, transport, stats=stats, policy=policy)

@@ -13,6 +13,9 @@
     ├── TransportError          no HTTP answer at all                              [Transient]
     │   ├── ConnectError        the request never left (connection refused, DNS)
     │   └── ResponseLost        sent, but the answer was lost (timeout, disconnect)
+    │       └── AnswerTimeout   no answer within the timeout
+    ├── ServerUnreachable       the server never answered a first request, or its login
+    │                           gave up: not worth retrying request by request
     └── OutcomeUnknown          a non-idempotent request may or may not have taken effect
 
 Retryability lives on the type (the Transient mixin), so the retry policy never parses
@@ -103,6 +106,15 @@ class ConnectError(TransportError):
 
 class ResponseLost(TransportError):
     """Sent, but no answer came back: a timeout or a dropped connection."""
+
+
+class AnswerTimeout(ResponseLost):
+    """Sent (or connected), and no answer came within the timeout."""
+
+
+class ServerUnreachable(BulkioError):
+    """The server cannot be reached at all (not transient at the level of one request): a
+    first contact refused or unanswered, or a login that ran out of retries."""
 
 
 class OutcomeUnknown(BulkioError):

@@ -94,6 +94,8 @@ class ImportProgress:
     rate_limited: int
     elapsed_s: float
     per_minute: float | None  # the quota, for an ETA
+    waiting_s: float = 0.0  # requests out with no answer for this long (0: answers flow)
+
 
 
 @dataclass
@@ -177,6 +179,8 @@ class ExportProgress:
     retries: int
     rate_limited: int
     elapsed_s: float
+    waiting_s: float = 0.0  # requests out with no answer for this long (0: answers flow)
+
 
 
 #: The keys of a purge report, exactly.
@@ -227,6 +231,8 @@ class PurgeProgress:
     rate_limited: int
     elapsed_s: float
     per_minute: float | None  # the quota, for an ETA
+    waiting_s: float = 0.0  # requests out with no answer for this long (0: answers flow)
+
 
 
 @dataclass(frozen=True)

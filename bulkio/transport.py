@@ -7,15 +7,17 @@ nothing above it ever sees an aiohttp exception.
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
+import anyio
 import orjson
 
-from .errors import ConnectError, ResponseLost, TransportError
+from .errors import AnswerTimeout, ConnectError, ResponseLost, ServerUnreachable, TransportError
 
 KEEPALIVE_S = 4.0
 
@@ -71,8 +73,11 @@ def mapped(exc: Exception) -> Exception:
         raise exc
     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
         return ConnectError(f"cannot connect: {exc}")
-    except (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
-            aiohttp.ClientPayloadError, aiohttp.ServerTimeoutError) as exc:
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        detail = f": {exc}" if str(exc) else ""
+        return AnswerTimeout(f"no answer within the timeout ({type(exc).__name__}{detail})")
+    except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError,
+            aiohttp.ClientPayloadError) as exc:
         detail = f": {exc}" if str(exc) else ""
         return ResponseLost(f"no answer: {type(exc).__name__}{detail}")
     except aiohttp.ClientError as exc:
@@ -119,6 +124,60 @@ def open_session(concurrency: int, timeout: float) -> aiohttp.ClientSession:
     # policy decides instead. (The same switch aiohttp's own test client uses.)
     session._retry_connection = False
     return session
+
+
+class ServerWatch:
+    """Wraps a transport to watch the server as a whole, not request by request.
+
+    - First contact: until the server has answered once, a request that cannot connect, or
+      gets no answer within `patience` seconds, fails at once and for good (ServerUnreachable,
+      naming the server): a wrong URL or a server that accepts and never answers is said in
+      seconds, not after a run's worth of retries.
+    - Afterwards, `waiting_s()` says how long requests have been out with no answer coming
+      back (0 when none is out), for progress displays.
+    """
+
+    def __init__(self, inner: Transport, base_url: str, patience: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.inner = inner
+        self.base_url = base_url
+        self.patience = patience
+        self.answered = False
+        self._clock = clock
+        self._out = 0
+        self._since = 0.0  # the last answer, or when requests went out after none was out
+
+    async def send(self, request: Request) -> Response:
+        if self._out == 0:
+            self._since = self._clock()
+        self._out += 1
+        try:
+            if self.answered:
+                response = await self.inner.send(request)
+            else:
+                response = await self._first_contact(request)
+        finally:
+            self._out -= 1
+        self._since = self._clock()
+        return response
+
+    async def _first_contact(self, request: Request) -> Response:
+        where = f"{self.base_url} (--base-url, or LEADGENIUS_BASE_URL)"
+        try:
+            with anyio.fail_after(self.patience):
+                response = await self.inner.send(request)
+        except (TimeoutError, AnswerTimeout):
+            raise ServerUnreachable(f"no answer from {where} within {self.patience:g} s: is it "
+                                    "the API's address, and is it up?") from None
+        except ConnectError as exc:
+            raise ServerUnreachable(f"cannot connect to {where}: {exc}; check the address and "
+                                    "the network") from None
+        self.answered = True
+        return response
+
+    def waiting_s(self) -> float:
+        """Seconds requests have been out without an answer coming back; 0 if none is out."""
+        return self._clock() - self._since if self._out else 0.0
 
 
 Handler = Callable[[Request], "Response | Awaitable[Response]"]

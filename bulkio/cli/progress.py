@@ -26,6 +26,12 @@ from ..models import (
 from .shown import shown
 
 PLAIN_EVERY_S = 5.0
+WAITING_SHOWN_S = 5.0  # requests out this long with no answer: say so
+
+
+def waiting(seconds: float) -> str:
+    """' · waiting for the server (12 s)' once requests have hung a while; '' otherwise."""
+    return f" · waiting for the server ({seconds:.0f} s)" if seconds >= WAITING_SHOWN_S else ""
 
 
 def _rate(p: ImportProgress) -> float:
@@ -51,7 +57,8 @@ def _eta(p: ImportProgress) -> str:
 def describe(p: ImportProgress) -> str:
     return (f"{p.rows_done:,} rows ({_rate(p):,.1f}/s) · created {p.created:,} · updated "
             f"{p.updated:,} · skipped {p.skipped:,} · rejected {p.rejected:,} · failed "
-            f"{p.failed:,} · 429s {p.rate_limited} · retries {p.retries}{_eta(p)}")
+            f"{p.failed:,} · 429s {p.rate_limited} · retries {p.retries}{_eta(p)}"
+            f"{waiting(p.waiting_s)}")
 
 
 class _Display:
@@ -152,7 +159,7 @@ def describe_export(p: ExportProgress, *, clients: bool = True) -> str:
         text += " · " + ", ".join(f"{s.label} {s.records:,}" for s in top)
     if p.duplicates_dropped:
         text += f" · repeats dropped {p.duplicates_dropped:,}"
-    return text + f" · 429s {p.rate_limited} · retries {p.retries}"
+    return text + f" · 429s {p.rate_limited} · retries {p.retries}{waiting(p.waiting_s)}"
 
 
 class ExportDisplay(_Display):
@@ -195,7 +202,7 @@ def describe_purge(p: PurgeProgress) -> str:
         left = p.remaining if p.remaining is not None else p.found
         if p.per_minute and left > p.sent:
             text += f" · ETA {_minutes((left - p.sent) / 50 / p.per_minute)}"
-    return text + f" · 429s {p.rate_limited} · retries {p.retries}"
+    return text + f" · 429s {p.rate_limited} · retries {p.retries}{waiting(p.waiting_s)}"
 
 
 class PurgeDisplay(_Display):

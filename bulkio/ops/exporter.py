@@ -470,7 +470,7 @@ class Exporter:
                                     (None, s.label) else ""), s.records, s.pages, s.done)
                      for s in self.streams.values()],
             requests=stats.requests, retries=stats.retries, rate_limited=stats.rate_limited,
-            elapsed_s=time.monotonic() - self.started)
+            elapsed_s=time.monotonic() - self.started, waiting_s=self.api.waiting_s())
 
     async def _report(self, ended: str) -> ExportReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)

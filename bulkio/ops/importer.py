@@ -341,7 +341,7 @@ class Importer:
             in_flight=c["attempted"] + c["updating"], requests=stats.requests,
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started,
-            per_minute=self.api.quota.per_minute)
+            per_minute=self.api.quota.per_minute, waiting_s=self.api.waiting_s())
 
     async def _notices(self, rows_read: int) -> list[str]:
         whole_file = (await self.journal(self.j.meta)).get("read_done")

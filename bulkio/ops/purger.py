@@ -186,7 +186,8 @@ class Purger:
             phase=self.phase, round=self.round, found=self.found, remaining=self.remaining,
             enumerated=self.enumerated, sent=self.sent, requests=stats.requests,
             retries=stats.retries, rate_limited=stats.rate_limited,
-            elapsed_s=time.monotonic() - self.started, per_minute=self.api.quota.per_minute)
+            elapsed_s=time.monotonic() - self.started, per_minute=self.api.quota.per_minute,
+            waiting_s=self.api.waiting_s())
 
     async def _report(self, ended: str) -> PurgeReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)

@@ -50,3 +50,15 @@ def test_the_purge_line_says_what_is_known() -> None:
                              retries=1, rate_limited=0, elapsed_s=60.0, per_minute=100.0)
     assert "sent 5,000 (83.3/s)" in describe_purge(deleting)
     assert "ETA 1 min" in describe_purge(deleting)  # 100 batches of 50 left at 100 a minute
+
+
+def test_hung_requests_are_shown_as_waiting_for_the_server() -> None:
+    """Requests out for 5 s or more with no answer: the progress line says so."""
+    from bulkio.cli.progress import describe, waiting
+    from bulkio.models import ImportProgress
+
+    assert waiting(4.9) == "" and waiting(37.2) == " · waiting for the server (37 s)"
+    hung = ImportProgress(phase="importing", rows_done=10, fraction_read=None, created=10,
+                          updated=0, skipped=0, rejected=0, failed=0, in_flight=4, requests=12,
+                          retries=0, rate_limited=0, elapsed_s=60.0, per_minute=None, waiting_s=12.0)
+    assert describe(hung).endswith("waiting for the server (12 s)")
