@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 import orjson
@@ -72,13 +74,24 @@ class _Display:
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._rows: dict[str, TaskID] = {}
+        self._held = False
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """No output at all while a question waits for its answer (the bar would erase it)."""
+        self.close()
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
 
     def show(self, phase: str, percent: float | None, info: str) -> None:
         """`percent` None: no known total (the bar pulses)."""
         if phase == "failed":  # the error says it, in one line
             self.close()
             return
-        if self.quiet or phase == "starting":
+        if self.quiet or self._held or phase == "starting":
             return
         final = phase in ("done", "interrupted")
         if not self.tty:

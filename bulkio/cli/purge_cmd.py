@@ -21,6 +21,7 @@ from .options import (
 )
 from .progress import PurgeDisplay, print_purge_plan, print_purge_summary
 from .running import run_operation
+from .shown import printable
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,11 +58,11 @@ async def run(args: argparse.Namespace) -> int:
     display = PurgeDisplay(quiet=args.quiet)
 
     async def confirm(client: Client, leads: int) -> bool:
-        display.close()
         then = ", then the client record itself" if args.delete_client else ""
         question = (f"About to delete {leads:,} leads of {client.name!r} (slug {client.slug}, "
                     f"id {client.id}){then}. Type the slug to confirm: ")
-        answer = await anyio.to_thread.run_sync(lambda: input(question))
+        with display.held():
+            answer = await anyio.to_thread.run_sync(lambda: input(printable(question)))
         return answer.strip() == client.slug
 
     options = PurgeOptions(delete_client=args.delete_client, resume=args.resume,

@@ -77,3 +77,51 @@ async def test_on_a_terminal_anything_else_refuses(
     assert await bulkio("purge", "--client", "acme-corp") == 2
     assert "not confirmed" in capsys.readouterr().err
     assert sandbox.state.store.count_leads(sandbox.company_id, "acme-corp") == 200
+
+
+def converse(argv: list[str], env: dict[str, str], prompt: bytes, answer: bytes,
+             quiet_for: float) -> tuple[int, bytes, bytes]:
+    """Run `argv` on a pseudo-terminal; once `prompt` is on screen, watch the screen for
+    `quiet_for` seconds (what a person reading the question would see), then type `answer`.
+    (exit code, the screen up to the prompt, what came while the question waited)."""
+    import os
+    import pty
+    import select
+    import subprocess
+
+    main_fd, tty = pty.openpty()
+    proc = subprocess.Popen(argv, stdin=tty, stdout=tty, stderr=tty, env=env, close_fds=True)
+    os.close(tty)
+    screen = b""
+    while prompt not in screen:
+        ready, _, _ = select.select([main_fd], [], [], 30)
+        assert ready, f"no question on the terminal; it shows: {screen[-500:]!r}"
+        screen += os.read(main_fd, 65536)
+    while_waiting = b""
+    for _ in range(20):  # a screen that keeps redrawing never goes quiet: look a while only
+        if not select.select([main_fd], [], [], quiet_for)[0]:
+            break
+        while_waiting += os.read(main_fd, 65536)
+    os.write(main_fd, answer)
+    try:
+        while select.select([main_fd], [], [], 30)[0]:
+            os.read(main_fd, 65536)
+    except OSError:  # the terminal closed with the process
+        pass
+    os.close(main_fd)
+    return proc.wait(timeout=30), screen, while_waiting
+
+
+async def test_on_a_real_terminal_the_question_is_not_erased(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Under a pseudo-terminal, nothing is drawn while the question waits (the progress bar
+    erased it and the typed echo within 0.25 s), and the typed slug confirms."""
+    from tests.processes import environment
+
+    argv = [sys.executable, "-m", "bulkio", "purge", "--client", "acme-corp", "--base-url",
+            sandbox.base_url, "--rate", "unlimited", "--job-dir", str(tmp_path / "job")]
+    env = {**environment(sandbox, tmp_path), "TERM": "xterm-256color", "COLUMNS": "120"}
+    code, screen, while_waiting = await anyio.to_thread.run_sync(
+        lambda: converse(argv, env, b"Type the slug to confirm: ", b"acme-corp\n", quiet_for=1.5))
+    assert while_waiting == b"", while_waiting
+    assert b"About to delete 200 leads" in screen
+    assert code == 0 and sandbox.state.store.count_leads(sandbox.company_id, "acme-corp") == 0
