@@ -32,7 +32,8 @@ from .models import (
     PurgeReport,
 )
 from .ops.export_job import KINDS, ExportOptions, open_export_job, plan_targets
-from .ops.exporter import Exporter, plan_streams, stream_pages
+from .ops.export_streams import plan_streams, stream_pages
+from .ops.exporter import Exporter
 from .ops.import_input import ImportInput
 from .ops.import_job import ImportOptions, open_job
 from .ops.importer import Importer
