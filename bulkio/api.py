@@ -31,8 +31,9 @@ from .models import (
     PurgeProgress,
     PurgeReport,
 )
-from .ops.export_job import KINDS, ExportOptions, open_export_job, plan_targets
-from .ops.export_streams import plan_streams, stream_pages
+from .ops.export_job import KINDS, ExportOptions, check_outputs, open_export_job, plan_targets
+from .ops.export_stdout import StreamExport
+from .ops.export_streams import plan_streams, unique_pages
 from .ops.exporter import Exporter
 from .ops.import_input import ImportInput
 from .ops.import_job import ImportOptions, open_job
@@ -172,7 +173,8 @@ async def export_leads(out: str | Path, *, settings: Settings | None = None,
     """Export a tenant's leads (every client, or one) to NDJSON or CSV, optionally .gz.
 
     Written to OUT.part and renamed when complete, with OUT.manifest.json beside it. Safe to
-    run again with resume=True after a crash or an interruption.
+    run again with resume=True after a crash or an interruption. OUT "-" writes to the
+    binary stream given as `stdout=` (not resumable).
 
     Example:
         report = await bulkio.export_leads("leads.ndjson.gz", fields=("email", "companyName"))
@@ -188,7 +190,13 @@ async def export_leads(out: str | Path, *, settings: Settings | None = None,
     if not 1 <= options.page_size <= 5000:
         raise ConfigError("--page-size must be between 1 and 5000")
     settings = settings or resolve_settings()
+    if str(out) == "-":
+        if options.stdout is None:
+            raise ConfigError("an export to '-' writes to the stream given as stdout=...")
+        async with open_client(settings, policy=policy) as api:
+            return await _run(StreamExport(api, options, options.stdout, on_progress).run())
     targets = plan_targets(options)
+    check_outputs(targets, options)
     job_dir, checkpoint, resumed = open_export_job(options, targets)
     try:
         with job_log(job_dir):
@@ -218,17 +226,10 @@ async def iter_leads(*, kind: str = "enrich", client: str = "ALL",
     async with open_client(settings or resolve_settings()) as api:
         keep = None if api.auth.has_api_key or not fields else {"id", *fields}
         for stream in await plan_streams(api, options, list(KINDS[kind])):
-            previous: set[str] = set()
-            async for _, records in stream_pages(api, stream, page_size=page_size,
-                                                 fields=options.fields, transform=list):
-                ids = set()
+            async for records, _ in unique_pages(api, stream, page_size=page_size,
+                                                 fields=options.fields):
                 for record in records:
-                    record_id = str(record.get("id"))
-                    if record_id in previous:
-                        continue
-                    ids.add(record_id)
                     yield record if keep is None else {k: v for k, v in record.items() if k in keep}
-                previous = ids
 
 
 async def purge_client(client: str, *, settings: Settings | None = None,

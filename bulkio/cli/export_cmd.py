@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from rich.console import Console
+
 from ..api import export_leads
 from ..ops.export_job import ALL_CLIENTS, FORMATS, KINDS, ExportOptions
 from .exit import OK, PROBLEMS
@@ -46,7 +48,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                     "interrupted (resumable).")
     p.add_argument("--out", required=True, metavar="PATH",
                    help="a .ndjson, .jsonl or .csv file, optionally .gz; or a directory (existing, "
-                        "or ending in /) that receives <kind>.ndjson")
+                        "or ending in /) that receives <kind>.ndjson; or - for standard output "
+                        "(NDJSON, or CSV with --format csv and --fields; not resumable)")
     g = p.add_argument_group("what")
     g.add_argument("--kind", choices=tuple(KINDS), default="enrich",
                    help="enrich leads (default), source leads, or all (one file per kind)")
@@ -62,6 +65,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--single-cursor", action="store_true",
                    help="page every client through one cursor: slower, but also finds leads "
                         "filed under a client_id that no listed client has")
+    g.add_argument("--allow-unknown-fields", action="store_true",
+                   help="export --fields names that no lead is known to carry (empty columns) "
+                        "instead of refusing them")
+    g = p.add_argument_group("output file")
+    g.add_argument("--force", action="store_true",
+                   help="replace an existing --out file (a --resume of its own job needs no --force)")
+    g.add_argument("--csv-raw", action="store_true",
+                   help="write CSV cells that start with = + - @ tab or CR as they are (by "
+                        "default they are prefixed with ' so a spreadsheet shows them as text, "
+                        "not as a formula to run)")
     add_job_options(p, "export", "export-<name>-...")
     add_connection_options(p)
     add_quota_options(p)
@@ -74,17 +87,21 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
         out=args.out, kind=args.kind, client=args.client, fields=args.fields,
         page_size=args.page_size, format=args.format, gzip=args.gzip,
         single_cursor=args.single_cursor, resume=args.resume, report=args.report,
-        job_dir=args.job_dir)
+        job_dir=args.job_dir, csv_raw=args.csv_raw, force=args.force,
+        allow_unknown_fields=args.allow_unknown_fields,
+        stdout=sys.stdout.buffer if args.out == "-" else None)
 
 
 async def run(args: argparse.Namespace) -> int:
     display = ExportDisplay(quiet=args.quiet)
+    to_stdout = args.out == "-"
     report = await run_operation(
         args, display, export_leads(args.out, settings=settings_from_args(args),
                                     options=options_from_args(args), on_progress=display.update),
-        what="export", resumable=lambda _: display.last is not None and display.last.phase != "starting")
-    if not args.quiet:
-        print_export_summary(report)
+        what="export", resumable=lambda _: not to_stdout and display.last is not None
+        and display.last.phase != "starting")
+    if not args.quiet:  # the records may be on stdout: the summary goes beside the progress
+        print_export_summary(report, Console(stderr=True) if to_stdout else None)
     if report.failed_streams:
         print(f"bulkio: {len(report.failed_streams)} cursor(s) failed; the file is kept as .part. "
               f"To retry them, run: {resume_command(args)}", file=sys.stderr)

@@ -280,7 +280,9 @@ def _print_notices(console: Console, notices: list[str]) -> None:
 
 
 def _print_paths(console: Console, report: str | None, job: str) -> None:
-    console.print(f"Report: {shown(report)}   Job: {shown(job)}")
+    paths = [f"{label}: {shown(path)}" for label, path in (("Report", report), ("Job", job)) if path]
+    if paths:
+        console.print("   ".join(paths))
 
 
 def print_dry_run(plan: DryRun, console: Console | None = None) -> None:

@@ -91,12 +91,21 @@ class NdjsonEncoder:
         return _pack(records, lambda r: _ndjson_line({k: r[k] for k in keep if k in r}))
 
 
-def cell(value: Any) -> str:
-    """A CSV cell: text as is, nested values as JSON, null as empty."""
+#: A cell starting with one of these is a formula to a spreadsheet (OWASP's CSV injection list).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value: Any, raw: bool = False) -> str:
+    """A CSV cell: text as is, nested values as JSON, null as empty.
+
+    Lead data comes from web forms and scrapes: text that a spreadsheet would run as a formula
+    (`=HYPERLINK(...)`, `+1+cmd|...`, `@SUM(...)`) is prefixed with `'`, which spreadsheets
+    show as text, unless `raw`. Numbers are numbers, never prefixed.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return "'" + value if not raw and value.startswith(FORMULA_START) else value
     return orjson.dumps(value).decode()
 
 
@@ -107,23 +116,25 @@ class _Collect(list[str]):
 
 
 class CsvEncoder:
-    """One CSV row a record, with exactly `columns` (absent keys are empty cells)."""
+    """One CSV row a record, with exactly `columns` (absent keys are empty cells); formula
+    cells neutralised unless `raw` (see `cell`)."""
 
-    def __init__(self, columns: Sequence[str]) -> None:
+    def __init__(self, columns: Sequence[str], *, raw: bool = False) -> None:
         self.columns = tuple(columns)
+        self.raw = raw
         self._rows = _Collect()
         self._writer = csv.writer(self._rows, lineterminator="\r\n")
 
     def header(self) -> bytes:
-        return self._row(self.columns)
+        return self._row([cell(c, self.raw) for c in self.columns])
 
     def _row(self, values: Iterable[str]) -> bytes:
         self._writer.writerow(values)
         return self._rows.pop().encode()
 
     def encode(self, records: Sequence[dict[str, Any]]) -> Encoded:
-        columns = self.columns
-        return _pack(records, lambda r: self._row([cell(r.get(c)) for c in columns]))
+        columns, raw = self.columns, self.raw
+        return _pack(records, lambda r: self._row([cell(r.get(c), raw) for c in columns]))
 
 
 def spilled_columns(spill: Path) -> list[str]:
@@ -141,12 +152,13 @@ def read_ndjson(path: Path) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
-def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000) -> str:
+def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000, *,
+                 raw: bool = False) -> str:
     """The second pass of a CSV export without --fields: the spill's key union is the header.
 
     Writes `part` from scratch and fsyncs it (safe to repeat after a crash); its sha256.
     """
-    encoder = CsvEncoder(spilled_columns(spill))
+    encoder = CsvEncoder(spilled_columns(spill), raw=raw)
     digest = hashlib.sha256()
     with part.open("wb") as out:
         def put(data: bytes) -> None:

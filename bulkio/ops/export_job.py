@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..checkpoint import ExportCheckpoint
 from ..errors import ConfigError
@@ -31,6 +31,10 @@ class ExportOptions:
     format: str | None = None  # ndjson or csv; from the file name otherwise
     gzip: bool = False  # for a directory --out (a file's name says .gz itself)
     single_cursor: bool = False  # one clientId=ALL cursor instead of one per client
+    csv_raw: bool = False  # CSV cells that start like a formula are written as they are
+    force: bool = False  # replace an existing output file
+    allow_unknown_fields: bool = False  # --fields names no lead is known to carry
+    stdout: BinaryIO | None = None  # where `out="-"` writes (the CLI: standard output)
     resume: bool = False
     report: Path | None = None
     job_dir: Path | None = None
@@ -101,7 +105,25 @@ def fingerprint(options: ExportOptions, targets: list[Target]) -> dict[str, Any]
     """What must not change between a run and its --resume."""
     return {"client": options.client, "fields": list(options.fields or []),
             "page_size": options.page_size, "single_cursor": options.single_cursor,
-            "targets": [t.describe() for t in targets]}
+            "targets": [t.describe() for t in targets],
+            **({"csv_raw": True} if options.csv_raw else {})}
+
+
+def check_outputs(targets: list[Target], options: ExportOptions) -> None:
+    """Refuse to overwrite a file without --force (its own job's resume may), or to start an
+    export whose file cannot be written: before the job or any request, in one line naming
+    the path."""
+    for target in targets:
+        if target.path.exists() and not options.resume and not options.force:
+            raise ConfigError(f"{target.path} exists: add --force to replace it, or choose "
+                              "another --out")
+        folder = target.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot create {folder}: {exc.strerror}") from None
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(f"cannot write in {folder}: permission denied; choose another --out")
 
 
 def open_export_job(options: ExportOptions, targets: list[Target]

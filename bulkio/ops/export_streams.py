@@ -24,6 +24,7 @@ log = logging.getLogger("bulkio.export")
 T = TypeVar("T")
 
 CURSOR_RESTARTS = 3  # an expired cursor is paged again from the start at most this often
+MAX_CURSORS = 16  # default cap on concurrent cursors: each may hold one encoded page
 
 
 async def plan_streams(api: LeadGeniusClient, options: ExportOptions,
@@ -118,3 +119,23 @@ async def stream_pages(api: LeadGeniusClient, stream: Stream, *, page_size: int,
                 ahead.exception()  # retrieved: it no longer matters
             if read_ahead is not None:
                 read_ahead.release()
+
+
+async def unique_pages(api: LeadGeniusClient, stream: Stream, *, page_size: int,
+                       fields: tuple[str, ...] | None) -> AsyncIterator[tuple[list[dict[str, Any]], int]]:
+    """(records, repeats dropped) for each page of a stream, without the records the server
+    sends again from the page before (for consumers that keep no id index: iter_leads and the
+    export to a stream)."""
+    previous: set[str] = set()
+    async for _, records in stream_pages(api, stream, page_size=page_size, fields=fields,
+                                         transform=list):
+        fresh = [r for r in records if str(r.get("id")) not in previous]
+        previous = {str(r.get("id")) for r in fresh}
+        yield fresh, len(records) - len(fresh)
+
+
+def cursor_count(api: LeadGeniusClient, streams: int) -> int:
+    """How many cursors page at once: --concurrency, else the quota's fill up to MAX_CURSORS."""
+    settings = api.settings
+    wanted = settings.concurrency or min(settings.effective_concurrency, MAX_CURSORS)
+    return max(1, min(streams, wanted))

@@ -50,15 +50,15 @@ from ..models import ExportProgress, ExportReport, StreamProgress
 from ..pool import Send, run_pool
 from ..serial import Serial
 from ..version import __version__
+from .export_fields import check_fields
 from .export_job import ExportOptions, Target, fingerprint
-from .export_streams import plan_streams, stream_pages
+from .export_streams import cursor_count, plan_streams, stream_pages
 from .runs import job_totals, run_then_finish, write_report
 from .written_ids import WrittenIds, log_lines
 
 log = logging.getLogger("bulkio.export")
 T = TypeVar("T")
 
-MAX_CURSORS = 16  # default cap on concurrent cursors: each may hold one encoded page
 QUEUED_PAGES = 2  # per output file, waiting for its writer
 PAGES_PER_CHUNK = 4  # at most this many queued pages are joined into one write
 READ_AHEAD = 2  # pages requested before the one in hand is encoded, across all streams
@@ -132,6 +132,8 @@ class Exporter:
                 if self.api.auth.has_api_key:
                     tg.start_soon(self.api.company_id)
             company = await self.api.company_id() if self.api.auth.has_api_key else None
+            if self.options.fields and not self.options.allow_unknown_fields:
+                await check_fields(self.api, streams, self.options.fields)
             self.cp.start(fingerprint(self.options, list(self.targets.values())),
                           list(self.targets), streams)
             self.cp.set_meta(company_id=company, started_iso=_now())
@@ -180,7 +182,8 @@ class Exporter:
                     await submit(stream)
 
             if pending:
-                await run_pool(produce, self._run_stream, concurrency=self._cursors(len(pending)))
+                await run_pool(produce, self._run_stream,
+                               concurrency=cursor_count(self.api, len(pending)))
             for output in self.outputs.values():
                 await output.queue.put(_END)
 
@@ -188,11 +191,6 @@ class Exporter:
         """An earlier run completed this file and renamed it, then stopped before the end."""
         done = all(s.done for s in self.streams.values() if s.target == target.name)
         return done and not self._data_path(target).exists() and target.path.exists()
-
-    def _cursors(self, streams: int) -> int:
-        settings = self.api.settings
-        wanted = settings.concurrency or min(settings.effective_concurrency, MAX_CURSORS)
-        return max(1, min(streams, wanted))
 
     def _spills(self, target: Target) -> bool:
         """CSV without --fields: the header is the union of the keys, known only at the end,
@@ -204,7 +202,7 @@ class Exporter:
 
     def _encoder(self, target: Target) -> Encoder:
         if target.format == "csv" and self.options.fields:
-            return CsvEncoder(self.options.fields)
+            return CsvEncoder(self.options.fields, raw=self.options.csv_raw)
         return NdjsonEncoder(self.options.fields if self.project_locally else None)
 
     async def _run_stream(self, stream: Stream) -> None:
@@ -321,7 +319,8 @@ class Exporter:
         output = self.outputs.get(target.name)
         if self._spills(target):
             spill = self._data_path(target)
-            digest = await anyio.to_thread.run_sync(spill_to_csv, spill, target.part, target.gzip)
+            digest = await anyio.to_thread.run_sync(
+                lambda: spill_to_csv(spill, target.part, target.gzip, raw=self.options.csv_raw))
             await anyio.to_thread.run_sync(finish_file, target.part, target.path)
             spill.unlink()
         elif target.part.exists() or not target.path.exists():
@@ -361,6 +360,9 @@ class Exporter:
             "cursors": "single" if any(s.client is None for s in streams) else "per client",
             "started_at": meta.get("started_iso"), "finished_at": _now(),
             "bulkio_version": __version__,
+            **({"formula_cells": "as they are (--csv-raw)" if self.options.csv_raw else
+                "prefixed with ' (text starting with = + - @ tab or CR)"}
+               if target.format == "csv" else {}),
         }
 
     # -- progress and report ---------------------------------------------------------------

@@ -44,9 +44,13 @@ class JobLock:
     """An exclusive lock on JOB/lock, which also says who holds it (pid, command, start)."""
 
     def __init__(self, job_dir: Path, what: str) -> None:
-        job_dir.mkdir(parents=True, exist_ok=True)
         self.path = job_dir / "lock"
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            job_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError(f"cannot use the job directory {job_dir}: {exc.strerror}; run "
+                              "where you can write, or give --job-dir") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -84,7 +84,22 @@ def test_a_bad_page_size_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 async def test_a_field_the_server_refuses_is_exit_2_in_one_line(
         sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    assert await bulkio("export", "--out", "x.ndjson", "--fields", "email,not-a-field") == 2
+    assert await bulkio("export", "--out", "x.ndjson", "--fields", "email,not-a-field",
+                        "--allow-unknown-fields") == 2
     err = capsys.readouterr().err.strip()
     assert "Invalid field name 'not-a-field'" in err and "--fields" in err
     assert len(err.splitlines()) == 1
+
+
+async def test_unknown_fields_are_refused_with_the_right_name_suggested(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    """The issue's --fields: exit 2 in one line (not two empty columns and exit 0); with
+    --allow-unknown-fields the export runs, the unknown column empty."""
+    assert await bulkio("export", "--out", "x.csv", "--fields", "email,nosuchfield,FirstName") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and not Path("x.csv").exists()
+    assert "'nosuchfield', 'FirstName' (did you mean 'firstName'?), which no lead carries" in err
+    assert await bulkio("export", "--out", "x.csv", "--fields", "email,nosuchfield",
+                        "--allow-unknown-fields", "-q") == 0
+    lines = Path("x.csv").read_text().splitlines()
+    assert lines[0] == "email,nosuchfield" and lines[1].endswith(",")

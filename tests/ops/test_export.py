@@ -286,9 +286,15 @@ async def test_an_expired_cursor_is_paged_again_without_duplicates(
 
 async def test_a_finished_job_is_archived_and_a_new_export_starts(sandbox: Sandbox,
                                                                   tmp_path: Path) -> None:
+    """Run again, an export refuses to replace its file unless --force; with it, the finished
+    job is archived and a new export starts."""
     out = tmp_path / "out.ndjson"
     await run(sandbox, out, tmp_path)
-    report = await run(sandbox, out, tmp_path)
+    requests = sum(sandbox.state.counts.values())
+    with pytest.raises(ConfigError, match=r"out\.ndjson exists: add --force to replace it"):
+        await run(sandbox, out, tmp_path)
+    assert sum(sandbox.state.counts.values()) == requests and not list(tmp_path.glob("job.*"))
+    report = await run(sandbox, out, tmp_path, force=True)
     assert report.records == 2500 and report.duplicates_dropped == 0
     assert len(list(tmp_path.glob("job.*"))) == 1
 
