@@ -7,9 +7,11 @@ These are the only library functions that fall back to the environment (through
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -41,6 +43,7 @@ from .ops.importer import Importer
 from .ops.jobs import job_log
 from .ops.purge_job import PurgeOptions, open_purge_job
 from .ops.purger import Confirm, Purger, Refused, requests_needed
+from .ops.runs import write_report
 from .pool import first_error
 from .retry import RetryPolicy
 from .settings import Settings, resolve_settings
@@ -114,16 +117,28 @@ async def import_leads(source: str | Path, *, client: str | None = None,
 
 
 def import_leads_sync(source: str | Path, **kwargs: Any) -> ImportReport:
-    """`import_leads` for scripts and notebooks without an event loop of their own."""
-    report: ImportReport = anyio.run(partial(import_leads, source, **kwargs), backend="asyncio")
-    return report
+    """`import_leads` for scripts and notebooks, blocking until the import ends.
+
+    Where an event loop is already running in this thread (a Jupyter notebook, code called
+    from an asyncio program), the import runs in a worker thread with a loop of its own; from
+    async code, `await import_leads(...)` is the better call.
+    """
+    run = partial(anyio.run, partial(import_leads, source, **kwargs), backend="asyncio")
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no loop here: the common case of a script
+        report: ImportReport = run()
+        return report
+    with ThreadPoolExecutor(1, thread_name_prefix="bulkio-import") as worker:
+        return worker.submit(run).result()
 
 
 def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | None) -> DryRun:
     """Read and map the whole file as an import would, and send nothing.
 
     In-file duplicates are found (on disk, in a temporary journal); the client's own leads
-    are not looked at, so nothing is needed but the file.
+    are not looked at, so nothing is needed but the file. With `options.report`, the plan is
+    written there as an import report (`dry_run: true`).
     """
     options = _options(None, options, {})
     src = open_source(str(source), fmt=options.format, encoding=options.encoding,
@@ -143,12 +158,15 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
                     for admission, built in prepared:
                         _count_in(plan, admission, built)
                 plan.notices = rows.notices(journal.notes(), rows_read=plan.rows_read)
+                plan.repaired_rows = journal.rows_noted("quotes")
             finally:
                 journal.close()
         plan.columns = rows.mapping()
         plan.read_as = src.reader.describe()
     finally:
         src.close()
+    if options.report is not None:
+        write_report(options.report, plan.report())
     return plan
 
 
@@ -266,11 +284,16 @@ async def purge_client(client: str, *, settings: Settings | None = None,
             spool.close()
 
 
-async def dry_run_purge(client: str, *, settings: Settings | None = None) -> PurgePlan:
-    """Count a client's leads and what purging them would cost; delete nothing."""
+async def dry_run_purge(client: str, *, settings: Settings | None = None,
+                        report: str | Path | None = None) -> PurgePlan:
+    """Count a client's leads and what purging them would cost; delete nothing. With
+    `report`, write it as a purge report there (`dry_run: true`)."""
     settings = settings or resolve_settings()
     async with open_client(settings) as api:
         target = await api.resolve_client(client)
         leads = await api.count_leads(target.slug)
-        return PurgePlan(target, leads, requests_needed(leads, bulk=api.auth.has_api_key),
+        plan = PurgePlan(target, leads, requests_needed(leads, bulk=api.auth.has_api_key),
                          api.quota.per_minute)
+    if report is not None:
+        write_report(Path(report), plan.report())
+    return plan

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .auth import Authenticator, AuthMode
-from .errors import ApiError, BulkioError, ConfigError, Unauthorized, UnknownClient
+from .errors import ApiError, AuthError, BulkioError, ConfigError, Unauthorized, UnknownClient
 from .models import Client, LeadKind, Page
 from .quota import Quota
 from .retry import RetryPolicy, call_with_retries
@@ -97,8 +97,24 @@ class LeadGeniusClient:
             self.stats.retries += 1
             log.debug("retrying %s %s after %s (waiting %.2f s)", method, path, error, delay)
 
-        return await call_with_retries(self.policy, attempt, idempotent=idempotent,
-                                       what=(method, path), recover=recover, on_retry=count_retry)
+        try:
+            return await call_with_retries(self.policy, attempt, idempotent=idempotent,
+                                           what=(method, path), recover=recover,
+                                           on_retry=count_retry)
+        except Unauthorized as error:
+            raise AuthError(self._refusal(error, sent_with["token"], renewed)) from None
+
+    def _refusal(self, error: Unauthorized, token: str | None, renewed: bool) -> str:
+        """What a 401 means for the person running bulkio, and what to do about it."""
+        said = f"({error.message})" if error.message else ""
+        if token is None:
+            return (f"the API key was refused {said}: check LEADGENIUS_API_KEY and "
+                    "LEADGENIUS_USER_ID, or run `bulkio auth login --api-key`")
+        if renewed:
+            return (f"the credentials were refused even with a fresh token {said}: run "
+                    "`bulkio auth login` (is this account allowed here?)")
+        return (f"the access token was refused (invalid, expired or revoked) {said}, and there "
+                "is no refresh token or password to get another: run `bulkio auth login`")
 
     def waiting_s(self) -> float:
         """How long requests have been out with no answer coming back (0: answers flow)."""

@@ -3,7 +3,10 @@
 States of a row:
     attempted          admitted for a create; written *before* the request can be sent, so a
                        crash, a lost answer or exhausted retries leave it here: its outcome is
-                       unknown until the server's own list says whether the lead exists
+                       unknown until the server's own list says whether the lead exists.
+                       `unknown_at` is when its answer was lost (or, for a row in flight at a
+                       crash, the journal's last write): it is *due* to be looked up once
+                       the server's own timeout (--settle) has passed since then
     updating           admitted for a batch PUT of an existing lead (safe to repeat)
     created, updated, skipped_duplicate, rejected, failed     final
 
@@ -35,7 +38,8 @@ CREATE TABLE IF NOT EXISTS rows (
     rowno INTEGER PRIMARY KEY, state TEXT NOT NULL, email TEXT, lead_id TEXT, error TEXT,
     raw TEXT, tries INTEGER NOT NULL DEFAULT 0,
     maybe_sent INTEGER NOT NULL DEFAULT 1,   -- 0 once a failure proved the request never applied
-    resent INTEGER NOT NULL DEFAULT 0        -- re-sent after verification found it missing
+    resent INTEGER NOT NULL DEFAULT 0,       -- re-sent after verification found it missing
+    unknown_at REAL                          -- when its outcome became unknown (see above)
 );
 CREATE INDEX IF NOT EXISTS rows_open ON rows (state) WHERE state IN ('attempted', 'updating');
 CREATE INDEX IF NOT EXISTS rows_bad ON rows (state) WHERE state IN ('rejected', 'failed');
@@ -83,6 +87,9 @@ class ImportJournal:
         self.path = path
         self.db = connect(path, _SCHEMA)
         self.lock: Releasable | None = None  # the job's lock, held while the journal is open
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(rows)")}
+        if "unknown_at" not in columns:  # a journal from before the column
+            self.db.execute("ALTER TABLE rows ADD COLUMN unknown_at REAL")
 
     def close(self) -> None:
         self.db.close()
@@ -192,11 +199,30 @@ class ImportJournal:
     # -- outcomes --------------------------------------------------------------------------
 
     def record(self, outcomes: list[Outcome]) -> None:
+        """Outcomes as they came; one still unknown is stamped with the time it became so."""
+        now = time.time()
         with self._tx():
             self.db.executemany(
                 "UPDATE rows SET state = ?, lead_id = coalesce(?, lead_id), error = ?, "
-                "tries = tries + 1, maybe_sent = ? WHERE rowno = ?",
-                [(o.state, o.lead_id, o.error, int(o.maybe_sent), o.rowno) for o in outcomes])
+                "tries = tries + 1, maybe_sent = ?, unknown_at = ? WHERE rowno = ?",
+                [(o.state, o.lead_id, o.error, int(o.maybe_sent),
+                  now if o.state in UNRESOLVED else None, o.rowno) for o in outcomes])
+
+    def stamp_left_in_flight(self) -> int:
+        """Rows a stopped run left in flight: their outcome became unknown when it stopped
+        (its last write). How many."""
+        with self._tx():
+            return self.db.execute(
+                "UPDATE rows SET unknown_at = (SELECT CAST(value AS REAL) FROM meta "
+                "WHERE key = 'last_write') WHERE state IN ('attempted', 'updating') "
+                "AND unknown_at IS NULL").rowcount
+
+    def unknown_since(self, *, earliest: bool) -> float | None:
+        """When the first (or the last) still-unknown outcome became unknown; None if none."""
+        row = self.db.execute(
+            f"SELECT {'min' if earliest else 'max'}(unknown_at) FROM rows "
+            "WHERE state IN ('attempted', 'updating')").fetchone()
+        return None if row[0] is None else float(row[0])
 
     # -- reconcile and verify --------------------------------------------------------------
 
@@ -213,8 +239,12 @@ class ImportJournal:
         with self._tx():
             self.db.executemany("INSERT INTO server (email, id) VALUES (?, ?)", leads)
 
-    def reconcile(self, *, verify: bool, final: bool) -> dict[str, int]:
+    def reconcile(self, *, verify: bool, final: bool,
+                  due_before: float | None = None) -> dict[str, int]:
         """Settle rows against the latest snapshot; return what was found.
+
+        With `due_before` (a background pass, while rows are still being sent), only the rows
+        whose outcome became unknown before then are looked at; rows in flight are not.
 
         - attempted rows whose email is listed under a lead that is neither pre-existing nor
           another row's become created (the lost answer did create it);
@@ -227,13 +257,14 @@ class ImportJournal:
             # Candidates: listed under the row's email, neither pre-existing nor another row's.
             # Matched in SQL (indexed), so memory does not grow with the number of leads.
             taken: set[str] = set()  # assigned in this pass
+            due = "AND r.unknown_at <= ? " if due_before is not None else ""
             for rowno, lead_id in self.db.execute(
                     "SELECT r.rowno, s.id FROM rows r JOIN server s ON s.email = r.email "
-                    "WHERE r.state = 'attempted' "
+                    f"WHERE r.state = 'attempted' {due}"
                     "AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.pre = 1 AND e.lead_id = s.id) "
                     "AND NOT EXISTS (SELECT 1 FROM rows o WHERE o.lead_id = s.id "
                     "                AND o.state = 'created') "
-                    "ORDER BY r.rowno").fetchall():
+                    "ORDER BY r.rowno", () if due_before is None else (due_before,)).fetchall():
                 if lead_id in taken:
                     continue
                 taken.add(lead_id)
@@ -256,18 +287,27 @@ class ImportJournal:
                                         "verification' WHERE rowno = ?", (rowno,))
             self.db.execute(
                 "UPDATE rows SET state = 'failed', error = 'outcome unknown and no email to look '"
-                "|| 'it up by' WHERE state = 'attempted' AND email IS NULL AND maybe_sent = 1")
+                "|| 'it up by' WHERE state = 'attempted' AND email IS NULL AND maybe_sent = 1 "
+                f"{due.replace('r.', '')}", () if due_before is None else (due_before,))
             if final:
                 self.db.execute(
                     "UPDATE rows SET state = 'failed', error = coalesce(error, 'outcome unknown') "
                     "WHERE state IN ('attempted', 'updating')")
         return {"found": found, "missing": missing}
 
-    def to_resend(self) -> list[tuple[int, str, str | None, str]]:
-        """(rowno, state, lead_id, raw) of the rows a reconcile pass left unresolved."""
-        return self.db.execute(
-            "SELECT rowno, state, lead_id, raw FROM rows WHERE state IN ('attempted', 'updating') "
-            "ORDER BY rowno").fetchall()
+    def to_resend(self, due_before: float | None = None) -> list[tuple[int, str, str | None, str]]:
+        """(rowno, state, lead_id, raw) of the rows a reconcile pass left unresolved (with
+        `due_before`, those whose outcome became unknown before then). They are taken: no
+        longer unknown (they are about to be sent again), so no other pass takes them too."""
+        due = "AND unknown_at <= ? " if due_before is not None else ""
+        with self._tx():
+            rows = self.db.execute(
+                f"SELECT rowno, state, lead_id, raw FROM rows WHERE state IN ('attempted', "
+                f"'updating') {due}ORDER BY rowno",
+                () if due_before is None else (due_before,)).fetchall()
+            self.db.executemany("UPDATE rows SET unknown_at = NULL WHERE rowno = ?",
+                                [(row[0],) for row in rows])
+        return rows
 
     # -- totals and rejects ----------------------------------------------------------------
 

@@ -39,7 +39,8 @@ class LeadKind(Enum):
 
 #: The keys of an import report, exactly.
 IMPORT_REPORT_KEYS = ("rows_read", "created", "updated", "skipped_duplicate", "rejected", "failed",
-                      "requests", "retries", "rate_limited", "elapsed_s", "repaired_rows")
+                      "requests", "retries", "rate_limited", "elapsed_s", "repaired_rows",
+                      "dry_run")
 
 
 @dataclass
@@ -58,6 +59,7 @@ class ImportReport:
     rate_limited: int = 0
     elapsed_s: float = 0.0
     repaired_rows: int = 0  # read with a stray quote kept as typed (counted in the states too)
+    dry_run: bool = False  # a --dry-run's report: `requests` is what the import would send
     # Context for people, not part of the JSON report:
     client: str = ""
     job_dir: str = ""
@@ -95,7 +97,7 @@ class ImportProgress:
     elapsed_s: float
     per_minute: float | None  # the quota, for an ETA
     waiting_s: float = 0.0  # requests out with no answer for this long (0: answers flow)
-
+    rows_before: int = 0  # rows done by the job's earlier runs (not this run's work)
 
 
 @dataclass
@@ -112,10 +114,17 @@ class DryRun:
     per_minute: float | None = None
     read_as: str = ""
     notices: list[str] = field(default_factory=list)
+    repaired_rows: int = 0
 
     @property
     def requests(self) -> int:
         return self.to_create
+
+    def report(self) -> ImportReport:
+        """As an import's report: what was read, nothing created, the requests it would send."""
+        return ImportReport(rows_read=self.rows_read, skipped_duplicate=self.skipped_duplicate,
+                            rejected=self.rejected, requests=self.requests,
+                            repaired_rows=self.repaired_rows, dry_run=True)
 
     @property
     def minutes(self) -> float | None:
@@ -185,7 +194,7 @@ class ExportProgress:
 
 #: The keys of a purge report, exactly.
 PURGE_REPORT_KEYS = ("found", "deleted", "remaining", "rounds", "requests", "retries",
-                     "rate_limited", "elapsed_s", "client_deleted")
+                     "rate_limited", "elapsed_s", "client_deleted", "dry_run")
 
 
 @dataclass
@@ -202,6 +211,7 @@ class PurgeReport:
     rate_limited: int = 0
     elapsed_s: float = 0.0
     client_deleted: bool = False
+    dry_run: bool = False  # a --dry-run's report: `requests` is what the purge would send
     # Context for people, not part of the JSON report:
     client: str = ""
     job_dir: str = ""
@@ -247,3 +257,8 @@ class PurgePlan:
     @property
     def minutes(self) -> float | None:
         return None if self.per_minute is None else self.requests / self.per_minute
+
+    def report(self) -> PurgeReport:
+        """As a purge's report: what was found, nothing deleted, the requests it would send."""
+        return PurgeReport(found=self.leads, remaining=self.leads, requests=self.requests,
+                           client=self.client.slug, dry_run=True)

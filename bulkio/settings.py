@@ -23,6 +23,8 @@ DEFAULT_AUTH_FILE = "~/.leadgenius_auth.json"
 TIERS = {"standard": 100, "premium": 1000}
 DEFAULT_TIER = "standard"
 DEFAULT_TIMEOUT = 30.0
+FILE_FIELD_NAMES = {"token": "access token", "refresh_token": "refresh token", "email": "email",
+                    "api_key": "API key", "user_id": "user id"}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class Settings:
     auth_file: Path = field(default_factory=lambda: Path(DEFAULT_AUTH_FILE).expanduser())
     #: True when the JWT came from auth_file: refreshed tokens are written back there.
     write_back: bool = False
+    #: Which credentials came from auth_file ("refresh token", "API key"...), for `auth status`.
+    from_file: tuple[str, ...] = ()
     #: Requests a minute for the whole run; None means no client-side quota.
     rate_per_minute: float | None = TIERS[DEFAULT_TIER]
     concurrency: int = 0  # 0: derived from the rate (see effective_concurrency)
@@ -136,7 +140,11 @@ def resolve_settings(
     if saved.get("base_url") and normalise_base_url(saved["base_url"], True) != url:
         saved = {}  # written for another server: its tokens mean nothing here
 
+    from_file: list[str] = []
+
     def pick(env_name: str, file_key: str) -> str | None:
+        if not env.get(env_name) and saved.get(file_key):
+            from_file.append(FILE_FIELD_NAMES[file_key])
         return env.get(env_name) or saved.get(file_key) or None
 
     token = pick("LEADGENIUS_TOKEN", "token")
@@ -163,6 +171,7 @@ def resolve_settings(
         company_id=company_id or env.get("LEADGENIUS_COMPANY_ID") or None,
         auth_file=path,
         write_back=bool(saved) and not env.get("LEADGENIUS_TOKEN"),
+        from_file=tuple(from_file),
         rate_per_minute=per_minute,
         concurrency=concurrency or 0,
         timeout=timeout or DEFAULT_TIMEOUT,

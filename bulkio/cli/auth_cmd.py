@@ -104,7 +104,7 @@ async def run_status(args: argparse.Namespace) -> int:
         raise ConfigError("not logged in: run `bulkio auth login`, or set LEADGENIUS_EMAIL and "
                           "LEADGENIUS_PASSWORD (or LEADGENIUS_API_KEY and LEADGENIUS_USER_ID)")
     rows = [("server", settings.base_url),
-            ("auth file", f"{settings.auth_file}{'' if settings.write_back else ' (not used)'}"),
+            ("auth file", f"{settings.auth_file} ({_file_use(settings)})"),
             ("email", creds.email or "-"),
             ("user id", creds.user_id or (jwt.subject(creds.token) if creds.token else None) or "-"),
             ("access token", _expiry(creds.token) if creds.token else "none"),
@@ -120,6 +120,15 @@ async def run_status(args: argparse.Namespace) -> int:
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
     return code
+
+
+def _file_use(settings: Settings) -> str:
+    """What the run takes from the auth file, and whether renewed tokens go back into it."""
+    if not settings.from_file:
+        return "not used" if settings.auth_file.exists() else "none"
+    back = ("renewed tokens are written back" if settings.write_back
+            else "renewed tokens are not written back: LEADGENIUS_TOKEN is set")
+    return f"used for: {', '.join(settings.from_file)}; {back}"
 
 
 async def _whoami(settings: Settings) -> tuple[str, int]:

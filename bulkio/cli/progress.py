@@ -37,12 +37,14 @@ def waiting(seconds: float) -> str:
 
 
 def _rate(p: ImportProgress) -> float:
-    return p.rows_done / p.elapsed_s if p.elapsed_s > 0 else 0.0
+    """Rows a second in this run (a resumed job's earlier rows are not this run's speed)."""
+    return (p.rows_done - p.rows_before) / p.elapsed_s if p.elapsed_s > 0 else 0.0
 
 
 def _estimated_total(p: ImportProgress) -> float | None:
-    """Rows in the whole file, from the rows seen so far and how far through it the reader is."""
-    if not p.fraction_read:
+    """Rows in the whole file, from the rows seen so far and how far through it the reader
+    is; only while the file is being read (before, the reader has not reached its place)."""
+    if not p.fraction_read or p.phase != "importing":
         return None
     return (p.rows_done + p.in_flight) / p.fraction_read
 
@@ -57,10 +59,12 @@ def _eta(p: ImportProgress) -> str:
 
 
 def describe(p: ImportProgress) -> str:
-    return (f"{p.rows_done:,} rows ({_rate(p):,.1f}/s) · created {p.created:,} · updated "
-            f"{p.updated:,} · skipped {p.skipped:,} · rejected {p.rejected:,} · failed "
-            f"{p.failed:,} · 429s {p.rate_limited} · retries {p.retries}{_eta(p)}"
-            f"{waiting(p.waiting_s)}")
+    counts = (f"created {p.created:,} · updated {p.updated:,} · skipped {p.skipped:,} · "
+              f"rejected {p.rejected:,} · failed {p.failed:,}")
+    if p.phase.startswith("waiting"):  # nothing is sent: a rate or an ETA would mislead
+        return f"{p.rows_done:,} rows · {counts} · {p.in_flight:,} awaiting their outcome"
+    return (f"{p.rows_done:,} rows ({_rate(p):,.1f}/s) · {counts} · 429s {p.rate_limited} · "
+            f"retries {p.retries}{_eta(p)}{waiting(p.waiting_s)}")
 
 
 class _Display:

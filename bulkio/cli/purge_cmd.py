@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 async def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.dry_run:
-        print_purge_plan(await dry_run_purge(args.client, settings=settings))
+        print_purge_plan(await dry_run_purge(args.client, settings=settings, report=args.report))
         return OK
     if not args.yes and not sys.stdin.isatty():
         raise ConfigError(f"refusing to purge {args.client} without confirmation: there is no "

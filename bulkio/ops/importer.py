@@ -3,14 +3,15 @@
 Phases of a run:
 1. resolve the client (a UUID becomes its slug; --create-client creates it once per job);
 2. list the emails the client already holds into the journal (on disk), once per job;
-3. if a previous run was cut off, settle the rows it left in flight first;
-4. stream: read a batch -> map and sanitise -> admit it in the journal (decisions and
+3. stream: read a batch -> map and sanitise -> admit it in the journal (decisions and
    `attempted` marks are durable before any request) -> senders -> outcomes, journalled in
-   batches;
-5. reconcile and verify: after the server's own timeout has passed, list the client once,
-   mark rows whose lost answer did create the lead, check every created lead is there,
-   re-send what is missing; at most a few rounds, then what is still unknown has failed;
-6. write the rejects file and the report.
+   batches; meanwhile, rows whose answer was lost (in this run, or left in flight by a run
+   that was cut off) are settled in the background once the server's own timeout has
+   passed for each (`import_settle`): new rows never wait for them;
+4. reconcile and verify: wait only for the rows still unknown, list the client, mark rows
+   whose lost answer did create the lead, check every created lead is there, re-send what is
+   missing; at most a few rounds, then what is still unknown has failed;
+5. write the rejects file and the report.
 
 No row is sent twice: a row whose outcome is unknown is only re-sent after the client's own
 list shows its lead is not there.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,12 +48,12 @@ from ..sources.files import Source
 from ..version import __version__
 from .import_input import ImportInput
 from .import_job import ImportOptions, fingerprint
+from .import_settle import Settlement, emails_and_ids
 from .runs import job_totals, run_then_finish, write_report
 
 log = logging.getLogger("bulkio.import")
 
 UPDATE_BATCH = 50
-MAX_ROUNDS = 4  # listing passes after the stream: up to three rounds of re-sends
 FLUSH_EVERY_S = 0.25
 GIVE_UP_STREAK = 50  # consecutive rows with no answer: the API is down, stop (resumable)
 
@@ -101,8 +102,9 @@ class Importer:
         self.started = time.monotonic()
         self.stats_before: dict[str, float] = {}
         self._pending: list[Outcome] = []
-        self._last_unknown = 0.0
         self._streak = 0
+        self.rows_before = 0  # rows the job's earlier runs finished (for this run's rate)
+        self.settlement: Settlement | None = None
         self.batch_size = max(16, min(256, 4 * api.settings.effective_concurrency))
 
     # -- the run ---------------------------------------------------------------------------
@@ -116,22 +118,32 @@ class Importer:
         self.stats_before = meta.get("stats", {})
         self.input.empty_before = int(meta.get("empty_rows", 0))
         if meta.get("status") == "finished":
-            self._refresh_counts()
+            await self._refresh_counts()
             return
         await self._start(meta)
-        if self.j.unresolved_count():
-            self.phase = "settling the rows a previous run left in flight"
-            self._last_unknown = self.j.last_write()
-            await self._reconcile_rounds(verify=False)
+        self.rows_before = sum(self.counts[s] for s in FINAL)
+        settlement = self.settlement = Settlement(
+            self.api, self.journal, self.j, self.slug, self.options.settle_s,
+            resend=self._resend, refresh=self._refresh_counts, say=self._say)
+        if self.resumed:
+            await self.journal(self.j.stamp_left_in_flight)
         if not meta.get("read_done"):
             if self.resumed and meta.get("rowno"):
                 await anyio.to_thread.run_sync(self.reader.resume_at, int(meta["offset"]),
                                                int(meta["rowno"]), int(meta.get("line", 0)))
             self.phase = "importing"
-            await self._send(self._produce)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(settlement.in_background)
+                try:
+                    await self._send(self._produce)
+                finally:
+                    settlement.stream_ended()
             await self.journal(self.j.set_meta, read_done=True)
-        await self._reconcile_rounds(verify=self.options.verify)
+        await settlement.final_rounds(verify=self.options.verify)
         await self.journal(self.j.set_meta, status="finished")
+
+    def _say(self, phase: str) -> None:
+        self.phase = phase
 
     async def _start(self, meta: dict[str, Any]) -> None:
         if self.resumed and meta.get("client_slug"):
@@ -144,11 +156,11 @@ class Importer:
                 on_duplicate=self.options.on_duplicate, bulkio=__version__,
                 delimiter=getattr(self.reader, "delimiter", ","))
         self.input.for_client(self.slug)
-        self._refresh_counts()
+        await self._refresh_counts()
         if not meta.get("existing_loaded"):
             self.phase = "listing the client's existing leads"
             async for page in self.api.lead_pages(self.slug, fields=["email"]):
-                await self.journal(self.j.add_existing, _emails_and_ids(page.items))
+                await self.journal(self.j.add_existing, emails_and_ids(page.items))
             await self.journal(self.j.set_meta, existing_loaded=True)
 
     async def _target_slug(self) -> str:
@@ -267,7 +279,6 @@ class Importer:
         self.counts[outcome.was] -= 1
         self.counts[outcome.state] += 1
         if outcome.state in ("attempted", "updating"):
-            self._last_unknown = time.time()
             self._streak += 1
             if self._streak >= GIVE_UP_STREAK:
                 raise ApiUnreachable(f"{self._streak} rows in a row got no answer from the API "
@@ -281,33 +292,6 @@ class Importer:
             await self.journal(self.j.record, batch)
 
     # -- reconcile and verify --------------------------------------------------------------
-
-    async def _reconcile_rounds(self, *, verify: bool) -> None:
-        for round_ in range(1, MAX_ROUNDS + 1):
-            if not verify and not self.j.unresolved_count():
-                return
-            await self._settle()
-            self.phase = "verifying" if verify else "looking up rows with unknown outcome"
-            await self.journal(self.j.reset_snapshot)
-            async for page in self.api.lead_pages(self.slug, fields=["email"]):
-                await self.journal(self.j.add_snapshot, _emails_and_ids(page.items, keep_blank=True))
-            found = await self.journal(self.j.reconcile, verify=verify, final=round_ == MAX_ROUNDS)
-            if found["found"] or found["missing"]:
-                log.info("reconcile: %d lost answers had created their lead; %d leads missing",
-                         found["found"], found["missing"])
-            self._refresh_counts()
-            rows = await self.journal(self.j.to_resend)
-            if not rows:
-                return
-            self.phase = f"re-sending {len(rows)} rows"
-            await self._resend(rows)
-
-    async def _settle(self) -> None:
-        """Let any request still in flight at the server finish before looking rows up."""
-        wait = self.options.settle_s - (time.time() - self._last_unknown)
-        if self._last_unknown and wait > 0 and self.j.unresolved_count():
-            self.phase = f"waiting {wait:.0f} s for in-flight requests to settle"
-            await anyio.sleep(wait)
 
     async def _resend(self, rows: list[tuple[int, str, str | None, str]]) -> None:
         async def produce(send: Send[Job]) -> None:
@@ -325,12 +309,13 @@ class Importer:
 
         self._streak = 0
         await self._send(produce)
-        self._refresh_counts()
+        await self._refresh_counts()
 
     # -- progress and the end --------------------------------------------------------------
 
-    def _refresh_counts(self) -> None:
-        self.counts.update(self.j.counts())
+    async def _refresh_counts(self) -> None:
+        await self._flush()  # outcomes still in memory are counted already: journal them first
+        self.counts.update(await self.journal(self.j.counts))
 
     def progress(self) -> ImportProgress:
         c, stats = self.counts, self.api.stats
@@ -341,7 +326,8 @@ class Importer:
             in_flight=c["attempted"] + c["updating"], requests=stats.requests,
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started,
-            per_minute=self.api.quota.per_minute, waiting_s=self.api.waiting_s())
+            per_minute=self.api.quota.per_minute, waiting_s=self.api.waiting_s(),
+            rows_before=self.rows_before)
 
     async def _notices(self, rows_read: int) -> list[str]:
         whole_file = (await self.journal(self.j.meta)).get("read_done")
@@ -378,17 +364,3 @@ class Importer:
             self.phase = ended
             self.on_progress(self.progress())
         return report
-
-
-
-def _emails_and_ids(leads: Iterable[dict[str, Any]], keep_blank: bool = False
-                    ) -> list[tuple[str, str]]:
-    """(lower-cased email, id) of listed leads; leads without an email kept as "" if asked."""
-    pairs = []
-    for lead in leads:
-        lead_id = lead.get("id")
-        email = str(lead.get("email") or "").strip().lower()
-        if lead_id and (email or keep_blank):
-            pairs.append((email, str(lead_id)))
-    return pairs
-

@@ -174,3 +174,44 @@ async def test_no_secret_appears_in_any_output(
     for secret in secrets:
         assert secret not in output.out and secret not in output.err
     assert "retrying" in output.err  # the debug log did run
+
+
+async def test_status_says_what_the_auth_file_is_used_for(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """LEADGENIUS_TOKEN set: the file's refresh token and API key are still used, and status
+    says so (it said "(not used)"), and that renewed tokens are not written back."""
+    monkeypatch.setenv("LEADGENIUS_API_KEY", sandbox.api_key)
+    monkeypatch.setattr("sys.stdin", io.StringIO(sandbox.password + "\n"))
+    assert await bulkio("auth", "login", "--base-url", sandbox.base_url, "--email", sandbox.email,
+                        "--password-stdin", "--api-key") == 0
+    monkeypatch.delenv("LEADGENIUS_API_KEY")
+    monkeypatch.setenv("LEADGENIUS_TOKEN", sandbox.token)
+    capsys.readouterr()
+    assert await bulkio("auth", "status", "--offline") == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("auth file"))
+    assert "used for: refresh token, email, API key, user id" in line
+    assert "not written back: LEADGENIUS_TOKEN is set" in line and "(not used)" not in line
+
+
+async def test_an_auth_file_others_can_read_is_made_private(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 0644 auth file (tokens, API key) is rewritten 0600 on first use, with a warning."""
+    assert await login(sandbox, monkeypatch) == 0
+    path = Path(os.environ["LEADGENIUS_AUTH_FILE"])
+    path.chmod(0o644)
+    capsys.readouterr()
+    assert await bulkio("auth", "status", "--offline") == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "could be read by other users (mode 644): it is now private (0600)" in capsys.readouterr().err
+
+
+async def test_a_refused_token_with_nothing_to_renew_it_says_what_to_do(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """A forged token and no refresh token or password: exit 2, one line saying to log in
+    (not just the server's 401 text)."""
+    monkeypatch.setenv("LEADGENIUS_BASE_URL", sandbox.base_url)
+    monkeypatch.setenv("LEADGENIUS_TOKEN", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.forged-signature")
+    assert await bulkio("clients") == 2
+    line = one_line(capsys.readouterr().err)
+    assert "the access token was refused" in line and "run `bulkio auth login`" in line
+    assert "forged-signature" not in line

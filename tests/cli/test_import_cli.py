@@ -124,3 +124,55 @@ async def test_a_finished_job_run_again_is_archived_and_says_where(
     (archived,) = [p for p in Path(".bulkio/jobs").iterdir() if "." in p.name]
     assert f"had finished: it is kept in {archived}" in err
     assert (archived / "report.json").exists() and (archived.with_suffix("") / "report.json").exists()
+
+
+def test_the_synchronous_wrapper_inside_a_running_event_loop(tmp_path: Path) -> None:
+    """As in a notebook: called where a loop is already running, it runs in a worker thread
+    (it raised anyio's "Already running asyncio in this thread"). The sandbox is a process
+    here, since this thread's loop is blocked while the import runs."""
+    import asyncio
+    import subprocess
+    import sys
+
+    import orjson
+
+    from bulkio.settings import Credentials, Settings
+
+    with subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", "--port", "0", "--quota",
+                           "unlimited", "--seed-clients", "1"],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as sandbox:
+        try:
+            assert sandbox.stdout is not None
+            info = orjson.loads(sandbox.stdout.readline())
+            settings = Settings(base_url=info["base_url"], rate_per_minute=None,
+                                credentials=Credentials(email=info["email"],
+                                                        password=info["password"],
+                                                        api_key=info["api_key"],
+                                                        user_id=info["user_id"]))
+            source = tmp_path / "nb.csv"
+            source.write_text("email\r\nnotebook@x.com\r\n")
+
+            async def notebook_cell() -> int:
+                report = import_leads_sync(source, client="acme-corp", settings=settings,
+                                           settle_s=0.0, job_dir=tmp_path / "nb-job")
+                return report.created
+
+            assert asyncio.run(notebook_cell()) == 1
+        finally:
+            sandbox.terminate()
+
+
+async def test_a_dry_run_writes_its_report_where_asked(sandbox: Sandbox, tmp_path: Path) -> None:
+    """--dry-run --report: an import report of what was read, nothing created, dry_run true."""
+    import orjson
+
+    from bulkio.models import IMPORT_REPORT_KEYS
+
+    report = tmp_path / "dry.json"
+    assert await bulkio("import", str(SAMPLES / "leads.csv"), "--client", "acme-corp",
+                        "--dry-run", "--report", str(report)) == 0
+    saved = orjson.loads(report.read_bytes())
+    assert tuple(saved) == IMPORT_REPORT_KEYS and saved["dry_run"] is True
+    assert saved["rows_read"] == 2000 and saved["created"] == 0
+    assert saved["requests"] == 2000 - saved["skipped_duplicate"] - saved["rejected"]
+    assert sum(sandbox.state.counts.values()) == 0

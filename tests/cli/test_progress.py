@@ -62,3 +62,17 @@ def test_hung_requests_are_shown_as_waiting_for_the_server() -> None:
                           updated=0, skipped=0, rejected=0, failed=0, in_flight=4, requests=12,
                           retries=0, rate_limited=0, elapsed_s=60.0, per_minute=None, waiting_s=12.0)
     assert describe(hung).endswith("waiting for the server (12 s)")
+
+
+def test_a_settle_wait_shows_the_wait_not_a_rate_or_an_eta() -> None:
+    """Waiting for lost answers to settle after a resume: no '215,570/s', no 'ETA 15353 min'."""
+    from bulkio.cli.progress import describe
+    from bulkio.models import ImportProgress
+
+    base = dict(rows_done=215_570, fraction_read=0.0001, created=215_000, updated=0, skipped=570,
+                rejected=0, failed=0, in_flight=12, requests=3, retries=0, rate_limited=0,
+                elapsed_s=1.0, per_minute=100.0, rows_before=215_560)
+    waiting = describe(ImportProgress(phase="waiting 28 s for requests in flight to settle", **base))
+    assert "/s" not in waiting and "ETA" not in waiting and "12 awaiting their outcome" in waiting
+    importing = describe(ImportProgress(phase="importing", **{**base, "fraction_read": 0.5}))
+    assert "(10.0/s)" in importing  # this run's rows, not the job's

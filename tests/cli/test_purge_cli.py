@@ -125,3 +125,15 @@ async def test_on_a_real_terminal_the_question_is_not_erased(sandbox: Sandbox, t
     assert while_waiting == b"", while_waiting
     assert b"About to delete 200 leads" in screen
     assert code == 0 and sandbox.state.store.count_leads(sandbox.company_id, "acme-corp") == 0
+
+
+async def test_a_dry_run_writes_its_report_where_asked(sandbox: Sandbox, tmp_path: Path) -> None:
+    """--dry-run --report: the purge report's keys, found, nothing deleted, the requests it
+    would take, dry_run true (it wrote nothing before)."""
+    report = tmp_path / "dry.json"
+    assert await bulkio("purge", "--client", "acme-corp", "--dry-run", "--yes",
+                        "--report", str(report)) == 0
+    saved = orjson.loads(report.read_bytes())
+    assert tuple(saved) == PURGE_REPORT_KEYS and saved["dry_run"] is True
+    assert saved["found"] == 200 and saved["deleted"] == 0 and saved["requests"] > 4
+    assert sandbox.state.store.count_leads(sandbox.company_id, "acme-corp") == 200

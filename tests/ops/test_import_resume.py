@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.conftest import MakeSandbox
 from tests.ops.test_import import server_emails
 from tests.processes import environment, stop_after
 
@@ -130,3 +131,29 @@ async def test_sigkill_and_resume_through_a_messy_file(sandbox: Sandbox, tmp_pat
     report = orjson.loads((tmp_path / "job" / "report.json").read_bytes())
     assert report["rows_read"] == ROWS and report["rejected"] == ROWS // 100
     assert report["created"] == len(expected) and report["repaired_rows"] == ROWS // 100
+
+
+async def test_a_resumed_run_sends_new_rows_while_lost_answers_settle(
+        make_sandbox: MakeSandbox, tmp_path: Path, source: Path) -> None:
+    """Lost answers before a kill -9, resumed with --settle 3: the new rows go out at once (the
+    resumed run sent nothing for 30 s before), the lost ones are looked up in the background
+    once their settle time has passed; every row on the server once."""
+    async with make_sandbox(seed_clients=1, latency_ms=(2, 10), lost_response_rate=0.2,
+                            chaos_seed=7) as sb:
+        killed = await start_and_stop(sb, source, tmp_path, signal.SIGKILL)
+        assert killed.returncode == -signal.SIGKILL
+        assert open_rows(tmp_path / "job") > 0  # rows whose outcome the crash left unknown
+        sb.config.lost_response_rate = 0.0
+        listings = sb.state.counts["GET /api/enrich-leads/list"]
+        first_new_post = sb.state.when("POST /api/leads", sb.state.counts["POST /api/leads"] + 1)
+        argv = command(sb, source, tmp_path / "job", "--resume")
+        argv[argv.index("--settle") + 1] = "3"
+        async with await anyio.open_process(argv, env=environment(sb, tmp_path)) as proc:
+            with anyio.fail_after(60):
+                await first_new_post.wait()
+            assert sb.state.counts["GET /api/enrich-leads/list"] == listings  # nothing waited
+            with anyio.fail_after(120):
+                await proc.wait()
+        assert proc.returncode == 0
+        on_server = server_emails(sb)
+        assert len(on_server) == ROWS and set(on_server.values()) == {1}
