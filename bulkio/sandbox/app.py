@@ -2,7 +2,8 @@
 
 A request passes, in order: latency, authentication (per route), the per-identity quota,
 the "before work" chaos dice, the handler, the "after work" dice. Every answer to an
-identified caller carries X-RateLimit-* headers.
+identified caller carries X-RateLimit-* headers. The HubSpot twin's routes (`hubspot/`) pass
+the same latency and dice, with HubSpot's own authentication, quota and error shapes.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiohttp import web
 from . import tokens
 from .chaos import Chaos, Fault
 from .config import SandboxConfig
+from .hubspot import routes as hubspot
 from .ratelimit import SlidingWindowQuota
 from .store import ENRICH, SOURCE, CursorInvalid, Store, User
 
@@ -169,6 +171,8 @@ def drop_connection(request: web.Request) -> web.Response:
 def fault_response(request: web.Request, fault: Fault) -> web.Response:
     if fault is Fault.DROP:
         return drop_connection(request)
+    if hubspot.is_hubspot(request.path):
+        return hubspot.fault(int(fault.value))
     if fault is Fault.ERROR_500:
         return failure(500, "Internal server error", "internal_error")
     if fault is Fault.ERROR_503:
@@ -187,7 +191,12 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         await asyncio.sleep(delay)
     rate_headers: dict[str, str] = {}
     try:
-        if request.path not in NO_AUTH and request.path.startswith("/api/"):
+        if hubspot.is_hubspot(request.path):
+            rate_headers, refusal = hubspot.gate(request, request.app[hubspot.TWIN])
+            if refusal is not None:
+                state.bump(f"hubspot:{refusal.status}")
+                return refusal
+        elif request.path not in NO_AUTH and request.path.startswith("/api/"):
             user = identify(request, state)
             CALLER.set(user)
             verdict = state.quota.check(user.id, state.config.quota_per_minute)
@@ -517,9 +526,11 @@ def bulk_list(kind: int) -> Handler:
     return handler
 
 
-def create_app(state: SandboxState) -> web.Application:
+def create_app(state: SandboxState, twin: hubspot.HubSpotTwin) -> web.Application:
     app = web.Application(middlewares=[gateway], client_max_size=32 * 1024 * 1024)
     app[STATE] = state
+    app[hubspot.TWIN] = twin
+    hubspot.add_routes(app)
     r = app.router
     r.add_post("/api/auth", login)
     r.add_post("/api/auth/refresh", refresh)

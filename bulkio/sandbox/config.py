@@ -36,6 +36,13 @@ class SandboxConfig:
     db: str | None = None  # SQLite file; None keeps everything in memory
     chaos_seed: int | None = None
     email: str = "demo@sandbox.local"
+    # The HubSpot twin, on the same port:
+    hubspot_contacts: int = 0  # CRM contacts (and a company for about every four)
+    hubspot_leads_v1: int = 0  # legacy v1 leads
+    hubspot_rate: int | None = 100  # requests per rolling 10 s per token (None: unlimited)
+    hubspot_daily: int | None = None  # requests a day (None: no daily cap)
+    hubspot_insert_during_paging: int = 0  # v1 leads added on each v1 list request
+    hubspot_scopes: tuple[str, ...] = ("crm.objects.contacts.read", "crm.objects.companies.read")
 
 
 def parse_quota(text: str) -> int | None:
@@ -53,6 +60,16 @@ def parse_quota(text: str) -> int | None:
         ) from None
     if value < 1:
         raise argparse.ArgumentTypeError("quota must be at least 1 request a minute")
+    return value
+
+
+def parse_hubspot_rate(text: str) -> int | None:
+    """`unlimited` or a number of requests per 10 seconds."""
+    if text.strip().lower() == "unlimited":
+        return None
+    value = count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("the HubSpot rate is at least 1 request per 10 s")
     return value
 
 
@@ -136,6 +153,22 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--db", default=None, metavar="FILE",
                    help="keep the data in this SQLite file (default: in memory)")
     g.add_argument("--email", default=d.email, help="the sandbox user's login (default: %(default)s)")
+    g = parser.add_argument_group("HubSpot twin (same port: HUBSPOT_BASE_URL is the sandbox's URL)")
+    g.add_argument("--hubspot-contacts", type=count, default=d.hubspot_contacts, metavar="N",
+                   help="N CRM v3 contacts, with a company for about every four and realistic "
+                        "mess (empty company property, missing names, mobilephone only...)")
+    g.add_argument("--hubspot-leads-v1", type=count, default=d.hubspot_leads_v1, metavar="N",
+                   help="N leads on the legacy /leads/v1/list")
+    g.add_argument("--hubspot-rate", type=parse_hubspot_rate, default=d.hubspot_rate,
+                   metavar="N|unlimited", help="requests per rolling 10 s (default: 100, the "
+                                               "Free/Starter private-app limit)")
+    g.add_argument("--hubspot-daily", type=count, default=None, metavar="N",
+                   help="requests a day, then 429 DAILY (default: no cap)")
+    g.add_argument("--hubspot-insert-during-paging", type=count, default=0, metavar="K",
+                   help="add K new v1 leads on every v1 list request (a list growing while paged)")
+    g.add_argument("--hubspot-scopes", type=lambda t: tuple(s for s in t.split(",") if s),
+                   default=d.hubspot_scopes, metavar="A,B",
+                   help="the scopes the twin's token has (default: %(default)s)")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -159,4 +192,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         db=args.db,
         chaos_seed=args.chaos_seed,
         email=args.email,
+        hubspot_contacts=args.hubspot_contacts,
+        hubspot_leads_v1=args.hubspot_leads_v1,
+        hubspot_rate=args.hubspot_rate,
+        hubspot_daily=args.hubspot_daily,
+        hubspot_insert_during_paging=args.hubspot_insert_during_paging,
+        hubspot_scopes=args.hubspot_scopes,
     )

@@ -1,4 +1,5 @@
-"""Per-identity quota over a sliding 60-second window, with the X-RateLimit-* answer."""
+"""Per-identity quota over a sliding window (60 s for LeadGenius, 10 s for the HubSpot twin),
+with the X-RateLimit-* answer."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class Verdict:
 
 
 class SlidingWindowQuota:
-    """At most `per_minute` accepted requests per identity in any 60 s; rejected ones don't count.
+    """At most `limit` accepted requests per identity in any `window` seconds (60 by default);
+    rejected ones don't count.
 
     The limit is passed on every check (the sandbox reads it from its live config);
     `None` is unlimited: no headers, never 429. The clocks are injectable so the window can
@@ -36,27 +38,28 @@ class SlidingWindowQuota:
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, window: float = WINDOW) -> None:
+        self.window = window
         self._clock = clock
         self._wall = wall
         self._windows: dict[str, deque[float]] = {}
 
-    def check(self, identity: str, per_minute: int | None) -> Verdict | None:
-        if per_minute is None:
+    def check(self, identity: str, limit: int | None) -> Verdict | None:
+        if limit is None:
             return None
         now = self._clock()
         window = self._windows.setdefault(identity, deque())
-        while window and window[0] <= now - WINDOW:
+        while window and window[0] <= now - self.window:
             window.popleft()
-        allowed = len(window) < per_minute
+        allowed = len(window) < limit
         if allowed:
             window.append(now)
-        frees_at = window[0] + WINDOW if window else now
+        frees_at = window[0] + self.window if window else now
         wait = max(frees_at - now, 0.0)
         return Verdict(
             allowed=allowed,
-            limit=per_minute,
-            remaining=per_minute - len(window),
+            limit=limit,
+            remaining=limit - len(window),
             reset_epoch=math.ceil(self._wall() + wait),
             retry_after=max(1, math.ceil(wait)),
         )

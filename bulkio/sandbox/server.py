@@ -16,6 +16,9 @@ from aiohttp import web
 from .app import SandboxState, create_app
 from .chaos import Chaos
 from .config import LOOPBACK, SandboxConfig
+from .hubspot.routes import HubSpotTwin
+from .hubspot.seed import seed_hubspot
+from .hubspot.store import HubSpotStore
 from .ratelimit import SlidingWindowQuota
 from .seed import seed
 from .store import Store
@@ -33,19 +36,26 @@ class Sandbox:
     company_id: str
     token: str
     state: SandboxState
+    hubspot: HubSpotTwin
+
+    @property
+    def hubspot_token(self) -> str:
+        """The HubSpot twin's private-app token (HUBSPOT_ACCESS_TOKEN)."""
+        return self.hubspot.token
 
     def info(self) -> dict[str, str]:
         """The fields `bulkio sandbox` prints as its one JSON line."""
         return {"base_url": self.base_url, "email": self.email, "password": self.password,
                 "api_key": self.api_key, "user_id": self.user_id,
-                "company_id": self.company_id, "token": self.token}
+                "company_id": self.company_id, "token": self.token,
+                "hubspot_token": self.hubspot_token}
 
     @property
     def config(self) -> SandboxConfig:
         return self.state.config
 
 
-def build_state(config: SandboxConfig) -> SandboxState:
+def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
     store = Store(config.db)
     user = store.ensure_user(config.email)
     state = SandboxState(config=config, store=store, user=user, chaos=Chaos(config),
@@ -53,7 +63,14 @@ def build_state(config: SandboxConfig) -> SandboxState:
     if config.seed_clients or config.seed_leads or config.seed_source_leads:
         seed(store, user, config.seed_clients, config.seed_leads, config.seed_source_leads,
              random.Random(config.chaos_seed))
-    return state
+    # The twin's token is kept with the data, so a --db rehearsal keeps working after a restart.
+    hs_store = HubSpotStore(store.db)
+    twin = HubSpotTwin(hs_store, config, token=store.hubspot_token(),
+                       rng=random.Random(config.chaos_seed))
+    if config.hubspot_contacts or config.hubspot_leads_v1:
+        seed_hubspot(hs_store, random.Random(config.chaos_seed), contacts=config.hubspot_contacts,
+                     leads_v1=config.hubspot_leads_v1)
+    return state, twin
 
 
 @asynccontextmanager
@@ -66,8 +83,8 @@ async def run_sandbox(config: SandboxConfig | None = None, *, host: str = LOOPBA
             print(sb.base_url, sb.email, sb.password)
     """
     config = config or SandboxConfig()
-    state = build_state(config)
-    runner = web.AppRunner(create_app(state), access_log=None, handle_signals=False)
+    state, twin = build_state(config)
+    runner = web.AppRunner(create_app(state, twin), access_log=None, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -76,7 +93,7 @@ async def run_sandbox(config: SandboxConfig | None = None, *, host: str = LOOPBA
         user = state.user
         yield Sandbox(base_url=f"http://{host}:{bound}", email=user.email, password=user.password,
                       api_key=user.api_key, user_id=user.id, company_id=user.company_id,
-                      token=state.access_token(user), state=state)
+                      token=state.access_token(user), state=state, hubspot=twin)
     finally:
         await runner.cleanup()
         state.store.close()
@@ -93,6 +110,8 @@ async def serve(config: SandboxConfig, host: str, port: int) -> None:
         sys.stdout.write(orjson.dumps(sandbox.info()).decode() + "\n")
         sys.stdout.flush()
         leads = sandbox.state.store.db.execute("SELECT count(*) FROM leads").fetchone()[0]
-        print(f"bulkio sandbox listening on {sandbox.base_url} ({leads} leads stored); "
+        hubspot = sandbox.hubspot.store.counts()
+        print(f"bulkio sandbox listening on {sandbox.base_url} ({leads} leads stored; HubSpot "
+              f"twin: {hubspot['hs_contacts']} contacts, {hubspot['hs_v1_leads']} v1 leads); "
               "Ctrl-C stops it", file=sys.stderr, flush=True)
         await stop.wait()

@@ -106,6 +106,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def hubspot_token(self) -> str:
+        """The HubSpot twin's private-app token (HubSpot's `pat-<region>-<uuid>` form)."""
+        return self._meta("hubspot_token", lambda: f"pat-na1-{uuid.uuid4()}")
+
     def _meta(self, key: str, default: Any) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row:

@@ -15,7 +15,7 @@ from bulkio.sandbox.config import parse_latency, parse_quota
 from bulkio.sandbox.seed import seed
 from bulkio.sandbox.store import Store
 
-KEYS = {"base_url", "email", "password", "api_key", "user_id", "company_id", "token"}
+KEYS = {"base_url", "email", "password", "api_key", "user_id", "company_id", "token", "hubspot_token"}
 
 
 def start(*args: str) -> subprocess.Popen[bytes]:

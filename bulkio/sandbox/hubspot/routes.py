@@ -1,0 +1,203 @@
+"""The HubSpot twin's routes, on the sandbox's own port: `GET /crm/v3/objects/contacts`,
+`POST /crm/v3/objects/companies/batch/read` and `GET /leads/v1/list`.
+
+Answers have HubSpot's shapes (../shared/API.md): errors are `{"status": "error", "message",
+"correlationId", "category"}`; a private-app token goes in `Authorization: Bearer`, or, for
+the legacy v1 list, as `access_token` in the query string. The quota is HubSpot's: a rolling
+10-second window per token (`--hubspot-rate`) and an optional daily cap, with the
+`X-HubSpot-RateLimit-*` headers and its 429 body naming the policy.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from ..config import SandboxConfig
+from ..ratelimit import SlidingWindowQuota
+from .seed import new_v1_leads
+from .store import BadCursor, HubSpotStore
+
+PREFIXES = ("/crm/v3/", "/leads/v1/")
+INTERVAL_MS = 10_000
+CONTACTS_SCOPE = "crm.objects.contacts.read"
+COMPANIES_SCOPE = "crm.objects.companies.read"
+SCOPES = {"/crm/v3/objects/contacts": CONTACTS_SCOPE, "/leads/v1/list": CONTACTS_SCOPE,
+          "/crm/v3/objects/companies/batch/read": COMPANIES_SCOPE}
+DEFAULT_PROPERTIES = ("firstname", "lastname", "email")
+
+
+@dataclass
+class HubSpotTwin:
+    """What the HubSpot routes share: the data, the token, the quotas."""
+
+    store: HubSpotStore
+    config: SandboxConfig
+    token: str
+    rng: random.Random
+    quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=10.0))
+    used_today: int = 0
+    inserted: int = 0  # v1 leads added while the list was paged
+
+
+TWIN: web.AppKey[HubSpotTwin] = web.AppKey("hubspot", HubSpotTwin)
+
+
+def is_hubspot(path: str) -> bool:
+    return path.startswith(PREFIXES)
+
+
+def error(status: int, message: str, category: str, **extra: Any) -> web.Response:
+    body = {"status": "error", "message": message, "correlationId": str(uuid.uuid4()),
+            "category": category, **extra}
+    return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
+
+
+def gate(request: web.Request, twin: HubSpotTwin) -> tuple[dict[str, str], web.Response | None]:
+    """Authentication, scopes and quota: (rate headers, a refusal or None)."""
+    auth = request.headers.get("Authorization", "")
+    token = auth[7:].strip() if auth.startswith("Bearer ") else request.query.get("access_token")
+    if token != twin.token:
+        return {}, error(401, "Authentication credentials not found. This API supports OAuth 2.0 "
+                              "authentication and you can find more details at "
+                              "https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+                         "INVALID_AUTHENTICATION")
+    scope = SCOPES.get(request.path)
+    if scope is not None and scope not in twin.config.hubspot_scopes:
+        return {}, error(403, "This app hasn't been granted all required scopes to make this "
+                              "call. Read more about required scopes here: "
+                              "https://developers.hubspot.com/scopes.", "MISSING_SCOPES",
+                         errors=[{"message": "One or more of the following scopes are required.",
+                                  "context": {"requiredGranularScopes": [scope]}}])
+    c = twin.config
+    headers: dict[str, str] = {}
+    if c.hubspot_daily is not None:
+        left = max(0, c.hubspot_daily - twin.used_today)
+        headers.update({"X-HubSpot-RateLimit-Daily": str(c.hubspot_daily),
+                        "X-HubSpot-RateLimit-Daily-Remaining": str(left)})
+        if left == 0:
+            return headers, _rate_limited(headers, "DAILY", "You have reached your daily limit.")
+    verdict = twin.quota.check(token, c.hubspot_rate)
+    if verdict is not None:
+        headers.update({"X-HubSpot-RateLimit-Interval-Milliseconds": str(INTERVAL_MS),
+                        "X-HubSpot-RateLimit-Max": str(verdict.limit),
+                        "X-HubSpot-RateLimit-Remaining": str(max(0, verdict.remaining))})
+        if not verdict.allowed:
+            return headers, _rate_limited(headers, "TEN_SECONDLY_ROLLING",
+                                          "You have reached your ten_secondly_rolling limit.")
+    twin.used_today += 1
+    if c.hubspot_daily is not None:
+        headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(c.hubspot_daily - twin.used_today)
+    return headers, None
+
+
+def _rate_limited(headers: dict[str, str], policy: str, message: str) -> web.Response:
+    response = error(429, message, "RATE_LIMITS", errorType="RATE_LIMIT", policyName=policy)
+    response.headers.update(headers)
+    return response
+
+
+def fault(status: int) -> web.Response:
+    """A transient failure, as HubSpot's edge sends one."""
+    return error(status, "An internal error occurred", "INTERNAL_ERROR" if status < 502 else
+                 "BAD_GATEWAY" if status == 502 else "SERVICE_UNAVAILABLE" if status == 503
+                 else "GATEWAY_TIMEOUT")
+
+
+class BadInput(Exception):
+    """A query parameter HubSpot would refuse: answered 400 by the route."""
+
+
+def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query.get(name, "")
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadInput(f"{name} must be a whole number, not {text!r}") from None
+    return max(low, min(value, high))
+
+
+def _names(text: str | None, default: Sequence[str]) -> list[str]:
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    return names or list(default)
+
+
+async def list_contacts(request: web.Request) -> web.Response:
+    twin = request.app[TWIN]
+    try:
+        limit = _int(request, "limit", 10, 1, 100)
+    except BadInput as bad:
+        return error(400, str(bad), "VALIDATION_ERROR")
+    properties = _names(request.query.get("properties"), DEFAULT_PROPERTIES)
+    with_companies = "companies" in _names(request.query.get("associations"), ())
+    try:
+        page = twin.store.contacts_page(request.query.get("after") or None, limit, properties,
+                                        with_companies)
+    except BadCursor:
+        return error(400, "Invalid input: after is not a cursor this API gave", "VALIDATION_ERROR")
+    body: dict[str, Any] = {"results": page.results}
+    if page.after is not None:
+        body["paging"] = {"next": {"after": page.after,
+                                   "link": f"?after={page.after}"}}
+    return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+async def batch_read_companies(request: web.Request) -> web.Response:
+    twin = request.app[TWIN]
+    try:
+        body = orjson.loads(await request.read())
+        inputs = [str(item["id"]) for item in body["inputs"]]
+        properties = [str(p) for p in body.get("properties") or ()] or ["name", "domain"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return error(400, "Invalid input JSON: expected inputs: [{id}]", "VALIDATION_ERROR")
+    if len(inputs) > 100:
+        return error(400, "A batch read takes at most 100 inputs", "VALIDATION_ERROR")
+    started = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    results, missing = twin.store.companies(inputs, properties)
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
+                              "completedAt": started}
+    if missing:
+        answer.update(numErrors=1, errors=[{
+            "status": "error", "category": "OBJECT_NOT_FOUND",
+            "message": "Could not get some COMPANY objects, they may be deleted or not exist. "
+                       "Check that ids are valid.", "context": {"ids": missing}}])
+    return web.Response(status=207 if missing else 200, body=orjson.dumps(answer),
+                        content_type="application/json")
+
+
+async def list_v1_leads(request: web.Request) -> web.Response:
+    twin = request.app[TWIN]
+    if twin.config.hubspot_insert_during_paging:
+        # The list grows while it is paged: leads arriving now, at its newest end.
+        now_ms = max(int(time.time() * 1000), twin.store.newest_v1() + 1)
+        twin.store.add_v1_leads(new_v1_leads(twin.rng, twin.config.hubspot_insert_during_paging,
+                                             now_ms, 5_000_000 + twin.inserted))
+        twin.inserted += twin.config.hubspot_insert_during_paging
+    pivot = request.query.get("timePivot", "insertedAt")
+    if pivot != "insertedAt":
+        return error(400, "this twin pivots time on insertedAt only", "VALIDATION_ERROR")
+    try:
+        offset, max_ = _int(request, "offset", 0, 0, 10**12), _int(request, "max", 10, 1, 100)
+        start = _int(request, "startTime", -1, 0, 10**15)
+        stop = _int(request, "stopTime", -1, 0, 10**15)
+    except BadInput as bad:
+        return error(400, str(bad), "VALIDATION_ERROR")
+    leads = twin.store.v1_page(offset=offset, max_=max_, start_ms=start if start >= 0 else None,
+                               stop_ms=stop if stop >= 0 else None,
+                               descending=request.query.get("dir", "desc").lower() != "asc")
+    return web.Response(body=orjson.dumps(leads), content_type="application/json")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/crm/v3/objects/contacts", list_contacts)
+    app.router.add_post("/crm/v3/objects/companies/batch/read", batch_read_companies)
+    app.router.add_get("/leads/v1/list", list_v1_leads)
