@@ -151,10 +151,10 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
             journal = ImportJournal(Path(folder) / "journal.db")
             try:
                 while True:
-                    prepared, offset = rows.read_prepared(1000)
+                    prepared, position = rows.read_prepared(1000)
                     if not prepared:
                         break
-                    journal.admit([a for a, _ in prepared], offset, "create")
+                    journal.admit([a for a, _ in prepared], position, "create")
                     for admission, built in prepared:
                         _count_in(plan, admission, built)
                 plan.notices = rows.notices(journal.notes(), rows_read=plan.rows_read)
@@ -171,6 +171,8 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
 
 
 def _count_in(plan: DryRun, admission: Admission, built: Built | None) -> None:
+    if admission.action == "repeat":
+        return
     plan.rows_read += 1
     if admission.action == "reject":
         plan.rejected += 1

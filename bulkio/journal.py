@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS rows (
     raw TEXT, tries INTEGER NOT NULL DEFAULT 0,
     maybe_sent INTEGER NOT NULL DEFAULT 1,   -- 0 once a failure proved the request never applied
     resent INTEGER NOT NULL DEFAULT 0,       -- re-sent after verification found it missing
-    unknown_at REAL                          -- when its outcome became unknown (see above)
+    unknown_at REAL,                         -- when its outcome became unknown (see above)
+    key TEXT                                 -- the source's own id (a HubSpot contact id)
 );
 CREATE INDEX IF NOT EXISTS rows_open ON rows (state) WHERE state IN ('attempted', 'updating');
 CREATE INDEX IF NOT EXISTS rows_bad ON rows (state) WHERE state IN ('rejected', 'failed');
@@ -54,8 +55,13 @@ CREATE TABLE IF NOT EXISTS notes (rowno INTEGER NOT NULL, kind TEXT NOT NULL, de
 -- the client's leads as listed by the latest reconcile/verify pass
 CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
 CREATE INDEX IF NOT EXISTS server_email ON server (email);
+-- what a source looked up once and may need again (a HubSpot company), by kind and id
+CREATE TABLE IF NOT EXISTS cache (kind TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL,
+                                  PRIMARY KEY (kind, id));
 CREATE INDEX IF NOT EXISTS server_id ON server (id);
 """
+
+_KEYED = "CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key) WHERE key IS NOT NULL;"
 
 
 @dataclass(slots=True)
@@ -68,6 +74,7 @@ class Admission:
     error: str | None = None
     notes: tuple[tuple[str, str], ...] = ()  # (kind, detail): padded, quotes, encoding, spare
     line: int = 0  # the physical line the row starts on, when known
+    key: str | None = None  # the source's own id: a record seen again under it is a repeat
     action: str = ""  # set by admit(): create, update, skip, reject
     lead_id: str | None = None  # update: the existing lead
 
@@ -88,8 +95,10 @@ class ImportJournal:
         self.db = connect(path, _SCHEMA)
         self.lock: Releasable | None = None  # the job's lock, held while the journal is open
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(rows)")}
-        if "unknown_at" not in columns:  # a journal from before the column
-            self.db.execute("ALTER TABLE rows ADD COLUMN unknown_at REAL")
+        for column, kind in (("unknown_at", "REAL"), ("key", "TEXT")):
+            if column not in columns:  # a journal from before the column
+                self.db.execute(f"ALTER TABLE rows ADD COLUMN {column} {kind}")
+        self.db.executescript(_KEYED)
 
     def close(self) -> None:
         self.db.close()
@@ -130,37 +139,53 @@ class ImportJournal:
 
     # -- admission -------------------------------------------------------------------------
 
-    def admit(self, batch: list[Admission], offset: int, on_duplicate: str,
-              position: Mapping[str, int] | None = None) -> list[Admission]:
-        """Decide and record a batch in one transaction, with the reader's checkpoint (its
-        `offset`, and any other `position` values, such as the line).
+    def admit(self, batch: list[Admission], position: Mapping[str, Any],
+              on_duplicate: str) -> list[Admission]:
+        """Decide and record a batch in one transaction, with the reader's checkpoint
+        (`position`: a file's offset and line, a HubSpot cursor...).
 
-        Sets each admission's `action`: reject, skip (a duplicate), create or update.
+        Sets each admission's `action`: reject, skip (a duplicate), create or update; or
+        repeat, for a record whose source id was admitted before (a source that sends one
+        record twice): a repeat is not a row.
         """
         with self._tx():
+            seen = self._known_keys([a.key for a in batch if a.key is not None])
             holders = self._holders({a.email for a in batch if a.error is None and a.email})
             rows: list[tuple[Any, ...]] = []
             claims: list[tuple[int, str]] = []
             takeovers: list[tuple[int, str]] = []
             for a in batch:
+                if a.key is not None and a.key in seen:
+                    a.action = "repeat"
+                    continue
+                if a.key is not None:
+                    seen.add(a.key)
                 state, error, raw = self._decide(a, on_duplicate, holders)
-                rows.append((a.rowno, state, a.email, a.lead_id, error, raw))
+                rows.append((a.rowno, state, a.email, a.lead_id, error, raw, a.key))
                 if a.action in ("create", "update") and a.email:
                     (takeovers if a.email in holders else claims).append((a.rowno, a.email))
                     holders[a.email] = (a.rowno, None)
             self.db.executemany("INSERT INTO emails (rowno, email) VALUES (?, ?)", claims)
             self.db.executemany("UPDATE emails SET rowno = ? WHERE email = ?", takeovers)
             self.db.executemany(
-                "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw) "
-                "VALUES (?, ?, ?, ?, ?, ?)", rows)
+                "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw, key) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.executemany("INSERT OR IGNORE INTO notes VALUES (?, ?, ?, ?)",
                                 [(a.rowno, kind, detail, a.line) for a in batch
-                                 for kind, detail in a.notes])
+                                 for kind, detail in a.notes if a.action != "repeat"])
             if batch:
                 self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
-                    ("offset", str(offset)), ("rowno", str(batch[-1].rowno)),
-                    *((key, str(value)) for key, value in (position or {}).items())])
+                    ("rowno", str(batch[-1].rowno)),
+                    *((key, orjson.dumps(value).decode()) for key, value in position.items())])
         return batch
+
+    def _known_keys(self, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            found.update(k for (k,) in self.db.execute(
+                f"SELECT key FROM rows WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        return found
 
     def _holders(self, emails: set[str]) -> dict[str, tuple[int | None, str | None]]:
         """Who already holds each of these emails: (rowno of this file, pre-existing lead)."""
@@ -315,6 +340,23 @@ class ImportJournal:
         totals = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
         totals.update(self.db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
         return totals
+
+    # -- a source's cache -------------------------------------------------------------------
+
+    def cached(self, kind: str, ids: list[str]) -> dict[str, Any]:
+        """The values cached under these ids (those not cached are absent)."""
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update((i, orjson.loads(v)) for i, v in self.db.execute(
+                f"SELECT id, value FROM cache WHERE kind = ? AND id IN "
+                f"({','.join('?' * len(chunk))})", [kind, *chunk]))
+        return found
+
+    def cache(self, kind: str, values: Mapping[str, Any]) -> None:
+        with self._tx():
+            self.db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)",
+                                [(kind, i, orjson.dumps(v).decode()) for i, v in values.items()])
 
     def notes(self) -> list[tuple[str, str, int, int, int]]:
         """(kind, detail, rows, the first row, its line) of the notes, by kind and detail."""

@@ -18,7 +18,7 @@ def journal(tmp_path: Path) -> ImportJournal:
 
 def admit(j: ImportJournal, *rows: tuple[int, str | None, str | None], mode: str = "skip") -> list[str]:
     batch = [Admission(rowno, email, "[]", error) for rowno, email, error in rows]
-    return [a.action for a in j.admit(batch, offset=rows[-1][0] * 10, on_duplicate=mode)]
+    return [a.action for a in j.admit(batch, {"offset": rows[-1][0] * 10}, on_duplicate=mode)]
 
 
 def test_admission_decides_each_row_and_checkpoints(journal: ImportJournal) -> None:

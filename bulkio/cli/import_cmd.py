@@ -47,9 +47,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--mapping", metavar="FILE.json",
                    help='column -> lead field overrides, e.g. {"Cell": "phoneNumber", "Fax": null, '
                         '"#4": "email"} ("#4": the 4th column, whatever its name)')
-    g.add_argument("--unmapped", choices=("drop", "notes"), default="drop",
+    g.add_argument("--unmapped", choices=("drop", "notes"),
                    help="columns that map to no field, and second values of a filled field "
-                        "(Email 2): drop them (default) or append them to notes")
+                        "(Email 2): drop them or append them to notes (default: drop for a "
+                        "file; notes for HubSpot, as its import guide does)")
     g.add_argument("--allow-no-email", action="store_true",
                    help="import rows without an email (they cannot be checked for duplicates)")
     g = p.add_argument_group("behaviour")
@@ -77,7 +78,8 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
         client=args.client, create_client=args.create_client, mapping=args.mapping,
         on_duplicate=args.on_duplicate, rejects=args.rejects, report=args.report,
         job_dir=args.job_dir, resume=args.resume, verify=not args.no_verify,
-        allow_no_email=args.allow_no_email, unmapped_to_notes=args.unmapped == "notes",
+        allow_no_email=args.allow_no_email,
+        unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         format=args.format, encoding=args.encoding, settle_s=max(0.0, args.settle),
         stdin=sys.stdin.buffer if args.source == "-" else None)
 

@@ -62,6 +62,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 DERIVED = {"fullName": ("fullname", "name", "contactname", "contact", "displayname",
                         "nomcomplet", "vollstandigername", "nombrecompleto", "nomecompleto")}
 FIELDS = frozenset(SYNONYMS)
+#: Columns bulkio itself writes (a rejects file's, a HubSpot record's id): never a field nor
+#: a notes line.
+INTERNAL = frozenset({"_row", "_error", "_hubspot_id"})
 _KEY = re.compile(r"[^0-9a-z]+")
 _TRAILING_NUMBER = re.compile(r"\d+$")
 _FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
@@ -96,6 +99,7 @@ class ColumnMap:
     decided: dict[str, str | None] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # label -> the header's name
     positions: dict[str, int] = field(default_factory=dict)  # label -> 1-based position
+    labels: dict[str, str] = field(default_factory=dict)  # column -> how people call it
 
     def bind(self, labels: list[str], names: list[str]) -> None:
         """Know a CSV header: its labels, their names and positions."""
@@ -115,10 +119,15 @@ class ColumnMap:
             if key in self.overrides:
                 target = self.overrides[key]
                 break
-        else:  # the client always comes from --client, never from the file
-            target = None if name.strip().lower() in ("client_id", "clientid") else auto_field(name)
+        else:  # bulkio's own columns; the client comes from --client, never from the file
+            internal = name in INTERNAL or name.strip().lower() in ("client_id", "clientid")
+            target = None if internal else auto_field(name)
         self.decided[column] = target
         return target
+
+    def label(self, column: str) -> str:
+        """The column's name for people (a notes line: "Lifecycle stage: customer")."""
+        return self.labels.get(column, column)
 
     def plan(self, columns: Iterable[str]) -> dict[str, list[str]]:
         """field -> its columns, in column order."""

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .mapping import ColumnMap
+from .mapping import INTERNAL, ColumnMap
 
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\].]+$")
 LAST_NAME_FALLBACK = "-"
@@ -102,7 +102,8 @@ class LeadBuilder:
             if value is None:
                 continue
             if target is None:
-                extras.append(f"{column}: {value}")
+                if column not in INTERNAL:
+                    extras.append(f"{self.columns.label(column)}: {value}")
             elif target not in fields:  # the first non-empty column wins
                 fields[target] = value
             elif value.casefold() != fields[target].casefold():  # "Email 2", a second "Email"

@@ -7,14 +7,16 @@ Shared by the import itself and by its dry run, so the two never read a file dif
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
+import anyio
 import orjson
 
 from ..formats.mapping import ColumnMap, describe, load_mapping
 from ..formats.sanitize import Built, LeadBuilder
 from ..journal import Admission
-from ..sources.records import Record, RecordReader
+from ..sources.records import AsyncRecordReader, Record, RecordReader
 from .import_job import ImportOptions
 from .import_notices import NoteCount, column_notices, row_notices
 
@@ -26,14 +28,18 @@ class ImportInput:
 
     The --mapping is loaded and checked against the header at once (a ConfigError before
     anything is sent). `empty_before` counts the rows of no value that the job's earlier runs
-    skipped (the reader counts those of this run).
+    skipped (the reader counts those of this run). A file is read in a worker thread (with
+    the mapping, in one hop); a HubSpot source is awaited.
     """
 
-    def __init__(self, reader: RecordReader, options: ImportOptions) -> None:
+    def __init__(self, reader: RecordReader | AsyncRecordReader, options: ImportOptions) -> None:
         self.reader = reader
         self.options = options
         self.empty_before = 0
+        self.to_notes = (reader.unmapped_to_notes if options.unmapped_to_notes is None
+                         else options.unmapped_to_notes)
         self.columns: ColumnMap = load_mapping(options.mapping)
+        self.columns.labels = reader.labels
         if reader.names is not None:  # a CSV header: labels, names and positions
             self.columns.bind(reader.columns, reader.names)
         self.columns.check_columns(reader.columns, complete=reader.names is not None)
@@ -42,31 +48,51 @@ class ImportInput:
     def for_client(self, slug: str) -> LeadBuilder:
         """Build payloads for this client from now on."""
         self.builder = LeadBuilder(self.columns, slug, allow_no_email=self.options.allow_no_email,
-                                   unmapped_to_notes=self.options.unmapped_to_notes)
+                                   unmapped_to_notes=self.to_notes)
         return self.builder
 
-    def read_prepared(self, size: int) -> tuple[list[tuple[Admission, Built | None]], int]:
-        """Read, map and sanitise up to `size` records (in a worker thread); and the offset."""
+    async def next_prepared(self, size: int) -> tuple[list[tuple[Admission, Built | None]],
+                                                      dict[str, Any]]:
+        """Up to `size` records, mapped and sanitised; and the position after them."""
+        if self.reader.is_async:
+            records = await self.reader.read_batch(size)
+            return [self.prepare(r) for r in records], self.position()
+        return await anyio.to_thread.run_sync(self.read_prepared, size)
+
+    def read_prepared(self, size: int) -> tuple[list[tuple[Admission, Built | None]],
+                                                dict[str, Any]]:
+        """A file's records, read, mapped and sanitised together (in a worker thread)."""
+        assert not self.reader.is_async
         records = self.reader.read_batch(size)
         for record in records:
             for kind, column in record.notes:
                 if kind == "quotes":  # the job's log lists every repair
                     log.info("row %d (line %d): a quote in %r was neither doubled nor closing; "
                              "kept as typed", record.rowno, record.line, column)
-        return [self.prepare(r) for r in records], self.reader.offset
+        return [self.prepare(r) for r in records], self.position()
+
+    async def resume(self, meta: Mapping[str, Any]) -> None:
+        """Continue after the records an earlier run admitted (the journal's `meta`)."""
+        rowno = int(meta["rowno"])
+        if self.reader.is_async:
+            await self.reader.resume(meta, rowno)
+        else:
+            await anyio.to_thread.run_sync(self.reader.resume_at, int(meta["offset"]), rowno,
+                                           int(meta.get("line", 0)))
 
     def prepare(self, record: Record) -> tuple[Admission, Built | None]:
         """A record as the journal admits it, with its payload when it has one."""
         raw = orjson.dumps(record.raw).decode()
         if record.values is None:
             return Admission(record.rowno, None, raw, error=record.error, notes=record.notes,
-                             line=record.line), None
+                             line=record.line, key=record.key), None
         built = self.builder.build(record.values)
         notes = (*record.notes, *(("spare", column) for column in built.spare))
         if built.error is not None:
             return Admission(record.rowno, built.email_key, raw, error=built.error, notes=notes,
-                             line=record.line), None
-        return Admission(record.rowno, built.email_key, raw, notes=notes, line=record.line), built
+                             line=record.line, key=record.key), None
+        return Admission(record.rowno, built.email_key, raw, notes=notes, line=record.line,
+                         key=record.key), built
 
     def rebuild(self, raw: str) -> Built:
         """The payload of a journalled row again (a re-send), from its record as admitted."""
@@ -81,14 +107,17 @@ class ImportInput:
     def empty_rows(self) -> int:
         return self.empty_before + self.reader.empty_rows
 
-    def position(self) -> dict[str, int]:
-        """What the journal keeps beside the reader's offset."""
-        return {"line": self.reader.line, "empty_rows": self.empty_rows}
+    def position(self) -> dict[str, Any]:
+        """Where the records read so far end: what the journal keeps to resume from."""
+        if self.reader.is_async:
+            return self.reader.position()
+        return {"offset": self.reader.offset, "line": self.reader.line,
+                "empty_rows": self.empty_rows}
 
     def notices(self, notes: list[NoteCount], *, rows_read: int | None) -> list[str]:
         """Every choice made for the user: the header's, the mapping's, the rows' (`notes`, as
         the journal counts them); `rows_read` once the whole file is read."""
-        to_notes = self.options.unmapped_to_notes
+        to_notes = self.to_notes
         return [*column_notices(self.reader, self.columns, unmapped_to_notes=to_notes),
                 *row_notices(notes, empty_rows=self.empty_rows, unmapped_to_notes=to_notes,
                              rows_read=rows_read)]

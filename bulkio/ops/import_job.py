@@ -27,7 +27,7 @@ class ImportOptions:
     resume: bool = False
     verify: bool = True
     allow_no_email: bool = False
-    unmapped_to_notes: bool = False
+    unmapped_to_notes: bool | None = None  # None: as the source has it (files drop, HubSpot keeps)
     format: str | None = None  # csv or ndjson; from the name otherwise
     encoding: str | None = None  # csv: detected otherwise
     settle_s: float = 30.0  # wait this long after a lost answer before looking the row up

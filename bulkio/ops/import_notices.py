@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..formats.mapping import ColumnMap
-from ..sources.records import RecordReader
+from ..sources.records import RecordSource
 
 #: (kind, detail, rows, first row, its line) as the journal counts them
 NoteCount = tuple[str, str, int, int, int]
 
 
-def column_notices(reader: RecordReader, columns: ColumnMap, *, unmapped_to_notes: bool) -> list[str]:
+def column_notices(reader: RecordSource, columns: ColumnMap, *, unmapped_to_notes: bool) -> list[str]:
     """What the header and the mapping decided, known before any row is read."""
     said = []
     for name, positions in reader.repeated_names:

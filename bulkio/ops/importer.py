@@ -129,8 +129,7 @@ class Importer:
             await self.journal(self.j.stamp_left_in_flight)
         if not meta.get("read_done"):
             if self.resumed and meta.get("rowno"):
-                await anyio.to_thread.run_sync(self.reader.resume_at, int(meta["offset"]),
-                                               int(meta["rowno"]), int(meta.get("line", 0)))
+                await self.input.resume(meta)
             self.phase = "importing"
             async with anyio.create_task_group() as tg:
                 tg.start_soon(settlement.in_background)
@@ -176,13 +175,14 @@ class Importer:
     async def _produce(self, send: Send[Job]) -> None:
         updates: list[tuple[int, str, dict[str, str]]] = []
         while True:
-            prepared, offset = await anyio.to_thread.run_sync(self.input.read_prepared,
-                                                              self.batch_size)
+            prepared, position = await self.input.next_prepared(self.batch_size)
             if not prepared:
                 break
-            await self.journal(self.j.admit, [a for a, _ in prepared], offset,
-                               self.options.on_duplicate, self.input.position())
+            await self.journal(self.j.admit, [a for a, _ in prepared], position,
+                               self.options.on_duplicate)
             for admission, built in prepared:
+                if admission.action == "repeat":  # the source sent it again: not a row
+                    continue
                 if admission.action == "reject":
                     self.counts["rejected"] += 1
                 elif admission.action == "skip":

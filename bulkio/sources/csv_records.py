@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from ..errors import SourceError
 from .csv_fields import Assembled, RecordSplitter
@@ -79,6 +79,9 @@ def header_labels(names: list[str]) -> tuple[list[str], list[tuple[str, list[int
 
 class CsvRecords:
     format = "csv"
+    is_async: Literal[False] = False
+    unmapped_to_notes = False
+    labels: dict[str, str] = {}  # noqa: RUF012 - read only: a column is its own label
 
     def __init__(self, stream: BinaryIO, *, sample: bytes | None = None,
                  encoding: Encoding | str | None = None, delimiter: str | None = None) -> None:

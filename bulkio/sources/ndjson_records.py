@@ -5,7 +5,7 @@ UTF-8, as JSON is; a UTF-16 or UTF-32 file (what PowerShell's Out-File writes) i
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import orjson
 
@@ -16,6 +16,9 @@ from .text import LINE_LIMIT, Transcoded, split_raw
 
 class NdjsonRecords:
     format = "ndjson"
+    is_async: Literal[False] = False
+    unmapped_to_notes = False
+    labels: dict[str, str] = {}  # noqa: RUF012 - read only: a key is its own label
     names = None
     empty_rows = 0  # a blank line is not a row
 

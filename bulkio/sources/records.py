@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 #: What a reader may note on a record it read (kind -> what the detail is):
 #:   padded    a short row's missing cells were read as empty ("")
@@ -27,20 +28,26 @@ class Record:
     error: str | None = None
     line: int = 0  # the physical line it starts on, the header's included
     notes: tuple[Note, ...] = ()  # what the reader decided for the user on this record
+    key: str | None = None  # the source's own id for it (a HubSpot contact id, a lead guid)
 
 
-class RecordReader(Protocol):
-    format: str  # "csv" or "ndjson"
+class RecordSource(Protocol):
+    """What every reader tells about its records (files and HubSpot alike)."""
+
+    format: str  # "csv" or "ndjson": the rejects file is written in it
     columns: list[str]  # unique labels, known so far (NDJSON: keys seen in the first records)
-
-    @property
-    def offsets_in_file(self) -> bool:
-        """`offset` counts the file's bytes (not those of a transcoded copy)."""
-        ...
+    #: Columns that map to no field go to notes unless the user says (HubSpot: its extra
+    #: properties, the guide's "Label: value" lines); a file's are dropped unless asked.
+    unmapped_to_notes: bool
 
     @property
     def names(self) -> list[str] | None:
         """A CSV header's names, in order (the labels in `columns` are unique; names may not be)."""
+        ...
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """How a column is named for people, where not by itself (a notes line's label)."""
         ...
 
     @property
@@ -51,6 +58,21 @@ class RecordReader(Protocol):
     @property
     def empty_rows(self) -> int:
         """Rows with no value at all, skipped (since the start, or the resume point)."""
+        ...
+
+    def describe(self) -> str:
+        """How the source is read, for people ("CSV, UTF-8, separated by commas")."""
+        ...
+
+
+class RecordReader(RecordSource, Protocol):
+    """A file's records, read in a worker thread; its position is a byte offset."""
+
+    is_async: Literal[False]
+
+    @property
+    def offsets_in_file(self) -> bool:
+        """`offset` counts the file's bytes (not those of a transcoded copy)."""
         ...
 
     def read_batch(self, size: int) -> list[Record]:
@@ -71,8 +93,23 @@ class RecordReader(Protocol):
         """Continue after record `rowno`, which ended at byte `offset` and on line `line`."""
         ...
 
-    def describe(self) -> str:
-        """How the file is read, for people ("CSV, UTF-8, separated by commas")."""
+    def close(self) -> None: ...
+
+
+class AsyncRecordReader(RecordSource, Protocol):
+    """Records fetched over the network (HubSpot): each record has its source id as `key`, so
+    a position may be coarse (a page's cursor): what is read again is dropped as a repeat."""
+
+    is_async: Literal[True]
+
+    async def read_batch(self, size: int) -> list[Record]:
+        """Up to `size` records; an empty list at the end."""
         ...
 
-    def close(self) -> None: ...
+    def position(self) -> dict[str, Any]:
+        """Where to resume from (JSON values), after the records returned so far."""
+        ...
+
+    async def resume(self, position: Mapping[str, Any], rowno: int) -> None:
+        """Continue from a saved `position`; the next record is numbered `rowno + 1`."""
+        ...
