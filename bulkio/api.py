@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -21,8 +20,6 @@ import anyio
 
 from .client import open_client
 from .errors import ConfigError
-from .formats.sanitize import Built
-from .journal import Admission, ImportJournal
 from .models import (
     DryRun,
     ExportProgress,
@@ -37,8 +34,10 @@ from .ops.export_job import KINDS, ExportOptions, check_outputs, open_export_job
 from .ops.export_stdout import StreamExport
 from .ops.export_streams import plan_streams, unique_pages
 from .ops.exporter import Exporter
+from .ops.import_hubspot import import_from_hubspot, plan_hubspot
 from .ops.import_input import ImportInput
 from .ops.import_job import ImportOptions, open_job
+from .ops.import_plan import plan_import
 from .ops.importer import Importer
 from .ops.jobs import job_log
 from .ops.purge_job import PurgeOptions, open_purge_job
@@ -48,10 +47,11 @@ from .pool import first_error
 from .retry import RetryPolicy
 from .settings import Settings, resolve_settings
 from .sources.files import open_source
+from .sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
+from .sources.hubspot.source import hubspot_kind
 
 R = TypeVar("R")
 T = TypeVar("T")
-DRY_RUN_SAMPLES = 3
 PATH_OPTIONS = ("job_dir", "rejects", "report")
 
 
@@ -85,8 +85,10 @@ def _options(client: str | None, options: ImportOptions | None, kwargs: dict[str
 async def import_leads(source: str | Path, *, client: str | None = None,
                        settings: Settings | None = None, options: ImportOptions | None = None,
                        on_progress: Callable[[ImportProgress], None] | None = None,
-                       policy: RetryPolicy | None = None, **option_values: Any) -> ImportReport:
-    """Import a CSV or NDJSON file (optionally .gz; "-" for options.stdin) into a client.
+                       policy: RetryPolicy | None = None, hubspot: HubSpotSettings | None = None,
+                       **option_values: Any) -> ImportReport:
+    """Import a CSV or NDJSON file (optionally .gz; "-" for options.stdin), or a HubSpot
+    portal's contacts ("hubspot:contacts") or legacy leads ("hubspot:leads-v1"), into a client.
 
     Every row ends created, updated, skipped as a duplicate, rejected or failed, as the report
     says; rejected and failed rows go to the rejects file. Safe to run again with resume=True
@@ -96,15 +98,21 @@ async def import_leads(source: str | Path, *, client: str | None = None,
         report = await bulkio.import_leads("leads.csv", client="acme-corp", on_duplicate="update")
         print(report.created, report.rejects_path)
 
+    HubSpot's settings (`hubspot`) default to HUBSPOT_ACCESS_TOKEN and HUBSPOT_BASE_URL.
+
     Raises ConfigError (bad options, unknown client, unreadable file), AuthError, and
     BulkioError when the API cannot be reached at all.
     """
     options = _options(client, options, option_values)
     settings = settings or resolve_settings()
     name = str(source)
+    kind = hubspot_kind(name)
+    if kind is not None:
+        return await _run(import_from_hubspot(
+            kind, settings, hubspot or resolve_hubspot_settings(), options, on_progress, policy))
     src = open_source(name, fmt=options.format, encoding=options.encoding, stdin=options.stdin)
     try:
-        job_dir, journal, resumed = open_job(name, options)
+        job_dir, journal, resumed = open_job(name, options, src.fingerprint())
         try:
             with job_log(job_dir):
                 async with open_client(settings, policy=policy) as api:
@@ -123,67 +131,55 @@ def import_leads_sync(source: str | Path, **kwargs: Any) -> ImportReport:
     from an asyncio program), the import runs in a worker thread with a loop of its own; from
     async code, `await import_leads(...)` is the better call.
     """
-    run = partial(anyio.run, partial(import_leads, source, **kwargs), backend="asyncio")
+    return _blocking(partial(import_leads, source, **kwargs))
+
+
+def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | None,
+            hubspot: HubSpotSettings | None = None) -> DryRun:
+    """Read and map the source as an import would, and send nothing.
+
+    A file is read whole; a HubSpot source is sampled (its first 1,000 records, and what
+    reading them cost). In-source duplicates are found (on disk, in a temporary journal); the
+    client's own leads are not looked at. With `options.report`, the plan is written there as
+    an import report (`dry_run: true`). Blocks until done (in a worker thread where an event
+    loop already runs).
+    """
+    options = _options(None, options, {})
+    target = options.client or f"<new client {options.create_client!r}>"
+    kind = hubspot_kind(str(source))
+
+    async def plan() -> DryRun:
+        if kind is not None:
+            return await plan_hubspot(kind, hubspot or resolve_hubspot_settings(), options,
+                                      target, per_minute)
+        src = open_source(str(source), fmt=options.format, encoding=options.encoding,
+                          stdin=options.stdin)
+        try:
+            rows = ImportInput(src.reader, options)
+            rows.for_client(target)
+            return await plan_import(rows, per_minute=per_minute)
+        finally:
+            src.close()
+
+    result = _blocking(plan)
+    if options.report is not None:
+        write_report(options.report, result.report())
+    return result
+
+
+def _blocking(call: Callable[[], Awaitable[T]]) -> T:
+    """Run `call` to its end from synchronous code: here, or in a worker thread with an event
+    loop of its own where one is already running (a Jupyter notebook)."""
+    def run() -> T:
+        result: T = anyio.run(call, backend="asyncio")
+        return result
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # no loop here: the common case of a script
-        report: ImportReport = run()
-        return report
-    with ThreadPoolExecutor(1, thread_name_prefix="bulkio-import") as worker:
+        return run()
+    with ThreadPoolExecutor(1, thread_name_prefix="bulkio") as worker:
         return worker.submit(run).result()
-
-
-def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | None) -> DryRun:
-    """Read and map the whole file as an import would, and send nothing.
-
-    In-file duplicates are found (on disk, in a temporary journal); the client's own leads
-    are not looked at, so nothing is needed but the file. With `options.report`, the plan is
-    written there as an import report (`dry_run: true`).
-    """
-    options = _options(None, options, {})
-    src = open_source(str(source), fmt=options.format, encoding=options.encoding,
-                      stdin=options.stdin)
-    try:
-        rows = ImportInput(src.reader, options)
-        rows.for_client(options.client or f"<new client {options.create_client!r}>")
-        plan = DryRun(columns={}, samples=[], per_minute=per_minute)
-        with tempfile.TemporaryDirectory(prefix="bulkio-dry-run-") as folder:
-            journal = ImportJournal(Path(folder) / "journal.db")
-            try:
-                while True:
-                    prepared, position = rows.read_prepared(1000)
-                    if not prepared:
-                        break
-                    journal.admit([a for a, _ in prepared], position, "create")
-                    for admission, built in prepared:
-                        _count_in(plan, admission, built)
-                plan.notices = rows.notices(journal.notes(), rows_read=plan.rows_read)
-                plan.repaired_rows = journal.rows_noted("quotes")
-            finally:
-                journal.close()
-        plan.columns = rows.mapping()
-        plan.read_as = src.reader.describe()
-    finally:
-        src.close()
-    if options.report is not None:
-        write_report(options.report, plan.report())
-    return plan
-
-
-def _count_in(plan: DryRun, admission: Admission, built: Built | None) -> None:
-    if admission.action == "repeat":
-        return
-    plan.rows_read += 1
-    if admission.action == "reject":
-        plan.rejected += 1
-        if len(plan.rejections) < 10:
-            plan.rejections.append((admission.rowno, admission.error or ""))
-    elif admission.action == "skip":
-        plan.skipped_duplicate += 1
-    else:
-        plan.to_create += 1
-        if built and built.payload and len(plan.samples) < DRY_RUN_SAMPLES:
-            plan.samples.append(built.payload)
 
 
 async def export_leads(out: str | Path, *, settings: Settings | None = None,

@@ -16,6 +16,8 @@
     │       └── AnswerTimeout   no answer within the timeout
     ├── ServerUnreachable       the server never answered a first request, or its login
     │                           gave up: not worth retrying request by request
+    ├── Interrupted             a run stopped for now, resumable: a source's daily quota is
+    │                           used up, or the source is down
     └── OutcomeUnknown          a non-idempotent request may or may not have taken effect
 
 Retryability lives on the type (the Transient mixin), so the retry policy never parses
@@ -115,6 +117,11 @@ class AnswerTimeout(ResponseLost):
 class ServerUnreachable(BulkioError):
     """The server cannot be reached at all (not transient at the level of one request): a
     first contact refused or unanswered, or a login that ran out of retries."""
+
+
+class Interrupted(BulkioError):
+    """The run stopped before its end for a reason that passes (a daily quota, an outage):
+    it ends as an interruption (report written, the resume command printed)."""
 
 
 class OutcomeUnknown(BulkioError):

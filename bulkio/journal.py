@@ -55,9 +55,6 @@ CREATE TABLE IF NOT EXISTS notes (rowno INTEGER NOT NULL, kind TEXT NOT NULL, de
 -- the client's leads as listed by the latest reconcile/verify pass
 CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
 CREATE INDEX IF NOT EXISTS server_email ON server (email);
--- what a source looked up once and may need again (a HubSpot company), by kind and id
-CREATE TABLE IF NOT EXISTS cache (kind TEXT NOT NULL, id TEXT NOT NULL, value TEXT NOT NULL,
-                                  PRIMARY KEY (kind, id));
 CREATE INDEX IF NOT EXISTS server_id ON server (id);
 """
 
@@ -340,23 +337,6 @@ class ImportJournal:
         totals = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
         totals.update(self.db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
         return totals
-
-    # -- a source's cache -------------------------------------------------------------------
-
-    def cached(self, kind: str, ids: list[str]) -> dict[str, Any]:
-        """The values cached under these ids (those not cached are absent)."""
-        found: dict[str, Any] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            found.update((i, orjson.loads(v)) for i, v in self.db.execute(
-                f"SELECT id, value FROM cache WHERE kind = ? AND id IN "
-                f"({','.join('?' * len(chunk))})", [kind, *chunk]))
-        return found
-
-    def cache(self, kind: str, values: Mapping[str, Any]) -> None:
-        with self._tx():
-            self.db.executemany("INSERT OR REPLACE INTO cache VALUES (?, ?, ?)",
-                                [(kind, i, orjson.dumps(v).decode()) for i, v in values.items()])
 
     def notes(self) -> list[tuple[str, str, int, int, int]]:
         """(kind, detail, rows, the first row, its line) of the notes, by kind and detail."""

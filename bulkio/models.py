@@ -115,6 +115,9 @@ class DryRun:
     read_as: str = ""
     notices: list[str] = field(default_factory=list)
     repaired_rows: int = 0
+    whole_source: bool = True  # False: a sample (HubSpot's first records)
+    hubspot_requests: int = 0  # what reading the sample cost HubSpot
+    hubspot_per_10s: int | None = None  # HubSpot's quota, for its time
 
     @property
     def requests(self) -> int:

@@ -32,12 +32,12 @@ log = logging.getLogger("bulkio.quota")
 MAX_HEADER_PAUSE = 120.0  # ignore a Reset further away than this: a clock skew, not a quota
 
 
-def bucket(per_minute: float) -> tuple[int, float]:
-    """(burst, leak rate a second) that never admits more than `per_minute` in 60 s."""
-    burst = 1 + int(per_minute // 1000)
-    if per_minute <= burst:
-        return 1, per_minute / 60.0  # tiny quotas: strict pacing
-    return burst, (per_minute - burst) / 60.0
+def bucket(limit: float, period: float = 60.0) -> tuple[int, float]:
+    """(burst, leak rate a second) that never admits more than `limit` in any `period` s."""
+    burst = 1 + int(limit * 60.0 / period // 1000)
+    if limit <= burst:
+        return 1, limit / period  # tiny quotas: strict pacing
+    return burst, (limit - burst) / period
 
 
 def parse_retry_after(value: str | None, wall: Callable[[], float] = time.time) -> float | None:
@@ -59,20 +59,35 @@ def parse_retry_after(value: str | None, wall: Callable[[], float] = time.time) 
 
 
 class Quota:
-    """The run's request budget. `per_minute=None` turns client-side pacing off."""
+    """The run's request budget: `limit` requests in any `period` seconds (a minute for
+    LeadGenius's tiers, 10 s for HubSpot's); `limit=None` turns client-side pacing off."""
 
-    def __init__(self, per_minute: float | None, *, wall: Callable[[], float] = time.time) -> None:
+    def __init__(self, limit: float | None, *, wall: Callable[[], float] = time.time,
+                 period: float = 60.0) -> None:
         self._wall = wall
         self._paused_until = 0.0  # event-loop time
-        self.per_minute = per_minute
-        self._limiter = self._make_limiter(per_minute)
+        self.period = period
+        self.limit = limit
+        self._limiter = self._make_limiter(limit)
 
-    @staticmethod
-    def _make_limiter(per_minute: float | None) -> AsyncLimiter | None:
-        if per_minute is None:
+    @property
+    def per_minute(self) -> float | None:
+        """The pace in requests a minute (for ETAs)."""
+        return None if self.limit is None else self.limit * 60.0 / self.period
+
+    def _make_limiter(self, limit: float | None) -> AsyncLimiter | None:
+        if limit is None:
             return None
-        burst, rate = bucket(per_minute)
+        burst, rate = bucket(limit, self.period)
         return AsyncLimiter(burst, burst / rate)
+
+    def slow_to(self, limit: float, reason: str) -> None:
+        """The server's limit is lower than ours: take it (never raises the pace)."""
+        if self.limit is None or limit >= self.limit:
+            return
+        log.warning("%s: slowing down to it", reason)
+        self.limit = limit
+        self._limiter = self._make_limiter(limit)
 
     @property
     def is_open(self) -> bool:
@@ -104,15 +119,12 @@ class Quota:
         if status == 429:
             wait = parse_retry_after(headers.get("Retry-After"), self._wall)
             self.pause(wait if wait is not None else 60.0, "rate limited (429)")
-        limit = _number(headers.get("X-RateLimit-Limit"))
-        if limit is not None and limit >= 1 and self.per_minute is not None \
-                and limit < self.per_minute:
-            log.warning("the server's quota is %d requests a minute, below the configured %d; "
-                        "slowing down to it", limit, self.per_minute)
-            self.per_minute = limit
-            self._limiter = self._make_limiter(limit)
-        remaining = _number(headers.get("X-RateLimit-Remaining"))
-        reset = _number(headers.get("X-RateLimit-Reset"))
+        limit = header_number(headers.get("X-RateLimit-Limit"))
+        if limit is not None and limit >= 1 and self.limit is not None and limit < self.limit:
+            self.slow_to(limit, f"the server's quota is {limit:.0f} requests a minute, below "
+                                f"the configured {self.limit:.0f}")
+        remaining = header_number(headers.get("X-RateLimit-Remaining"))
+        reset = header_number(headers.get("X-RateLimit-Reset"))
         if status != 429 and remaining is not None and remaining <= 0 and reset is not None:
             wait = reset - self._wall()
             if 0 < wait <= MAX_HEADER_PAUSE:
@@ -129,7 +141,8 @@ class Quota:
             await anyio.sleep(left)
 
 
-def _number(value: str | None) -> float | None:
+def header_number(value: str | None) -> float | None:
+    """A numeric header's value; None when absent or not a finite number."""
     if value is None:
         return None
     try:

@@ -91,15 +91,17 @@ def parse_rate(text: str) -> float | None:
     return value
 
 
-def normalise_base_url(url: str, insecure: bool) -> str:
+def normalise_base_url(url: str, insecure: bool, *,
+                       setting: str = "--base-url or LEADGENIUS_BASE_URL",
+                       example: str = DEFAULT_BASE_URL) -> str:
     """Validate the base URL; refuse plain http to anything but loopback unless `insecure`."""
     url = url.strip().rstrip("/")
     if url.endswith("/api"):
         url = url[: -len("/api")]  # the seeds write the base URL with /api; both work
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"the base URL {url!r} is not an http(s) URL; set --base-url or "
-                          "LEADGENIUS_BASE_URL to e.g. https://last.leadgenius.app")
+        raise ConfigError(f"the base URL {url!r} is not an http(s) URL; set {setting} to e.g. "
+                          f"{example}")
     if parts.scheme == "http" and not is_loopback(parts.hostname) and not insecure:
         raise ConfigError(f"refusing to send credentials over plain http:// to {parts.hostname}; "
                           "use https://, or pass --insecure if you really mean it")

@@ -138,9 +138,11 @@ class ServerWatch:
     """
 
     def __init__(self, inner: Transport, base_url: str, patience: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 setting: str = "--base-url, or LEADGENIUS_BASE_URL") -> None:
         self.inner = inner
         self.base_url = base_url
+        self.setting = setting
         self.patience = patience
         self.answered = False
         self._clock = clock
@@ -162,7 +164,7 @@ class ServerWatch:
         return response
 
     async def _first_contact(self, request: Request) -> Response:
-        where = f"{self.base_url} (--base-url, or LEADGENIUS_BASE_URL)"
+        where = f"{self.base_url} ({self.setting})"
         try:
             with anyio.fail_after(self.patience):
                 response = await self.inner.send(request)

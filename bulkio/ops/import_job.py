@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from ..journal import ImportJournal
+from ..sources.hubspot.source import HubSpotOptions
 from . import jobs
-
-FINGERPRINT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -32,34 +30,28 @@ class ImportOptions:
     encoding: str | None = None  # csv: detected otherwise
     settle_s: float = 30.0  # wait this long after a lost answer before looking the row up
     stdin: BinaryIO | None = None
+    hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)  # for hubspot:<kind>
 
     @property
     def target(self) -> str:
         return self.client or f"new:{self.create_client}"
 
 
-def default_job_dir(source: str, options: ImportOptions) -> Path:
-    """One job per (file, client): the same command finds the same job again."""
-    where = source if source == "-" else str(Path(source).resolve())
+def default_job_dir(source: str, options: ImportOptions, where: str | None = None) -> Path:
+    """One job per (source, client): the same command finds the same job again. `where`
+    says which source (a file's absolute path; for HubSpot, the portal's URL too)."""
+    where = where or (source if source == "-" else str(Path(source).resolve()))
     return jobs.default_job_dir("import", options.target, f"{where}|{options.target}")
 
 
-def fingerprint(source: str) -> dict[str, Any]:
-    """Size and a hash of the first MiB: enough to notice a different file on resume."""
-    if source == "-":
-        return {"stdin": True}
-    path = Path(source)
-    with path.open("rb") as f:
-        head = hashlib.sha256(f.read(FINGERPRINT_BYTES)).hexdigest()
-    return {"size": path.stat().st_size, "head_sha256": head}
-
-
-def open_job(source: str, options: ImportOptions) -> tuple[Path, ImportJournal, bool]:
+def open_job(source: str, options: ImportOptions, fingerprint: dict[str, Any], *,
+             where: str | None = None) -> tuple[Path, ImportJournal, bool]:
     """The job directory and its journal, and whether this run resumes an earlier one."""
-    job_dir = options.job_dir or default_job_dir(source, options)
+    job_dir = options.job_dir or default_job_dir(source, options, where)
     journal, resumed = jobs.open_job(
         job_dir, "journal.db", ImportJournal, resume=options.resume,
-        fingerprint=fingerprint(source), what=f"import of {source} into {options.target}",
-        mismatch=f"{source} is not the file the job in {job_dir} started with; resume with "
-                 "the same file, or start a new job with --job-dir")
+        fingerprint=fingerprint, what=f"import of {source} into {options.target}",
+        mismatch=f"{source} is not the source the job in {job_dir} started with (another "
+                 "file, or other options); resume with the same one, or start a new job with "
+                 "--job-dir")
     return job_dir, journal, resumed

@@ -44,10 +44,10 @@ from ..journal import FINAL, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
 from ..pool import Send, run_pool
 from ..serial import Serial
-from ..sources.files import Source
+from ..sources.records import ImportSource
 from ..version import __version__
 from .import_input import ImportInput
-from .import_job import ImportOptions, fingerprint
+from .import_job import ImportOptions
 from .import_settle import Settlement, emails_and_ids
 from .runs import job_totals, run_then_finish, write_report
 
@@ -83,7 +83,7 @@ class Importer:
     be using it; the few direct `self.j` reads happen between phases, when nothing is.
     """
 
-    def __init__(self, api: LeadGeniusClient, source: Source, journal: ImportJournal,
+    def __init__(self, api: LeadGeniusClient, source: ImportSource, journal: ImportJournal,
                  job_dir: Path, resumed: bool, options: ImportOptions,
                  on_progress: Callable[[ImportProgress], None] | None) -> None:
         self.api = api
@@ -150,7 +150,7 @@ class Importer:
         else:
             self.slug = await self._target_slug()
             await self.journal(
-                self.j.set_meta, source=self.source.name, fingerprint=fingerprint(self.source.name),
+                self.j.set_meta, source=self.source.name, fingerprint=self.source.fingerprint(),
                 format=self.source.format, client_slug=self.slug, status="running",
                 on_duplicate=self.options.on_duplicate, bulkio=__version__,
                 delimiter=getattr(self.reader, "delimiter", ","))

@@ -11,7 +11,9 @@ from typing import Any, TypeVar
 import anyio
 import orjson
 
+from ..errors import Interrupted
 from ..files import atomic_write
+from ..pool import first_error
 from ..stats import RunStats
 
 R = TypeVar("R")
@@ -33,8 +35,10 @@ async def run_then_finish(work: Callable[[], Awaitable[None]],
             await work()
             tg.cancel_scope.cancel()
         ended = "done"
-    except (KeyboardInterrupt, anyio.get_cancelled_exc_class()):
-        ended = "interrupted"
+    except BaseException as error:  # from a task group, wrapped in an exception group
+        if isinstance(first_error(error), (KeyboardInterrupt, Interrupted,
+                                           anyio.get_cancelled_exc_class())):
+            ended = "interrupted"
         raise
     finally:
         with anyio.CancelScope(shield=True):

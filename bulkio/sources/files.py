@@ -6,10 +6,11 @@ binary is refused before anything is read or sent (`sniff`), a .gz that is not g
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import SourceError
 from .csv_records import CsvRecords
@@ -19,6 +20,7 @@ from .records import RecordReader
 from .sniff import GZIP_MAGIC, SAVE_AS_CSV, what_binary
 from .text import SAMPLE, choose_encoding
 
+FINGERPRINT_BYTES = 1 << 20
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
            ".json": "ndjson"}
 NOT_TEXT = {".xlsx": "an Excel workbook", ".xlsm": "an Excel workbook", ".xls": "an Excel workbook",
@@ -39,6 +41,15 @@ class Source:
     @property
     def is_stdin(self) -> bool:
         return self.name == "-"
+
+    def fingerprint(self) -> dict[str, Any]:
+        """Size and a hash of the first MiB: enough to notice a different file on resume."""
+        if self.is_stdin:
+            return {"stdin": True}
+        path = Path(self.name)
+        with path.open("rb") as f:
+            head = hashlib.sha256(f.read(FINGERPRINT_BYTES)).hexdigest()
+        return {"size": path.stat().st_size, "head_sha256": head}
 
     def fraction_read(self) -> float | None:
         """How far through the file the reader is, 0..1, when the size is known."""

@@ -113,3 +113,21 @@ class AsyncRecordReader(RecordSource, Protocol):
     async def resume(self, position: Mapping[str, Any], rowno: int) -> None:
         """Continue from a saved `position`; the next record is numbered `rowno + 1`."""
         ...
+
+
+class ImportSource(Protocol):
+    """An opened source as an import sees it: a file (`files.Source`) or HubSpot."""
+
+    name: str  # the path as given, "-", or hubspot:<kind>
+    format: str  # "csv" or "ndjson": the rejects file's
+
+    @property
+    def reader(self) -> RecordReader | AsyncRecordReader: ...
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What must not change between a run and its --resume."""
+        ...
+
+    def fraction_read(self) -> float | None:
+        """How far through the source the reader is, when that can be told."""
+        ...

@@ -216,7 +216,7 @@ async def test_job_rules(sandbox: Sandbox, tmp_path: Path) -> None:
     unfinished.close()
     with pytest.raises(ConfigError, match="--resume"):
         await run(sandbox, source, tmp_path, job_dir=tmp_path / "half")
-    with pytest.raises(ConfigError, match="not the file"):
+    with pytest.raises(ConfigError, match="not the source the job"):
         await run(sandbox, source, tmp_path, job_dir=tmp_path / "half", resume=True)
 
 

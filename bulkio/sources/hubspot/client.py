@@ -1,0 +1,199 @@
+"""HubSpot's API, one method per endpoint bulkio reads: CRM v3 contacts, companies batch read,
+and the legacy v1 leads list.
+
+Each attempt of each request takes, in order: a slot of HubSpot's own quota (its rolling
+10 seconds, separate from LeadGenius's minute), the token, the transport. Retries are the
+same policy as LeadGenius calls (every call here is a read, so always safe to repeat).
+
+What HubSpot says about its quota is obeyed: `X-HubSpot-RateLimit-Max` over
+`-Interval-Milliseconds` below our pace slows us to it; `-Remaining: 0` holds every request
+until a slot frees; a 429 pauses every request for its `Retry-After`, or the interval; a
+429 of the DAILY policy, or `-Daily-Remaining: 0`, stops the run, resumable, saying when the
+daily quota resets. An outage that outlasts the retries stops the run the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+
+from ...errors import (
+    ApiError,
+    AuthError,
+    BulkioError,
+    Interrupted,
+    RateLimited,
+    TransientApiError,
+    TransportError,
+)
+from ...quota import Quota, header_number, parse_retry_after
+from ...retry import RetryPolicy, call_with_retries
+from ...stats import RunStats
+from ...transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
+from .settings import SCOPES, HubSpotSettings
+
+log = logging.getLogger("bulkio.hubspot")
+
+CONNECTIONS = 8  # HubSpot is paged by one cursor; a few company reads go alongside
+FIRST_CONTACT_S = 10.0
+DAILY_RESET = "at midnight in your HubSpot account's time zone"
+
+
+class HubSpotDailyLimit(Interrupted):
+    """HubSpot's daily request quota is used up."""
+
+
+class HubSpotUnavailable(Interrupted):
+    """HubSpot did not answer, through all the retries."""
+
+
+class HubSpotQuota(Quota):
+    """HubSpot's quota: `limit` requests in any 10 seconds, and what its headers say."""
+
+    def __init__(self, limit: int | None) -> None:
+        super().__init__(limit, period=10.0)
+        self.daily_used_up = False
+
+    async def acquire(self) -> None:
+        if self.daily_used_up:
+            raise HubSpotDailyLimit(f"HubSpot's daily request quota is used up (it resets "
+                                    f"{DAILY_RESET}); run the same command with --resume then")
+        await super().acquire()
+
+    def observe_hubspot(self, status: int, headers: Mapping[str, str], body: Any) -> None:
+        interval = header_number(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")) or 10_000.0
+        if status == 429:
+            if isinstance(body, dict) and body.get("policyName") == "DAILY":
+                self.daily_used_up = True
+                return
+            wait = parse_retry_after(headers.get("Retry-After"))
+            self.pause(wait if wait is not None else interval / 1000,
+                       "HubSpot rate limited (429)")
+        most = header_number(headers.get("X-HubSpot-RateLimit-Max"))
+        if most is not None and most >= 1:
+            self.slow_to(most * self.period * 1000 / interval,
+                         f"HubSpot allows {most:.0f} requests per {interval / 1000:g} s, "
+                         f"below the configured {self.limit or 0:.0f} per {self.period:g} s")
+        if status != 429 and header_number(headers.get("X-HubSpot-RateLimit-Remaining")) == 0:
+            self.pause(interval / 1000 / max(most or 100.0, 1.0), "HubSpot's window is full")
+        if header_number(headers.get("X-HubSpot-RateLimit-Daily-Remaining")) == 0:
+            self.daily_used_up = True
+
+
+class HubSpotClient:
+    """Reads one HubSpot portal for one run (its own session, quota and counters)."""
+
+    def __init__(self, settings: HubSpotSettings, transport: Transport, *,
+                 policy: RetryPolicy | None = None, quota: HubSpotQuota | None = None) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.policy = policy or RetryPolicy()
+        self.quota = quota or HubSpotQuota(settings.rate_per_10s)
+        self.stats = RunStats()
+
+    async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                   body: Any = None, token_in_query: bool = False) -> Any:
+        """One HubSpot call, retried; its decoded body. AuthError (a refused token, a missing
+        scope), ApiError, or Interrupted (the daily quota, an outage)."""
+        query = dict(params or {})
+        headers = {"Content-Type": "application/json"}
+        if token_in_query:  # the legacy v1 API's way (the token is a registered secret)
+            query["access_token"] = self.settings.token
+        else:
+            headers["Authorization"] = f"Bearer {self.settings.token}"
+        request = Request(method, self.settings.base_url + path, query or None,
+                          orjson.dumps(body) if body is not None else None, headers)
+
+        async def attempt() -> Any:
+            await self.quota.acquire()
+            self.stats.requests += 1
+            resp = await self.transport.send(request)
+            answer = resp.json()
+            self.quota.observe_hubspot(resp.status, resp.headers, answer)
+            if resp.status == 429:
+                self.stats.rate_limited += 1
+                if self.quota.daily_used_up:
+                    await self.quota.acquire()  # raises: the day's quota is gone
+                raise RateLimited(0.0, method=method, path=path)
+            if resp.ok:
+                return answer
+            raise _error(resp.status, answer, method, path)
+
+        def count_retry(_error: BulkioError, _delay: float) -> None:
+            self.stats.retries += 1
+
+        try:
+            return await call_with_retries(self.policy, attempt, what=(method, path),
+                                           on_retry=count_retry)
+        except (TransportError, TransientApiError) as error:
+            raise HubSpotUnavailable(f"HubSpot did not answer {method} {path} through "
+                                     f"{self.policy.attempts} tries ({error}); the import "
+                                     "stopped: run it again with --resume later") from None
+
+    # -- endpoints ------------------------------------------------------------------------------
+
+    async def contacts(self, *, after: str | None, properties: Sequence[str],
+                       limit: int = 100) -> dict[str, Any]:
+        params = {"limit": str(limit), "properties": ",".join(properties),
+                  "associations": "companies", **({"after": after} if after else {})}
+        answer = await self.call("GET", "/crm/v3/objects/contacts", params=params)
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise ApiError(200, "the contacts page has no results list", method="GET",
+                           path="/crm/v3/objects/contacts")
+        return answer
+
+    async def companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[dict[str, Any]]:
+        """At most 100 companies by id; unknown ids are simply absent."""
+        answer = await self.call("POST", "/crm/v3/objects/companies/batch/read",
+                                 body={"properties": list(properties),
+                                       "inputs": [{"id": i} for i in ids]})
+        results = answer.get("results") if isinstance(answer, dict) else None
+        return [r for r in results or [] if isinstance(r, dict)]
+
+    async def v1_leads(self, *, offset: int, max_: int = 100, start_ms: int | None = None,
+                       stop_ms: int | None = None) -> list[dict[str, Any]]:
+        """A page of the legacy leads list, oldest first."""
+        params = {"max": str(max_), "offset": str(offset), "sort": "insertedAt", "dir": "asc",
+                  "timePivot": "insertedAt", "excludeConversionEvents": "true"}
+        if start_ms is not None:
+            params["startTime"] = str(start_ms)
+        if stop_ms is not None:
+            params["stopTime"] = str(stop_ms)
+        answer = await self.call("GET", "/leads/v1/list", params=params, token_in_query=True)
+        if not isinstance(answer, list):
+            raise ApiError(200, "the v1 leads list is not a JSON array", method="GET",
+                           path="/leads/v1/list")
+        return [lead for lead in answer if isinstance(lead, dict)]
+
+
+def _error(status: int, body: Any, method: str, path: str) -> BulkioError:
+    detail = body if isinstance(body, dict) else {}
+    message = str(detail.get("message") or f"HTTP {status}")
+    category = str(detail.get("category") or "")
+    if status == 401:
+        return AuthError(f"HubSpot refused the access token ({category or 'HTTP 401'}): check "
+                         "HUBSPOT_ACCESS_TOKEN (or --hubspot-token-file), a private-app token")
+    if status == 403:
+        needed = [scope for error in detail.get("errors") or () if isinstance(error, dict)
+                  for scope in (error.get("context") or {}).get("requiredGranularScopes") or ()]
+        scopes = ", ".join(needed) if needed else " or ".join(SCOPES)
+        return AuthError(f"HubSpot's private app lacks the scope {scopes} ({category or 'HTTP 403'}"
+                         f" on {method} {path}): add it under the app's Scopes, then run again")
+    if status >= 500:
+        return TransientApiError(status, message, category, method=method, path=path)
+    return ApiError(status, message, category, method=method, path=path)
+
+
+@asynccontextmanager
+async def open_hubspot(settings: HubSpotSettings, *, policy: RetryPolicy | None = None
+                       ) -> AsyncIterator[HubSpotClient]:
+    """A HubSpot client with its own aiohttp session for the run."""
+    async with open_session(CONNECTIONS, settings.timeout) as session:
+        transport = ServerWatch(AiohttpTransport(session), settings.base_url,
+                                patience=min(settings.timeout, FIRST_CONTACT_S),
+                                setting="--hubspot-base-url, or HUBSPOT_BASE_URL")
+        yield HubSpotClient(settings, transport, policy=policy)

@@ -1,0 +1,90 @@
+"""HubSpot settings for one run: the private-app token, the base URL, the quota.
+
+The token comes from `HUBSPOT_ACCESS_TOKEN`, or a file named by `--hubspot-token-file`; never
+from a flag value (flags show in `ps` and in shell history). It is registered as a secret the
+moment it is read, so no log line, error, report or file bulkio writes ever holds it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...errors import ConfigError
+from ...redact import register_secret
+from ...settings import normalise_base_url
+
+log = logging.getLogger("bulkio.hubspot")
+
+DEFAULT_HUBSPOT_URL = "https://api.hubapi.com"
+DEFAULT_RATE = 100  # requests per 10 s: the Free/Starter private-app limit
+SCOPES = ("crm.objects.contacts.read", "crm.objects.companies.read")
+NO_TOKEN = ("HubSpot needs a private-app access token: set HUBSPOT_ACCESS_TOKEN, or pass "
+            f"--hubspot-token-file PATH (the app needs the scopes {', '.join(SCOPES)})")
+
+
+@dataclass(frozen=True)
+class HubSpotSettings:
+    base_url: str = DEFAULT_HUBSPOT_URL
+    token: str = field(default="", repr=False)
+    rate_per_10s: int | None = DEFAULT_RATE  # None: no client-side pacing
+    timeout: float = 30.0
+
+
+def resolve_hubspot_settings(*, base_url: str | None = None, token_file: str | None = None,
+                             rate: str | None = None, timeout: float | None = None,
+                             insecure: bool = False, env: Mapping[str, str] | None = None
+                             ) -> HubSpotSettings:
+    """Settings from flag values (None when not given) and the environment; ConfigError in one
+    line saying what to set."""
+    env = os.environ if env is None else env
+    token = _token_from_file(Path(token_file)) if token_file else env.get("HUBSPOT_ACCESS_TOKEN", "")
+    token = token.strip()
+    if not token:
+        raise ConfigError(NO_TOKEN)
+    register_secret(token)
+    url = normalise_base_url(base_url or env.get("HUBSPOT_BASE_URL") or DEFAULT_HUBSPOT_URL,
+                             insecure, setting="--hubspot-base-url or HUBSPOT_BASE_URL",
+                             example=DEFAULT_HUBSPOT_URL)
+    return HubSpotSettings(base_url=url, token=token, rate_per_10s=parse_hubspot_rate(rate),
+                           timeout=timeout or 30.0)
+
+
+def parse_hubspot_rate(text: str | None) -> int | None:
+    """`--hubspot-rate`: requests per 10 seconds, or `unlimited`."""
+    if text is None:
+        return DEFAULT_RATE
+    if text.strip().lower() in ("unlimited", "none", "off"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"--hubspot-rate must be a number of requests per 10 seconds (100, "
+                          f"or 190 for Professional/Enterprise), not {text!r}") from None
+    if value < 1:
+        raise ConfigError("--hubspot-rate must be at least 1 request per 10 seconds")
+    return value
+
+
+def _token_from_file(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        raise ConfigError(f"no such HubSpot token file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the HubSpot token file {path}: {exc}") from None
+    if mode & 0o077:
+        try:
+            os.chmod(path, 0o600)
+        except OSError as exc:
+            log.warning("the HubSpot token file %s can be read by other users (mode %o) and "
+                        "could not be made private: %s; chmod 600 it", path, mode, exc.strerror)
+        else:
+            log.warning("the HubSpot token file %s could be read by other users (mode %o): "
+                        "it is now private (0600)", path, mode)
+    return text
