@@ -81,12 +81,18 @@ class Quota:
         burst, rate = bucket(limit, self.period)
         return AsyncLimiter(burst, burst / rate)
 
-    def slow_to(self, limit: float, reason: str) -> None:
-        """The server's limit is lower than ours: take it (never raises the pace)."""
-        if self.limit is None or limit >= self.limit:
+    def slow_to(self, limit: float, reason: str, period: float | None = None) -> None:
+        """The server's limit (over its own `period`, if it says) is stricter than ours: take
+        it. Stricter: a lower pace, or the same pace over a shorter window (fewer at once).
+        Never raises the pace, and pacing turned off stays off."""
+        period = period or self.period
+        if self.limit is None or (limit, period) == (self.limit, self.period):
+            return
+        if limit / period > self.limit / self.period or (
+                limit / period == self.limit / self.period and period >= self.period):
             return
         log.warning("%s: slowing down to it", reason)
-        self.limit = limit
+        self.limit, self.period = limit, period
         self._limiter = self._make_limiter(limit)
 
     @property

@@ -9,7 +9,10 @@ from pathlib import Path
 import anyio
 
 from ..api import dry_run, import_leads
+from ..errors import ConfigError
 from ..ops.import_job import ImportOptions
+from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
+from ..sources.hubspot.source import HubSpotOptions, hubspot_kind, split_names
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,
@@ -24,7 +27,7 @@ from .running import run_operation
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
-        "import", help="import a CSV or NDJSON file of leads into a client",
+        "import", help="import a CSV or NDJSON file, or HubSpot's contacts, into a client",
         description="Stream a CSV or NDJSON file (optionally .gz) into single-lead POSTs at the "
                     "full quota. Every row ends created, updated, skipped as a duplicate, "
                     "rejected or failed; nothing is lost and nothing is sent twice, across "
@@ -33,7 +36,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                     "end and in --dry-run. Exit codes: 0 all rows done, 1 some rejected or "
                     "failed, 2 usage or configuration (a file that is not text is refused), "
                     "130 interrupted (resumable).")
-    p.add_argument("source", help="a .csv, .ndjson or .jsonl file, optionally .gz; - for stdin")
+    p.add_argument("source", help="a .csv, .ndjson or .jsonl file, optionally .gz; - for stdin; "
+                                  "or hubspot:contacts (CRM v3 contacts with their companies) or "
+                                  "hubspot:leads-v1 (the legacy leads list)")
     target = p.add_argument_group("target (one of)")
     target.add_argument("--client", metavar="SLUG",
                         help="the client's slug (client_id); a UUID is translated, with a warning")
@@ -64,6 +69,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="after a lost answer, wait this long (the server's own timeout) before "
                         "looking the row up (default: 30)")
+    g = p.add_argument_group(
+        "HubSpot source (the token: HUBSPOT_ACCESS_TOKEN, a private app with the scopes "
+        "crm.objects.contacts.read and crm.objects.companies.read)")
+    g.add_argument("--hubspot-token-file", metavar="PATH",
+                   help="read the private-app token from this file instead")
+    g.add_argument("--hubspot-base-url", metavar="URL",
+                   help="HubSpot's API (env HUBSPOT_BASE_URL; default https://api.hubapi.com)")
+    g.add_argument("--hubspot-rate", metavar="N",
+                   help="HubSpot requests per 10 seconds: 100 (the default, Free/Starter) or 190 "
+                        "(Professional/Enterprise); 'unlimited' for none")
+    g.add_argument("--properties", metavar="a,b",
+                   help="more contact properties to read (to notes, unless --mapping maps them)")
+    g.add_argument("--company-properties", metavar="a,b",
+                   help="more company properties to read (as company.<name>)")
+    g.add_argument("--since", metavar="DATE",
+                   help="hubspot:leads-v1: leads inserted from this ISO date or time on")
+    g.add_argument("--until", metavar="DATE",
+                   help="hubspot:leads-v1: leads inserted up to this ISO date or time")
     g = add_job_options(p, "import", "import-<client>-...")
     g.add_argument("--rejects", type=Path, metavar="FILE",
                    help="where to write rejected and failed rows (default: in the job directory)")
@@ -71,6 +94,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_quota_options(p)
     add_output_options(p)
     p.set_defaults(handler=run)
+
+
+HUBSPOT_FLAGS = {"--hubspot-token-file": "hubspot_token_file", "--hubspot-base-url": "hubspot_base_url",
+                 "--hubspot-rate": "hubspot_rate", "--properties": "properties",
+                 "--company-properties": "company_properties", "--since": "since",
+                 "--until": "until"}
 
 
 def options_from_args(args: argparse.Namespace) -> ImportOptions:
@@ -81,21 +110,45 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
         allow_no_email=args.allow_no_email,
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         format=args.format, encoding=args.encoding, settle_s=max(0.0, args.settle),
-        stdin=sys.stdin.buffer if args.source == "-" else None)
+        stdin=sys.stdin.buffer if args.source == "-" else None,
+        hubspot=HubSpotOptions(properties=split_names(args.properties),
+                               company_properties=split_names(args.company_properties),
+                               since=args.since, until=args.until))
+
+
+def hubspot_settings(args: argparse.Namespace) -> HubSpotSettings | None:
+    """HubSpot's settings for a hubspot: source (an unknown kind fails here, exit 2); and a
+    HubSpot flag given with a file is a usage error."""
+    kind = hubspot_kind(args.source)
+    if kind is None:
+        given = [flag for flag, value in HUBSPOT_FLAGS.items() if getattr(args, value)]
+        if given:
+            raise ConfigError(f"{', '.join(given)} apply to a hubspot: source, not to "
+                              f"{args.source}")
+        return None
+    if kind != "leads-v1" and (args.since or args.until):
+        raise ConfigError("--since and --until apply to hubspot:leads-v1")
+    if kind != "contacts" and (args.properties or args.company_properties):
+        raise ConfigError("--properties and --company-properties apply to hubspot:contacts")
+    return resolve_hubspot_settings(base_url=args.hubspot_base_url,
+                                    token_file=args.hubspot_token_file, rate=args.hubspot_rate,
+                                    timeout=args.timeout, insecure=args.insecure)
 
 
 async def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     settings = settings_from_args(args)
+    hubspot = hubspot_settings(args)
     if args.dry_run:
         plan = await anyio.to_thread.run_sync(
-            lambda: dry_run(args.source, options=options, per_minute=settings.rate_per_minute))
+            lambda: dry_run(args.source, options=options, per_minute=settings.rate_per_minute,
+                            hubspot=hubspot))
         print_dry_run(plan)
         return OK
     display = ImportDisplay(quiet=args.quiet)
     report = await run_operation(
         args, display, import_leads(args.source, settings=settings, options=options,
-                                    on_progress=display.update),
+                                    on_progress=display.update, hubspot=hubspot),
         what="import", resumable=lambda _: display.last is not None and display.last.phase != "starting")
     if not args.quiet:
         print_summary(report)

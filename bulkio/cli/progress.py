@@ -301,11 +301,21 @@ def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
     for payload in plan.samples:
         console.print_json(orjson.dumps(payload).decode())
     console.print(f"rows: {plan.rows_read:,}; to create: {plan.to_create:,}; duplicates in the "
-                  f"file: {plan.skipped_duplicate:,}; rejected: {plan.rejected:,}")
+                  f"source: {plan.skipped_duplicate:,}; rejected: {plan.rejected:,}")
     for rowno, error in plan.rejections:
         console.print(f"  row {rowno}: {shown(error)}")
     _print_notices(console, plan.notices)
-    if plan.minutes is not None:
+    if not plan.whole_source and plan.rows_read:  # a sample: the cost per 10,000 records
+        share = plan.to_create / plan.rows_read
+        said = f"per 10,000 records: about {10_000 * share:,.0f} LeadGenius requests"
+        if plan.per_minute:
+            said += f" ({_minutes(10_000 * share / plan.per_minute)} at {plan.per_minute:,.0f} a minute)"
+        hubspot = 10_000 * plan.hubspot_requests / plan.rows_read
+        said += f" and {hubspot:,.0f} HubSpot requests"
+        if plan.hubspot_per_10s:
+            said += f" ({_minutes(hubspot / plan.hubspot_per_10s / 6)} at {plan.hubspot_per_10s} per 10 s)"
+        console.print(said)
+    elif plan.minutes is not None:
         console.print(f"about {plan.requests:,} requests: {_minutes(plan.minutes)} at "
                       f"{plan.per_minute:,.0f} requests a minute (plus a few to list the client)")
     console.print("Dry run: nothing was sent. The client's existing leads were not checked.")

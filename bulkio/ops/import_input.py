@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import orjson
 
-from ..formats.mapping import ColumnMap, describe, load_mapping
+from ..formats.mapping import INTERNAL, ColumnMap, describe, load_mapping
 from ..formats.sanitize import Built, LeadBuilder
 from ..journal import Admission
 from ..sources.records import AsyncRecordReader, Record, RecordReader
@@ -21,6 +21,7 @@ from .import_job import ImportOptions
 from .import_notices import NoteCount, column_notices, row_notices
 
 log = logging.getLogger("bulkio.import")
+NOTES = "notes (a line each)"
 
 
 class ImportInput:
@@ -123,5 +124,10 @@ class ImportInput:
                              rows_read=rows_read)]
 
     def mapping(self) -> dict[str, str | None]:
-        """column -> field, for display."""
-        return dict(describe(self.columns, self.reader.columns))
+        """column -> field, for display ("notes" for a column kept there as a line)."""
+        return {column: target or (NOTES if self.to_notes and column not in INTERNAL else None)
+                for column, target in describe(self.columns, self.reader.columns).items()}
+
+    def unmapped(self) -> list[str]:
+        """Columns whose values are not imported at all (not even to notes)."""
+        return [] if self.to_notes else self.columns.unmapped(self.reader.columns)

@@ -350,7 +350,7 @@ class Importer:
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             repaired_rows=await self.journal(self.j.rows_noted, "quotes"), client=self.slug,
             job_dir=str(self.job_dir), interrupted=ended != "done",
-            unmapped_columns=self.input.columns.unmapped(self.reader.columns),
+            unmapped_columns=self.input.unmapped(),
             read_as=self.reader.describe())
         report.notices = await self._notices(report.rows_read)
         ext = "csv" if self.source.format == "csv" else "ndjson"

@@ -39,10 +39,12 @@ class SandboxConfig:
     # The HubSpot twin, on the same port:
     hubspot_contacts: int = 0  # CRM contacts (and a company for about every four)
     hubspot_leads_v1: int = 0  # legacy v1 leads
-    hubspot_rate: int | None = 100  # requests per rolling 10 s per token (None: unlimited)
+    hubspot_rate: int | None = 100  # requests per rolling window per token (None: unlimited)
+    hubspot_interval_ms: int = 10_000  # that window (HubSpot's is 10 s; tests shorten it)
     hubspot_daily: int | None = None  # requests a day (None: no daily cap)
-    hubspot_insert_during_paging: int = 0  # v1 leads added on each v1 list request
+    hubspot_insert_during_paging: int = 0  # v1 leads arriving one per v1 list request, in all
     hubspot_scopes: tuple[str, ...] = ("crm.objects.contacts.read", "crm.objects.companies.read")
+    hubspot_down: bool = False  # every HubSpot request answers 503 (an outage; tests flip it)
 
 
 def parse_quota(text: str) -> int | None:
@@ -162,10 +164,12 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--hubspot-rate", type=parse_hubspot_rate, default=d.hubspot_rate,
                    metavar="N|unlimited", help="requests per rolling 10 s (default: 100, the "
                                                "Free/Starter private-app limit)")
+    g.add_argument("--hubspot-interval-ms", type=count, default=d.hubspot_interval_ms,
+                   metavar="MS", help="the rate window (default: 10000, HubSpot's)")
     g.add_argument("--hubspot-daily", type=count, default=None, metavar="N",
                    help="requests a day, then 429 DAILY (default: no cap)")
     g.add_argument("--hubspot-insert-during-paging", type=count, default=0, metavar="K",
-                   help="add K new v1 leads on every v1 list request (a list growing while paged)")
+                   help="K new v1 leads arrive while the list is paged, one with each request")
     g.add_argument("--hubspot-scopes", type=lambda t: tuple(s for s in t.split(",") if s),
                    default=d.hubspot_scopes, metavar="A,B",
                    help="the scopes the twin's token has (default: %(default)s)")
@@ -195,6 +199,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hubspot_contacts=args.hubspot_contacts,
         hubspot_leads_v1=args.hubspot_leads_v1,
         hubspot_rate=args.hubspot_rate,
+        hubspot_interval_ms=args.hubspot_interval_ms,
         hubspot_daily=args.hubspot_daily,
         hubspot_insert_during_paging=args.hubspot_insert_during_paging,
         hubspot_scopes=args.hubspot_scopes,

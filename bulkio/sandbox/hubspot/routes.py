@@ -26,7 +26,6 @@ from .seed import new_v1_leads
 from .store import BadCursor, HubSpotStore
 
 PREFIXES = ("/crm/v3/", "/leads/v1/")
-INTERVAL_MS = 10_000
 CONTACTS_SCOPE = "crm.objects.contacts.read"
 COMPANIES_SCOPE = "crm.objects.companies.read"
 SCOPES = {"/crm/v3/objects/contacts": CONTACTS_SCOPE, "/leads/v1/list": CONTACTS_SCOPE,
@@ -62,6 +61,8 @@ def error(status: int, message: str, category: str, **extra: Any) -> web.Respons
 
 def gate(request: web.Request, twin: HubSpotTwin) -> tuple[dict[str, str], web.Response | None]:
     """Authentication, scopes and quota: (rate headers, a refusal or None)."""
+    if twin.config.hubspot_down:
+        return {}, fault(503)
     auth = request.headers.get("Authorization", "")
     token = auth[7:].strip() if auth.startswith("Bearer ") else request.query.get("access_token")
     if token != twin.token:
@@ -84,9 +85,10 @@ def gate(request: web.Request, twin: HubSpotTwin) -> tuple[dict[str, str], web.R
                         "X-HubSpot-RateLimit-Daily-Remaining": str(left)})
         if left == 0:
             return headers, _rate_limited(headers, "DAILY", "You have reached your daily limit.")
+    twin.quota.window = c.hubspot_interval_ms / 1000
     verdict = twin.quota.check(token, c.hubspot_rate)
     if verdict is not None:
-        headers.update({"X-HubSpot-RateLimit-Interval-Milliseconds": str(INTERVAL_MS),
+        headers.update({"X-HubSpot-RateLimit-Interval-Milliseconds": str(c.hubspot_interval_ms),
                         "X-HubSpot-RateLimit-Max": str(verdict.limit),
                         "X-HubSpot-RateLimit-Remaining": str(max(0, verdict.remaining))})
         if not verdict.allowed:
@@ -176,12 +178,11 @@ async def batch_read_companies(request: web.Request) -> web.Response:
 
 async def list_v1_leads(request: web.Request) -> web.Response:
     twin = request.app[TWIN]
-    if twin.config.hubspot_insert_during_paging:
-        # The list grows while it is paged: leads arriving now, at its newest end.
+    if twin.inserted < twin.config.hubspot_insert_during_paging:
+        # The list grows while it is paged: a lead arrives with each request, at its newest end.
         now_ms = max(int(time.time() * 1000), twin.store.newest_v1() + 1)
-        twin.store.add_v1_leads(new_v1_leads(twin.rng, twin.config.hubspot_insert_during_paging,
-                                             now_ms, 5_000_000 + twin.inserted))
-        twin.inserted += twin.config.hubspot_insert_during_paging
+        twin.store.add_v1_leads(new_v1_leads(twin.rng, 1, now_ms, 5_000_000 + twin.inserted))
+        twin.inserted += 1
     pivot = request.query.get("timePivot", "insertedAt")
     if pivot != "insertedAt":
         return error(400, "this twin pivots time on insertedAt only", "VALIDATION_ERROR")

@@ -75,9 +75,9 @@ class HubSpotQuota(Quota):
                        "HubSpot rate limited (429)")
         most = header_number(headers.get("X-HubSpot-RateLimit-Max"))
         if most is not None and most >= 1:
-            self.slow_to(most * self.period * 1000 / interval,
-                         f"HubSpot allows {most:.0f} requests per {interval / 1000:g} s, "
-                         f"below the configured {self.limit or 0:.0f} per {self.period:g} s")
+            self.slow_to(most, f"HubSpot allows {most:.0f} requests per {interval / 1000:g} s, "
+                               f"fewer than {self.limit or 0:.0f} per {self.period:g} s",
+                         period=interval / 1000)
         if status != 429 and header_number(headers.get("X-HubSpot-RateLimit-Remaining")) == 0:
             self.pause(interval / 1000 / max(most or 100.0, 1.0), "HubSpot's window is full")
         if header_number(headers.get("X-HubSpot-RateLimit-Daily-Remaining")) == 0:

@@ -51,15 +51,11 @@ class V1LeadRecords:
         self._rowno = 0
 
     async def read_batch(self, size: int) -> list[Record]:
-        batch: list[Record] = []
-        while len(batch) < size:
-            if not self._buffer:
-                if self._done:
-                    break
-                await self._next_page()
-                continue
-            batch.append(self._buffer.popleft())
-        return batch
+        """Up to `size` records of the page in hand: a page goes on to be sent as soon as it
+        is here (and a failure to fetch the next one never holds records already read)."""
+        while not self._buffer and not self._done:
+            await self._next_page()
+        return [self._buffer.popleft() for _ in range(min(size, len(self._buffer)))]
 
     def position(self) -> dict[str, Any]:
         start, offset = self._at if self._buffer else self._next
