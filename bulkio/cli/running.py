@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
-from ..errors import ConfigError
+from ..errors import AuthError, ConfigError
 
 R = TypeVar("R")
 
@@ -26,12 +26,13 @@ def resume_command(args: argparse.Namespace) -> str:
 async def run_operation(args: argparse.Namespace, display: Display, operation: Awaitable[R], *,
                         what: str, resumable: Callable[[BaseException], bool]) -> R:
     """Await `operation` (an import, export or purge); `resumable(error)` says whether a
-    failure left a job worth resuming (never a configuration error: the command must change)."""
+    failure left a job worth resuming (never a configuration or credentials error: those are
+    fixed first, and one line says how)."""
     try:
         report = await operation
     except BaseException as error:
         display.close()
-        if resumable(error) and not isinstance(error, ConfigError):
+        if resumable(error) and not isinstance(error, (ConfigError, AuthError)):
             print(f"bulkio: to continue this {what}, run: {resume_command(args)}",
                   file=sys.stderr)
         raise

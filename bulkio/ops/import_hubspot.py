@@ -40,6 +40,7 @@ async def import_from_hubspot(kind: str, settings: Settings, hubspot: HubSpotSet
         cache = CompanyCache(job_dir)
         try:
             source.open(cache)
+            await source.reader.probe()
             with job_log(job_dir):
                 async with open_client(settings, policy=policy) as api:
                     importer = Importer(api, source, journal, job_dir, resumed, options,

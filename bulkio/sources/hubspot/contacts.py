@@ -86,6 +86,14 @@ class ContactRecords:
         self._done = bool(position.get("done"))
         self._rowno = rowno
 
+    async def probe(self) -> None:
+        """One contact and its company read: the token and both scopes work (AuthError in one
+        line otherwise), before anything else of the run happens."""
+        answer = await self.client.contacts(after=None, properties=self.properties, limit=1)
+        for contact in answer["results"][:1]:
+            if company := primary_company(contact):
+                await self.client.companies([company], self.company_properties)
+
     def describe(self) -> str:
         return (f"HubSpot CRM contacts with their companies ({len(self.properties)} contact and "
                 f"{len(self.company_properties)} company properties)")

@@ -69,6 +69,10 @@ class V1LeadRecords:
         self._done = bool(position.get("done"))
         self._rowno = rowno
 
+    async def probe(self) -> None:
+        """One lead read: the token works (AuthError in one line otherwise)."""
+        await self.client.v1_leads(offset=0, max_=1)
+
     def describe(self) -> str:
         return "HubSpot legacy leads (v1 list, by insertedAt, oldest first)"
 
