@@ -15,6 +15,7 @@ from . import (
     csv_reading,
     engine_ceiling,
     export_throughput,
+    hubspot_import,
     import_memory,
     import_vs_seed,
     purge,
@@ -26,7 +27,7 @@ from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
     import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
-    sandbox_ceiling, csv_reading)}
+    sandbox_ceiling, csv_reading, hubspot_import)}
 
 
 def main() -> int:

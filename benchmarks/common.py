@@ -171,19 +171,28 @@ def stored_leads(db: Path, slug: str) -> int:
 
 
 def steady_rate(argv: list[str], env: dict[str, str], db: Path, slug: str, warm_up: float,
-                seconds: float) -> tuple[float, list[tuple[float, int]]]:
-    """Leads a minute a command stores once warmed up: counted at `warm_up` seconds and at
-    `warm_up + seconds`, then the command is stopped (SIGINT, SIGKILL if it lingers). Also the
-    count once a second from the start, for the chart."""
+                seconds: float, *, from_first_lead: bool = False, cap: float = 900.0
+                ) -> tuple[float, list[tuple[float, int]]]:
+    """Leads a minute a command stores once warmed up: counted at `warm_up` seconds (after the
+    first lead is stored, with `from_first_lead`: for a command that fetches everything before
+    it sends anything) and at `warm_up + seconds`, then the command is stopped (SIGINT,
+    SIGKILL if it lingers). Also the count once a second from the start, for the chart."""
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     series: list[tuple[float, int]] = []
     start = time.perf_counter()
+    origin = None if from_first_lead else 0.0
     try:
-        for at in range(1, int(warm_up + seconds) + 1):
+        at = 0
+        while origin is None or series[-1][0] < origin + warm_up + seconds:
+            at += 1
             time.sleep(max(0.0, start + at - time.perf_counter()))  # a sampling clock, not a sync
             series.append((time.perf_counter() - start, stored_leads(db, slug)))
+            if origin is None and series[-1][1] > 0:
+                origin = series[-1][0]
+            if at > cap:
+                raise RuntimeError(f"{argv[:3]} stored nothing in {cap:.0f} s")
     finally:
         stop(proc, signal.SIGINT)
-    (t0, c0) = next(p for p in series if p[0] >= warm_up)
+    (t0, c0) = next(p for p in series if p[0] >= origin + warm_up)
     (t1, c1) = series[-1]
     return (c1 - c0) / (t1 - t0) * 60, series

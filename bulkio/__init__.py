@@ -18,6 +18,7 @@ from .errors import (
     AuthError,
     BulkioError,
     ConfigError,
+    Interrupted,
     LeadRejected,
     OutcomeUnknown,
     RateLimited,
@@ -43,6 +44,8 @@ from .ops.purge_job import PurgeOptions
 from .quota import Quota
 from .retry import RetryPolicy
 from .settings import Credentials, Settings, resolve_settings
+from .sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
+from .sources.hubspot.source import HubSpotOptions
 from .stats import RunStats
 from .version import __version__
 
@@ -57,9 +60,12 @@ __all__ = [
     "ExportOptions",
     "ExportProgress",
     "ExportReport",
+    "HubSpotOptions",
+    "HubSpotSettings",
     "ImportOptions",
     "ImportProgress",
     "ImportReport",
+    "Interrupted",
     "LeadGeniusClient",
     "LeadKind",
     "LeadRejected",
@@ -85,5 +91,6 @@ __all__ = [
     "iter_leads",
     "open_client",
     "purge_client",
+    "resolve_hubspot_settings",
     "resolve_settings",
 ]

@@ -6,7 +6,6 @@ the journal (the contact id or lead guid is each row's key) and the company cach
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +23,6 @@ from .import_job import ImportOptions, open_job
 from .import_plan import plan_import
 from .importer import Importer
 from .jobs import job_log
-
-log = logging.getLogger("bulkio.import")
 
 
 async def import_from_hubspot(kind: str, settings: Settings, hubspot: HubSpotSettings,
@@ -45,13 +42,7 @@ async def import_from_hubspot(kind: str, settings: Settings, hubspot: HubSpotSet
                 async with open_client(settings, policy=policy) as api:
                     importer = Importer(api, source, journal, job_dir, resumed, options,
                                         on_progress)
-                    report = await importer.run()
-            s = hs.stats
-            said = (f"HubSpot answered {s.requests:,} requests ({s.retries:,} retries, "
-                    f"{s.rate_limited:,} rate-limited) in this run")
-            log.info("note: %s", said)
-            report.notices.append(said)
-            return report
+                    return await importer.run()
         finally:
             await source.aclose()
             cache.close()

@@ -333,6 +333,7 @@ class Importer:
         whole_file = (await self.journal(self.j.meta)).get("read_done")
         said = self.input.notices(await self.journal(self.j.notes),
                                   rows_read=rows_read if whole_file else None)
+        said += self.source.notices()
         for notice in said:
             log.info("note: %s", notice)
         return said

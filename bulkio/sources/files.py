@@ -51,6 +51,9 @@ class Source:
             head = hashlib.sha256(f.read(FINGERPRINT_BYTES)).hexdigest()
         return {"size": path.stat().st_size, "head_sha256": head}
 
+    def notices(self) -> list[str]:
+        return []
+
     def fraction_read(self) -> float | None:
         """How far through the file the reader is, 0..1, when the size is known."""
         if not self.size:

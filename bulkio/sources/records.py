@@ -131,3 +131,7 @@ class ImportSource(Protocol):
     def fraction_read(self) -> float | None:
         """How far through the source the reader is, when that can be told."""
         ...
+
+    def notices(self) -> list[str]:
+        """What the source itself has to say at the end (HubSpot: its requests)."""
+        ...

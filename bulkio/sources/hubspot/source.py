@@ -70,6 +70,11 @@ class HubSpotSource:
     def fraction_read(self) -> float | None:
         return None  # HubSpot's list does not say how long it is
 
+    def notices(self) -> list[str]:
+        s = self.client.stats
+        return [f"HubSpot answered {s.requests:,} requests ({s.retries:,} retries, "
+                f"{s.rate_limited:,} rate-limited) in this run"]
+
     async def aclose(self) -> None:
         if hasattr(self, "reader"):
             await self.reader.aclose()
