@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo demo-hubspot test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ setup: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python samples/demo.py
+
+demo-hubspot: $(STAMP)
+	$(BIN)/python samples/demo_hubspot.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

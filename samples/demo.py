@@ -116,7 +116,7 @@ def main() -> int:
 
             banner("Export the tenant to ./out/: a cursor per client at once, 5,000 a page")
             bulkio(env, "export", "--out", f"{OUT}/", "--kind", "all", "--rate", "6000",
-                   "--job-dir", str(Path(tmp) / "export-job"))
+                   "--job-dir", str(Path(tmp) / "export-job"), "--force")
             manifest = orjson.loads((OUT / "enrich-leads.ndjson.manifest.json").read_bytes())
             print(f"{OUT / 'enrich-leads.ndjson'}: {manifest['records']:,} records, "
                   f"per client {manifest['records_per_client']}, sha256 {manifest['sha256'][:16]}...")

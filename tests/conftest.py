@@ -17,11 +17,12 @@ from bulkio.sandbox import Sandbox, SandboxConfig, run_sandbox
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    """No test sees the developer's credentials, nor writes to ~/.leadgenius_auth.json."""
+    """No test sees the developer's credentials (LeadGenius's or HubSpot's), nor writes to
+    ~/.leadgenius_auth.json."""
     import os
 
     for name in list(os.environ):
-        if name.startswith("LEADGENIUS_"):
+        if name.startswith(("LEADGENIUS_", "HUBSPOT_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LEADGENIUS_AUTH_FILE", str(tmp_path / "auth.json"))
     forget_secrets()

@@ -13,8 +13,9 @@ from bulkio.sandbox import Sandbox
 
 
 def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
-    """The caller's environment without its LEADGENIUS_*, plus this sandbox's credentials."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
+    """The caller's environment without its LEADGENIUS_* and HUBSPOT_*, plus this sandbox's
+    credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADGENIUS_", "HUBSPOT_"))}
     env.update(LEADGENIUS_EMAIL=sb.email, LEADGENIUS_PASSWORD=sb.password,
                LEADGENIUS_API_KEY=sb.api_key, LEADGENIUS_USER_ID=sb.user_id,
                LEADGENIUS_AUTH_FILE=str(tmp_path / "auth.json"))

@@ -126,6 +126,8 @@ def hubspot_settings(args: argparse.Namespace) -> HubSpotSettings | None:
             raise ConfigError(f"{', '.join(given)} apply to a hubspot: source, not to "
                               f"{args.source}")
         return None
+    if args.format or args.encoding:
+        raise ConfigError("--format and --encoding apply to files, not to a hubspot: source")
     if kind != "leads-v1" and (args.since or args.until):
         raise ConfigError("--since and --until apply to hubspot:leads-v1")
     if kind != "contacts" and (args.properties or args.company_properties):

@@ -176,3 +176,30 @@ async def test_a_dry_run_writes_its_report_where_asked(sandbox: Sandbox, tmp_pat
     assert saved["rows_read"] == 2000 and saved["created"] == 0
     assert saved["requests"] == 2000 - saved["skipped_duplicate"] - saved["rejected"]
     assert sum(sandbox.state.counts.values()) == 0
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["import", "hubspot:deals", "--client", "acme-corp"],
+     "unknown HubSpot source 'hubspot:deals': use hubspot:contacts or hubspot:leads-v1"),
+    (["import", "hubspot:contacts", "--client", "acme-corp"], "set HUBSPOT_ACCESS_TOKEN"),
+    (["import", "hubspot:contacts", "--client", "acme-corp", "--since", "2026-01-01"],
+     "--since and --until apply to hubspot:leads-v1"),
+    (["import", "hubspot:leads-v1", "--client", "acme-corp", "--since", "yesterday"],
+     "--since takes an ISO date"),
+    (["import", "hubspot:contacts", "--client", "acme-corp", "--encoding", "latin-1"],
+     "--format and --encoding apply to files"),
+    (["import", "leads.csv", "--client", "acme-corp", "--properties", "city"],
+     "--properties apply to a hubspot: source"),
+    (["import", "hubspot:contacts", "--client", "acme-corp", "--hubspot-base-url",
+      "http://hubspot.example.com"], "refusing to send credentials over plain http://"),
+])
+async def test_hubspot_usage_errors_are_exit_2_in_one_line(
+        argv: list[str], message: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """HubSpot sources: a wrong kind, no token, a flag that does not apply: one line, exit 2."""
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    if "set HUBSPOT_ACCESS_TOKEN" not in message:
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-00000000-test-token")
+    assert await bulkio(*argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

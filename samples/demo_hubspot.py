@@ -1,0 +1,94 @@
+"""`make demo-hubspot`: HubSpot to LeadGenius, rehearsed against the sandbox's HubSpot twin.
+
+Starts `bulkio sandbox` with a HubSpot portal of 2,000 contacts (the guide's mess included:
+empty company properties, missing names, mobile phones only, contacts without an email) and
+300 legacy v1 leads, on the same port. Then: a dry run of `hubspot:contacts` (the first mapped
+payloads, what 10,000 contacts would cost at both quotas), the import into a new client, a
+look at what landed (company from the association, phone from mobilephone, notes lines), and
+the legacy leads into a second client. Nothing of yours is touched: a throwaway auth file,
+and the twin's token in HUBSPOT_ACCESS_TOKEN for this process only.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "1", "--hubspot-contacts", "2000",
+           "--hubspot-leads-v1", "300", "--chaos-seed", "7"]
+
+
+def banner(text: str) -> None:
+    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
+
+
+def bulkio(env: dict[str, str], *argv: str, ok: tuple[int, ...] = (0,)) -> None:
+    print(f"$ bulkio {' '.join(argv)}", flush=True)
+    result = subprocess.run([sys.executable, "-m", "bulkio", *argv], env=env, check=False)
+    if result.returncode not in ok:
+        raise SystemExit(f"demo: `bulkio {' '.join(argv)}` exited with {result.returncode}")
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bulkio-demo-hubspot-") as tmp:
+        banner("Starting the sandbox, with its HubSpot twin on the same port")
+        proc = subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", *SANDBOX],
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            if not line:
+                raise SystemExit("demo: the sandbox did not start")
+            info = orjson.loads(line)
+            print(f"LeadGenius and HubSpot at {info['base_url']}")
+            env = {k: v for k, v in os.environ.items()
+                   if not k.startswith(("LEADGENIUS_", "HUBSPOT_"))}
+            env.update(LEADGENIUS_AUTH_FILE=str(Path(tmp) / "auth.json"),
+                       LEADGENIUS_BASE_URL=info["base_url"], LEADGENIUS_EMAIL=info["email"],
+                       LEADGENIUS_PASSWORD=info["password"], LEADGENIUS_API_KEY=info["api_key"],
+                       LEADGENIUS_USER_ID=info["user_id"],
+                       HUBSPOT_ACCESS_TOKEN=info["hubspot_token"],
+                       HUBSPOT_BASE_URL=info["base_url"])
+
+            banner("Dry run: the first HubSpot contacts, mapped by the guide's table; nothing sent")
+            bulkio(env, "import", "hubspot:contacts", "--create-client", "From HubSpot",
+                   "--dry-run", "--tier", "premium")
+
+            banner("Import every contact (contacts without an email are rejected, with the reason)")
+            jobs = Path(tmp) / "contacts-job"
+            bulkio(env, "import", "hubspot:contacts", "--create-client", "From HubSpot",
+                   "--rate", "6000", "--job-dir", str(jobs), ok=(0, 1))
+            rejects = jobs / "rejects.ndjson"
+            if rejects.exists():
+                first = orjson.loads(rejects.read_bytes().splitlines()[0])
+                print(f"first rejected: HubSpot id {first['_hubspot_id']}: {first['_error']}")
+
+            banner("What landed: company from the association, phone from mobilephone, notes")
+            out = subprocess.run([sys.executable, "-m", "bulkio", "export", "--out", "-",
+                                  "--client", "from-hubspot", "--quiet", "--fields",
+                                  "email,companyName,phoneNumber,notes", "--rate", "6000"],
+                                 env=env, capture_output=True, check=True)
+            for record in out.stdout.splitlines()[:3]:
+                print(record.decode()[:160])
+
+            banner("The legacy v1 leads list, into a second client")
+            bulkio(env, "import", "hubspot:leads-v1", "--create-client", "HubSpot Legacy",
+                   "--rate", "6000", "--job-dir", str(Path(tmp) / "v1-job"), ok=(0, 1))
+            bulkio(env, "clients", "--counts", "--rate", "6000")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    banner("Done")
+    print("Against your portal: HUBSPOT_ACCESS_TOKEN=<private-app token> bulkio import "
+          "hubspot:contacts --client <slug> --dry-run; see README.md, 'From HubSpot'.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
