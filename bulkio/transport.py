@@ -26,7 +26,7 @@ KEEPALIVE_S = 4.0
 class Request:
     method: str
     url: str
-    params: Mapping[str, str] | None = None
+    params: Mapping[str, str] | None = field(default=None, repr=False)  # may hold a v1 token
     body: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds credentials
 
