@@ -112,6 +112,7 @@ class HubSpotClient:
             await self.quota.acquire()
             self.stats.requests += 1
             resp = await self.transport.send(request)
+            log.debug("%s %s: HTTP %d", method, path, resp.status)  # never the query: v1's token
             answer = resp.json()
             self.quota.observe_hubspot(resp.status, resp.headers, answer)
             if resp.status == 429:
