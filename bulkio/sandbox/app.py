@@ -434,18 +434,29 @@ async def post_leads(request: web.Request) -> web.Response:
 
 
 def batch_create(state: SandboxState, user: User, leads: list[Any]) -> web.Response:
-    """The batch POST bug: counts every valid lead as created, stores `batch_persist` of them."""
-    created, skipped = 0, []
+    """The batch POST bug: counts every valid lead as created, and stores the ones the dice
+    keep (--batch-persist, --batch-drop-mode), after --batch-persist-delay-ms if set."""
+    valid, skipped = [], []
     for index, lead in enumerate(leads):
         problem = lead_problem(lead, creating=True)
         if problem:
             skipped.append({"index": index, "reason": problem})
-            continue
-        created += 1
-        if state.chaos.keep(state.config.batch_persist):
-            state.store.insert_lead(user.company_id, user.id,
-                                    {k: v for k, v in lead.items() if v is not None})
-    return answer(201, {"success": True, "created": created, "skipped": skipped})
+        else:
+            valid.append({k: v for k, v in lead.items() if v is not None})
+    kept = [valid[i] for i in state.chaos.batch_kept(len(valid))]
+    state.counts["batch_leads_dropped"] += len(valid) - len(kept)
+
+    def store() -> None:
+        for fields in kept:
+            state.store.insert_lead(user.company_id, user.id, fields)
+        state.bump("batch_stored")
+
+    delay = state.chaos.batch_delay() if kept else 0.0
+    if delay:  # stored late: after the 201, after a listing may have said it is not there
+        asyncio.get_running_loop().call_later(delay, store)
+    else:
+        store()
+    return answer(201, {"success": True, "created": len(valid), "skipped": skipped})
 
 
 async def put_leads(request: web.Request) -> web.Response:

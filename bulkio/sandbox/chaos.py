@@ -45,6 +45,18 @@ class Chaos:
             return self.rng.choice((Fault.GATEWAY_502, Fault.GATEWAY_504, Fault.DROP))
         return None
 
+    def batch_kept(self, count: int) -> list[int]:
+        """Which of a batch POST's `count` valid leads are stored (--batch-drop-mode)."""
+        c = self.config
+        if c.batch_drop_mode == "all":
+            return list(range(count)) if self.keep(c.batch_persist) else []
+        return [i for i in range(count) if self.keep(c.batch_persist)]
+
+    def batch_delay(self) -> float:
+        """Seconds before a stored batch appears (--batch-persist-delay-ms)."""
+        low, high = self.config.batch_persist_delay_ms
+        return self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
+
     def keep(self, probability: float) -> bool:
         """True with `probability`: batch POST persistence, batch DELETE honesty."""
         return probability >= 1.0 or (probability > 0 and self.rng.random() < probability)

@@ -24,6 +24,8 @@ class SandboxConfig:
     lost_response_rate: float = 0.0  # does the work, then 502/504 or a dropped connection
     drop_rate: float = 0.0  # drops the connection before doing the work
     batch_persist: float = 0.0  # fraction of batch-POSTed leads actually stored
+    batch_drop_mode: str = "random"  # random: each lead kept with batch_persist; all: each batch
+    batch_persist_delay_ms: tuple[float, float] = (0.0, 0.0)  # a kept batch is stored this late
     single_persist: float = 1.0  # fraction of single-POSTed leads actually stored (rehearsals)
     batch_delete_drop: float = 0.0  # fraction of batch-DELETE ids silently not deleted
     purge_limit: int = 1000  # purge=true answers 504 above this many leads
@@ -131,6 +133,14 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("API quirks")
     g.add_argument("--batch-persist", type=probability, default=d.batch_persist, metavar="P",
                    help="fraction of batch-POSTed leads really stored (default: 0, the bug)")
+    g.add_argument("--batch-drop-mode", choices=("random", "all"), default=d.batch_drop_mode,
+                   help="random: each batch-POSTed lead is stored with probability P, so a batch "
+                        "stores a random subset; all: a batch is stored whole with probability "
+                        "P, or none of it (default: random)")
+    g.add_argument("--batch-persist-delay-ms", type=parse_latency,
+                   default=d.batch_persist_delay_ms, metavar="MIN[-MAX]",
+                   help="a stored batch appears (in listings, by id) only this long after its "
+                        "201, uniform in the range: late persistence (default: 0)")
     g.add_argument("--single-persist", type=probability, default=d.single_persist, metavar="P",
                    help="fraction of single-POSTed leads really stored (default: 1, as in "
                         "production); lower it to rehearse bulkio's verification")
@@ -184,6 +194,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         lost_response_rate=args.lost_response_rate,
         drop_rate=args.drop_rate,
         batch_persist=args.batch_persist,
+        batch_drop_mode=args.batch_drop_mode,
+        batch_persist_delay_ms=args.batch_persist_delay_ms,
         single_persist=args.single_persist,
         batch_delete_drop=args.batch_delete_drop,
         purge_limit=args.purge_limit,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+import anyio
 import pytest
 
 from bulkio.sandbox.app import CREATE_FAILED
@@ -71,6 +73,37 @@ async def test_batch_persist_knob_stores_that_fraction(api: RawApi, slug: str) -
     api.sb.config.batch_persist = 1.0
     await post(api, {"leads": [lead(slug, email=f"p{i}@x.com") for i in range(4)]})
     assert len(await api.all_leads(slug)) == 4
+
+
+async def test_batch_drop_mode_all_stores_whole_batches_or_nothing(api: RawApi, slug: str) -> None:
+    """--batch-drop-mode all: each batch is stored whole or not at all, and the 201 is the
+    same either way."""
+    api.sb.config.batch_persist, api.sb.config.batch_drop_mode = 0.5, "all"
+    for b in range(30):
+        answer = await post(api, {"leads": [lead(slug, email=f"a{b}-{i}@x.com") for i in range(4)]})
+        assert answer.status == 201 and answer.body["created"] == 4
+    per_batch = Counter(x["email"].split("-")[0] for x in await api.all_leads(slug))
+    assert set(per_batch.values()) == {4} and 0 < len(per_batch) < 30
+
+
+async def test_batch_drop_mode_random_stores_subsets(api: RawApi, slug: str) -> None:
+    """--batch-drop-mode random (the default): each lead is kept with the probability."""
+    api.sb.config.batch_persist = 0.5
+    for b in range(30):
+        await post(api, {"leads": [lead(slug, email=f"r{b}-{i}@x.com") for i in range(4)]})
+    per_batch = Counter(x["email"].split("-")[0] for x in await api.all_leads(slug))
+    assert any(0 < n < 4 for n in per_batch.values())
+
+
+async def test_a_late_batch_appears_after_its_201(api: RawApi, slug: str) -> None:
+    """--batch-persist-delay-ms: the 201 comes at once, the leads only after the delay."""
+    api.sb.config.batch_persist, api.sb.config.batch_persist_delay_ms = 1.0, (200.0, 300.0)
+    stored = api.sb.state.when("batch_stored", 1)
+    answer = await post(api, {"leads": [lead(slug, email=f"d{i}@x.com") for i in range(3)]})
+    assert answer.status == 201 and await api.all_leads(slug) == []
+    with anyio.fail_after(5):
+        await stored.wait()
+    assert len(await api.all_leads(slug)) == 3
 
 
 async def test_list_total_is_the_page_size_and_the_cursor_pages_on(api: RawApi, slug: str) -> None:
