@@ -209,7 +209,7 @@ class LeadGeniusClient:
         return sum([len(page.items) async for page in self.lead_pages(client_slug, fields=["id"])])
 
     async def create_lead(self, lead: Mapping[str, Any]) -> dict[str, Any]:
-        """The single-lead POST (never the batch POST, which answers 201 and stores nothing).
+        """The single-lead POST: its 201 carries the stored lead.
 
         Raises LeadRejected for the validation 500 or a 4xx, OutcomeUnknown when the answer
         was lost and the lead may exist.
@@ -217,6 +217,22 @@ class LeadGeniusClient:
         answer = await self.request("POST", "/api/leads", body=dict(lead), idempotent=False)
         created = answer.get("lead")
         return created if isinstance(created, dict) else {}
+
+    async def create_leads(self, leads: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+        """The batch POST. Its 201 is a claim, not a fact: it counts every lead it did not
+        skip as created whether it stored them or not (the seeds' Bug #2), so only the
+        client's listing can say. Returns what it says it skipped: {index: reason}.
+
+        Raises like `create_lead` (OutcomeUnknown: the answer was lost).
+        """
+        self.stats.batch_requests += 1
+        answer = await self.request("POST", "/api/leads", body={"leads": [dict(x) for x in leads]},
+                                    idempotent=False)
+        skipped: dict[int, str] = {}
+        for item in answer.get("skipped") or []:
+            if isinstance(item, dict) and isinstance(item.get("index"), int):
+                skipped[item["index"]] = str(item.get("reason") or "skipped by the batch POST")
+        return skipped
 
     async def update_lead(self, lead_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         answer = await self.request("PUT", "/api/leads", body={**changes, "id": lead_id})

@@ -6,7 +6,10 @@ States of a row:
                        unknown until the server's own list says whether the lead exists.
                        `unknown_at` is when its answer was lost (or, for a row in flight at a
                        crash, the journal's last write): it is *due* to be looked up once
-                       the server's own timeout (--settle) has passed since then
+                       the server's own timeout (--settle) has passed since then. A row
+                       sent in a batch stays here after the batch's 201 (which is a claim,
+                       not a fact) until a listing shows its lead: `unknown_at` is then the
+                       time of that answer
     updating           admitted for a batch PUT of an existing lead (safe to repeat)
     created, updated, skipped_duplicate, rejected, failed     final
 
@@ -19,7 +22,7 @@ the bottleneck. Emails live in an indexed table on disk, never in a Python dict.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +43,11 @@ CREATE TABLE IF NOT EXISTS rows (
     maybe_sent INTEGER NOT NULL DEFAULT 1,   -- 0 once a failure proved the request never applied
     resent INTEGER NOT NULL DEFAULT 0,       -- re-sent after verification found it missing
     unknown_at REAL,                         -- when its outcome became unknown (see above)
-    key TEXT                                 -- the source's own id (a HubSpot contact id)
+    key TEXT,                                -- the source's own id (a HubSpot contact id)
+    batched INTEGER NOT NULL DEFAULT 0,      -- times sent in a batch POST
+    sent_as TEXT,                            -- how it was last sent: batch or single
+    batch_at REAL,                           -- when it was first sent in a batch
+    sent_at REAL                             -- when it was last sent
 );
 CREATE INDEX IF NOT EXISTS rows_open ON rows (state) WHERE state IN ('attempted', 'updating');
 CREATE INDEX IF NOT EXISTS rows_bad ON rows (state) WHERE state IN ('rejected', 'failed');
@@ -52,6 +59,11 @@ CREATE INDEX IF NOT EXISTS emails_pre ON emails (lead_id) WHERE pre = 1;
 -- what the reader or the mapping decided for the user on a row (see sources.records.Note)
 CREATE TABLE IF NOT EXISTS notes (rowno INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT NOT NULL,
                                   line INTEGER NOT NULL, PRIMARY KEY (rowno, kind, detail));
+-- every lead the client held before this job sent anything: never deleted, never taken
+CREATE TABLE IF NOT EXISTS pre (id TEXT PRIMARY KEY);
+-- leads this job created twice for one row (a batch stored late): found, deleting, removed
+CREATE TABLE IF NOT EXISTS extras (id TEXT PRIMARY KEY, rowno INTEGER NOT NULL,
+                                   state TEXT NOT NULL DEFAULT 'found');
 -- the client's leads as listed by the latest reconcile/verify pass
 CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
 CREATE INDEX IF NOT EXISTS server_email ON server (email);
@@ -59,6 +71,12 @@ CREATE INDEX IF NOT EXISTS server_id ON server (id);
 """
 
 _KEYED = "CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key) WHERE key IS NOT NULL;"
+_ADDED_COLUMNS = (("unknown_at", "REAL"), ("key", "TEXT"), ("batched", "INTEGER NOT NULL DEFAULT 0"),
+                  ("sent_as", "TEXT"), ("batch_at", "REAL"), ("sent_at", "REAL"))
+_FAIL_UNRESOLVED = ("UPDATE rows SET state = 'failed', error = coalesce(error, 'outcome unknown') "
+                    "WHERE state IN ('attempted', 'updating')")
+# A row sent again after a batch carried it: that batch may still store it (late).
+_SENT_TWICE = "r.batched > 0 AND (r.batched > 1 OR r.sent_as = 'single')"
 
 
 @dataclass(slots=True)
@@ -84,6 +102,8 @@ class Outcome:
     error: str | None = None
     maybe_sent: bool = True
     was: str = "attempted"  # the state the row was in while its request was out
+    sent_as: str | None = "single"  # how it was sent (None: an update)
+    awaiting: bool = False  # a batch's 201: an answer, but the listing decides
 
 
 class ImportJournal:
@@ -92,10 +112,13 @@ class ImportJournal:
         self.db = connect(path, _SCHEMA)
         self.lock: Releasable | None = None  # the job's lock, held while the journal is open
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(rows)")}
-        for column, kind in (("unknown_at", "REAL"), ("key", "TEXT")):
+        for column, kind in _ADDED_COLUMNS:
             if column not in columns:  # a journal from before the column
                 self.db.execute(f"ALTER TABLE rows ADD COLUMN {column} {kind}")
         self.db.executescript(_KEYED)
+        if "pre_complete" not in self.meta():  # a journal from before the table: what it knew
+            self.db.execute("INSERT OR IGNORE INTO pre SELECT lead_id FROM emails "
+                            "WHERE pre = 1 AND lead_id IS NOT NULL")
 
     def close(self) -> None:
         self.db.close()
@@ -127,12 +150,14 @@ class ImportJournal:
 
     # -- the client's existing leads -------------------------------------------------------
 
-    def add_existing(self, leads: Iterable[tuple[str, str]]) -> None:
+    def add_existing(self, leads: list[tuple[str, str]]) -> None:
         """(email, lead id) already in the client before this import sends anything."""
         with self._tx():
             self.db.executemany(
                 "INSERT INTO emails (email, lead_id, pre) VALUES (?, ?, 1) "
                 "ON CONFLICT (email) DO NOTHING", leads)
+            self.db.executemany("INSERT OR IGNORE INTO pre (id) VALUES (?)",
+                                [(lead_id,) for _, lead_id in leads])
 
     # -- admission -------------------------------------------------------------------------
 
@@ -226,9 +251,21 @@ class ImportJournal:
         with self._tx():
             self.db.executemany(
                 "UPDATE rows SET state = ?, lead_id = coalesce(?, lead_id), error = ?, "
-                "tries = tries + 1, maybe_sent = ?, unknown_at = ? WHERE rowno = ?",
+                "tries = tries + 1, maybe_sent = ?, unknown_at = ?, "
+                "sent_as = coalesce(?, sent_as), "
+                "sent_at = CASE WHEN ? = 'single' THEN ? ELSE sent_at END WHERE rowno = ?",
                 [(o.state, o.lead_id, o.error, int(o.maybe_sent),
-                  now if o.state in UNRESOLVED else None, o.rowno) for o in outcomes])
+                  now if o.state in UNRESOLVED else None, o.sent_as, o.sent_as, now, o.rowno)
+                 for o in outcomes])
+
+    def mark_batched(self, rownos: list[int]) -> None:
+        """Rows about to go out in one batch POST (durable before it is sent)."""
+        now = time.time()
+        with self._tx():
+            self.db.executemany(
+                "UPDATE rows SET batched = batched + 1, sent_as = 'batch', "
+                "batch_at = coalesce(batch_at, ?), sent_at = ? WHERE rowno = ?",
+                [(now, now, rowno) for rowno in rownos])
 
     def stamp_left_in_flight(self) -> int:
         """Rows a stopped run left in flight: their outcome became unknown when it stopped
@@ -273,17 +310,20 @@ class ImportJournal:
         - with `verify`, created rows whose lead is not listed go back to attempted, once;
           a second time they fail;
         - with `final`, whatever is still unresolved fails with its last error.
+
+        `batch_found`: of the rows found, those last sent in a batch (the batch path's
+        measured persistence, with the batch rows `to_resend` hands back).
         """
-        found = missing = 0
+        found = missing = batch_found = 0
         with self._tx():
             # Candidates: listed under the row's email, neither pre-existing nor another row's.
             # Matched in SQL (indexed), so memory does not grow with the number of leads.
             taken: set[str] = set()  # assigned in this pass
             due = "AND r.unknown_at <= ? " if due_before is not None else ""
-            for rowno, lead_id in self.db.execute(
-                    "SELECT r.rowno, s.id FROM rows r JOIN server s ON s.email = r.email "
+            for rowno, lead_id, sent_as in self.db.execute(
+                    "SELECT r.rowno, s.id, r.sent_as FROM rows r JOIN server s ON s.email = r.email "
                     f"WHERE r.state = 'attempted' {due}"
-                    "AND NOT EXISTS (SELECT 1 FROM emails e WHERE e.pre = 1 AND e.lead_id = s.id) "
+                    "AND NOT EXISTS (SELECT 1 FROM pre p WHERE p.id = s.id) "
                     "AND NOT EXISTS (SELECT 1 FROM rows o WHERE o.lead_id = s.id "
                     "                AND o.state = 'created') "
                     "ORDER BY r.rowno", () if due_before is None else (due_before,)).fetchall():
@@ -293,6 +333,7 @@ class ImportJournal:
                 self.db.execute("UPDATE rows SET state = 'created', lead_id = ?, error = NULL "
                                 "WHERE rowno = ? AND state = 'attempted'", (lead_id, rowno))
                 found += 1
+                batch_found += sent_as == "batch"
             if verify:
                 gone = self.db.execute(
                     "SELECT rowno, resent FROM rows WHERE state = 'created' AND lead_id NOT IN "
@@ -312,24 +353,74 @@ class ImportJournal:
                 "|| 'it up by' WHERE state = 'attempted' AND email IS NULL AND maybe_sent = 1 "
                 f"{due.replace('r.', '')}", () if due_before is None else (due_before,))
             if final:
-                self.db.execute(
-                    "UPDATE rows SET state = 'failed', error = coalesce(error, 'outcome unknown') "
-                    "WHERE state IN ('attempted', 'updating')")
-        return {"found": found, "missing": missing}
+                self.db.execute(_FAIL_UNRESOLVED)
+        return {"found": found, "missing": missing, "batch_found": batch_found}
 
-    def to_resend(self, due_before: float | None = None) -> list[tuple[int, str, str | None, str]]:
-        """(rowno, state, lead_id, raw) of the rows a reconcile pass left unresolved (with
+    def fail_unresolved(self) -> None:
+        """The end of an import: whatever is still unresolved fails with its last error."""
+        with self._tx():
+            self.db.execute(_FAIL_UNRESOLVED)
+
+    def to_resend(self, due_before: float | None = None
+                  ) -> list[tuple[int, str, str | None, str, str | None]]:
+        """(rowno, state, lead_id, raw, sent_as) of the rows a reconcile pass left unresolved (with
         `due_before`, those whose outcome became unknown before then). They are taken: no
         longer unknown (they are about to be sent again), so no other pass takes them too."""
         due = "AND unknown_at <= ? " if due_before is not None else ""
         with self._tx():
             rows = self.db.execute(
-                f"SELECT rowno, state, lead_id, raw FROM rows WHERE state IN ('attempted', "
+                f"SELECT rowno, state, lead_id, raw, sent_as FROM rows WHERE state IN ('attempted', "
                 f"'updating') {due}ORDER BY rowno",
                 () if due_before is None else (due_before,)).fetchall()
             self.db.executemany("UPDATE rows SET unknown_at = NULL WHERE rowno = ?",
                                 [(row[0],) for row in rows])
         return rows
+
+    # -- leads created twice (a batch that was stored after it was found missing) ------------
+
+    def find_extras(self, listed_at: float) -> tuple[int, float | None]:
+        """After a listing: leads of the snapshot carrying the email of a row of this job that
+        was sent again after a batch, other than the row's own lead, not in the client before
+        the job and no other row's: created twice by this job. Recorded for deletion; extras
+        sent for deletion and no longer listed become removed, those still listed are found
+        again. Returns (new extras, the longest a batch can have taken to be stored, by them:
+        from the row's first batch to this listing)."""
+        with self._tx():
+            rows = self.db.execute(
+                "SELECT s.id, r.rowno, r.batch_at FROM server s "
+                "JOIN emails e ON e.email = s.email JOIN rows r ON r.rowno = e.rowno "
+                f"WHERE r.state = 'created' AND s.id != r.lead_id AND {_SENT_TWICE} "
+                "AND NOT EXISTS (SELECT 1 FROM pre p WHERE p.id = s.id) "
+                "AND NOT EXISTS (SELECT 1 FROM rows o WHERE o.lead_id = s.id) "
+                "AND NOT EXISTS (SELECT 1 FROM extras x WHERE x.id = s.id)").fetchall()
+            self.db.executemany("INSERT INTO extras (id, rowno) VALUES (?, ?)",
+                                [(lead_id, rowno) for lead_id, rowno, _ in rows])
+            self.db.execute("UPDATE extras SET state = CASE WHEN id IN (SELECT id FROM server) "
+                            "THEN 'found' ELSE 'removed' END WHERE state = 'deleting'")
+        starts = [batch_at for _, _, batch_at in rows if batch_at is not None]
+        return len(rows), (listed_at - min(starts)) if starts else None
+
+    def extras_to_delete(self) -> list[str]:
+        return [i for (i,) in self.db.execute("SELECT id FROM extras WHERE state = 'found'")]
+
+    def extras_sent(self, ids: list[str]) -> None:
+        with self._tx():
+            self.db.executemany("UPDATE extras SET state = 'deleting' WHERE id = ?",
+                                [(i,) for i in ids])
+
+    def last_sent_twice(self) -> float | None:
+        """When a row that a batch may still store late (see find_extras) was last sent."""
+        row = self.db.execute(f"SELECT max(r.sent_at) FROM rows r WHERE {_SENT_TWICE}").fetchone()
+        return None if row[0] is None else float(row[0])
+
+    def batch_figures(self) -> dict[str, int]:
+        """The report's batch keys that the rows hold."""
+        one = self.db.execute(
+            "SELECT coalesce(sum(state = 'created' AND sent_as = 'batch'), 0), "
+            "coalesce(sum(batched > 0 AND sent_as = 'single'), 0) FROM rows").fetchone()
+        removed = self.db.execute("SELECT count(*) FROM extras WHERE state = 'removed'").fetchone()
+        return {"batch_leads_persisted": int(one[0]), "resent_single": int(one[1]),
+                "duplicates_removed": int(removed[0])}
 
     # -- totals and rejects ----------------------------------------------------------------
 

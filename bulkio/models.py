@@ -40,7 +40,8 @@ class LeadKind(Enum):
 #: The keys of an import report, exactly.
 IMPORT_REPORT_KEYS = ("rows_read", "created", "updated", "skipped_duplicate", "rejected", "failed",
                       "requests", "retries", "rate_limited", "elapsed_s", "repaired_rows",
-                      "dry_run")
+                      "dry_run", "strategy", "batch_requests", "batch_leads_persisted",
+                      "resent_single", "duplicates_removed")
 
 
 @dataclass
@@ -60,6 +61,11 @@ class ImportReport:
     elapsed_s: float = 0.0
     repaired_rows: int = 0  # read with a stray quote kept as typed (counted in the states too)
     dry_run: bool = False  # a --dry-run's report: `requests` is what the import would send
+    strategy: str = "single"  # --strategy: single, batch or auto
+    batch_requests: int = 0  # batch POSTs sent (in `requests` too)
+    batch_leads_persisted: int = 0  # created rows whose lead a batch stored (seen listed)
+    resent_single: int = 0  # rows sent in a batch, then alone (missing, or skipped by it)
+    duplicates_removed: int = 0  # leads this job created twice (a late batch), deleted
     # Context for people, not part of the JSON report:
     client: str = ""
     job_dir: str = ""
@@ -74,7 +80,7 @@ class ImportReport:
     def ok(self) -> bool:
         return not (self.rejected or self.failed or self.interrupted)
 
-    def as_dict(self) -> dict[str, int | float]:
+    def as_dict(self) -> dict[str, int | float | str]:
         return {key: getattr(self, key) for key in IMPORT_REPORT_KEYS}
 
 
@@ -98,6 +104,8 @@ class ImportProgress:
     per_minute: float | None  # the quota, for an ETA
     waiting_s: float = 0.0  # requests out with no answer for this long (0: answers flow)
     rows_before: int = 0  # rows done by the job's earlier runs (not this run's work)
+    sending: str = ""  # how new rows go out, when batches are in play ("batches of 50")
+    leads_per_request: float = 1.0  # for the ETA
 
 
 @dataclass

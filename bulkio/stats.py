@@ -12,6 +12,7 @@ class RunStats:
     rate_limited: int = 0  # 429 answers received
     refreshes: int = 0  # access-token refreshes
     logins: int = 0  # password logins
+    batch_requests: int = 0  # batch POST calls (each up to 50 leads; retries in `retries`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)

@@ -44,7 +44,8 @@ def test_reconcile_finds_lost_answers_but_never_a_preexisting_lead(journal: Impo
     journal.add_existing([("b@x.com", "lead-pre")])
     admit(journal, (1, "a@x.com", None), (2, "b@x.com", None), (3, "c@x.com", None), mode="create")
     journal.add_snapshot([("a@x.com", "lead-1"), ("b@x.com", "lead-pre")])
-    assert journal.reconcile(verify=False, final=False) == {"found": 1, "missing": 0}
+    assert journal.reconcile(verify=False, final=False) == {"found": 1, "missing": 0,
+                                                              "batch_found": 0}
     assert [r[0] for r in journal.to_resend()] == [2, 3]
 
 

@@ -10,6 +10,7 @@ import anyio
 
 from ..api import dry_run, import_leads
 from ..errors import ConfigError
+from ..ops.import_batch import MAX_BATCH, STRATEGIES
 from ..ops.import_job import ImportOptions
 from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
 from ..sources.hubspot.source import HubSpotOptions, hubspot_kind, split_names
@@ -69,6 +70,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="after a lost answer, wait this long (the server's own timeout) before "
                         "looking the row up (default: 30)")
+    g = p.add_argument_group("sending (see 'Faster than one request per lead' in the README)")
+    g.add_argument("--strategy", choices=STRATEGIES, default="single",
+                   help="single: one lead a request, the seeds' rule (default); batch: 50 leads "
+                        "a request, each lead believed only once the client's listing shows it, "
+                        "the missing ones sent again; auto: batches while the listings show "
+                        "them stored, single leads when they are not")
+    g.add_argument("--batch-size", type=batch_size, default=MAX_BATCH, metavar="N",
+                   help=f"leads a batch request (1-{MAX_BATCH}, default {MAX_BATCH})")
     g = p.add_argument_group(
         "HubSpot source (the token: HUBSPOT_ACCESS_TOKEN, a private app with the scopes "
         "crm.objects.contacts.read and crm.objects.companies.read)")
@@ -96,6 +105,16 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler=run)
 
 
+def batch_size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"a batch holds 1 to {MAX_BATCH} leads, not {text!r}")
+    return value
+
+
 HUBSPOT_FLAGS = {"--hubspot-token-file": "hubspot_token_file", "--hubspot-base-url": "hubspot_base_url",
                  "--hubspot-rate": "hubspot_rate", "--properties": "properties",
                  "--company-properties": "company_properties", "--since": "since",
@@ -110,6 +129,7 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
         allow_no_email=args.allow_no_email,
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         format=args.format, encoding=args.encoding, settle_s=max(0.0, args.settle),
+        strategy=args.strategy, batch_size=args.batch_size,
         stdin=sys.stdin.buffer if args.source == "-" else None,
         hubspot=HubSpotOptions(properties=split_names(args.properties),
                                company_properties=split_names(args.company_properties),

@@ -54,7 +54,7 @@ def _eta(p: ImportProgress) -> str:
     total = _estimated_total(p)
     if total is None or p.per_minute is None or p.rows_done >= total:
         return ""
-    minutes = (total - p.rows_done) / p.per_minute
+    minutes = (total - p.rows_done) / (p.per_minute * p.leads_per_request)
     return f" · ETA {minutes:.0f} min" if minutes >= 1 else f" · ETA {minutes * 60:.0f} s"
 
 
@@ -63,8 +63,9 @@ def describe(p: ImportProgress) -> str:
               f"rejected {p.rejected:,} · failed {p.failed:,}")
     if p.phase.startswith("waiting"):  # nothing is sent: a rate or an ETA would mislead
         return f"{p.rows_done:,} rows · {counts} · {p.in_flight:,} awaiting their outcome"
+    sending = f" · {p.sending}" if p.sending else ""
     return (f"{p.rows_done:,} rows ({_rate(p):,.1f}/s) · {counts} · 429s {p.rate_limited} · "
-            f"retries {p.retries}{_eta(p)}{waiting(p.waiting_s)}")
+            f"retries {p.retries}{sending}{_eta(p)}{waiting(p.waiting_s)}")
 
 
 class _Display:

@@ -29,6 +29,8 @@ class ImportOptions:
     format: str | None = None  # csv or ndjson; from the name otherwise
     encoding: str | None = None  # csv: detected otherwise
     settle_s: float = 30.0  # wait this long after a lost answer before looking the row up
+    strategy: Literal["single", "batch", "auto"] = "single"  # see ops.import_batch
+    batch_size: int = 50
     stdin: BinaryIO | None = None
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)  # for hubspot:<kind>
 

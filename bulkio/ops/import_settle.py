@@ -13,6 +13,15 @@ running there. So:
 - at the end, a round waits only for the rows still unknown (each from its own time), then
   verifies every created lead (unless --no-verify) and re-sends what is missing; a few rounds
   at most, then what is still unknown has failed.
+
+Batches (`import_batch`): a batch's rows are settled the same way, counting from its answer;
+each pass tells the batch policy how many were found and missing. A batch that is stored
+after a listing said it was not (late) makes a second lead when its rows are sent again: every
+listing looks for leads this job created twice (`ImportJournal.find_extras`) and deletes the
+extras, 50 a request, checked by the next listing; what it learns of how late a batch can be
+stored lengthens the settle time from then on. Before the job ends, if any row was sent again
+after a batch, one more listing waits until a late batch would have been stored (twice the
+settle time after the last such send, or the lateness seen, if longer).
 """
 
 from __future__ import annotations
@@ -21,43 +30,59 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from ..client import MAX_BULK_PAGE, MAX_LEAD_PAGE, LeadGeniusClient
+from ..client import MAX_BATCH_DELETE, MAX_BULK_PAGE, MAX_LEAD_PAGE, LeadGeniusClient
+from ..errors import ApiError, AuthError, TransportError
 from ..journal import ImportJournal
 from ..serial import Serial
+
+if TYPE_CHECKING:
+    from .import_batch import BatchPolicy
 
 log = logging.getLogger("bulkio.import")
 
 MAX_ROUNDS = 4  # listing passes at the end: up to three rounds of re-sends
+BATCH_ROUNDS = 2  # more of them when batches are sent (their re-sends may be batches)
+LATE_FACTOR = 2.0  # the final duplicate check waits this many settle times after a re-send
+LATE_CHECKS = 4  # listings at most for that check (each one that finds extras learns more)
 LISTING_SHARE = 0.1  # of the quota, at most, for background listings
 MIN_INTERVAL_S = 5.0  # between background listings, whatever the settle time
 RECHECK_S = 5.0  # the background task looks at the journal at least this often
 
-Rows = list[tuple[int, str, str | None, str]]
+Rows = list[tuple[int, str, str | None, str, str | None]]
+Resend = Callable[[Rows, "int | None"], Awaitable[None]]
 
 
 class Settlement:
-    """Settles one import's unknown outcomes. `resend(rows)` sends rows again through the
-    importer's senders; `refresh()` brings its counts up to date; `say(phase)` shows a phase."""
+    """Settles one import's unknown outcomes. `resend(rows, rounds_left)` sends rows again
+    through the importer's senders (`rounds_left`: None while rows stream); `refresh()` brings
+    its counts up to date; `say(phase)` shows a phase."""
 
     def __init__(self, api: LeadGeniusClient, journal: Serial, j: ImportJournal, slug: str,
-                 settle_s: float, *, resend: Callable[[Rows], Awaitable[None]],
+                 settle_s: float, policy: BatchPolicy, *, resend: Resend,
                  refresh: Callable[[], Awaitable[None]], say: Callable[[str], None]) -> None:
         self.api = api
         self.journal = journal
         self.j = j
         self.slug = slug
-        self.settle_s = settle_s
+        self.base_settle_s = settle_s
+        self.lateness_s = 0.0  # the longest a batch was seen to take to be stored
+        self.policy = policy
         self.resend = resend
         self.refresh = refresh
         self.say = say
         self.client_size = 0  # leads at the latest listing
+        self.deleting = 0  # extras the latest listing sent for deletion
         self._listed_at = -math.inf  # monotonic
         self._stream_done = False
         self._poke = anyio.Event()
+
+    @property
+    def settle_s(self) -> float:
+        return max(self.base_settle_s, self.lateness_s)
 
     # -- while rows stream -------------------------------------------------------------------
 
@@ -68,8 +93,14 @@ class Settlement:
             wait = RECHECK_S if due_at is None else min(RECHECK_S, due_at - time.time())
             with anyio.move_on_after(max(0.0, wait)):
                 await self._poke.wait()
+            if not self._stream_done and self._poke.is_set():
+                self._poke = anyio.Event()
             if not self._stream_done and due_at is not None and time.time() >= due_at:
                 await self._pass(due_before=time.time() - self.settle_s)
+
+    def poke(self) -> None:
+        """Rows are awaiting verification: look at when they are due now, not in 5 s."""
+        self._poke.set()
 
     def stream_ended(self) -> None:
         self._stream_done = True
@@ -91,35 +122,85 @@ class Settlement:
         return max(self.settle_s, MIN_INTERVAL_S, share)
 
     async def _pass(self, *, due_before: float) -> None:
-        await self._list_client()
-        found = await self.journal(self.j.reconcile, verify=False, final=False,
-                                   due_before=due_before)
-        rows = await self.journal(self.j.to_resend, due_before)
-        log.info("settled in the background: %d lost answers had created their lead; %d rows "
-                 "sent again", found["found"], len(rows))
+        rows = await self._look(verify=False, due_before=due_before)
         await self.refresh()
         if rows:
-            await self.resend(rows)
+            await self.resend(rows, None)
+
+    async def _look(self, *, verify: bool, due_before: float | None = None) -> Rows:
+        """List the client; settle rows (the due ones, with `due_before`); remove what this
+        job created twice; tell the policy what the batches stored. The rows to send again
+        (taken: a caller that does not send them leaves them to fail)."""
+        listed_at = await self._list_client()
+        found = await self.journal(self.j.reconcile, verify=verify, final=False,
+                                   due_before=due_before)
+        rows = await self.journal(self.j.to_resend, due_before)
+        if found["found"] or rows:
+            log.info("settled: %d rows found created (%d sent in batches); %d to send again",
+                     found["found"], found["batch_found"], len(rows))
+        if self.policy.uses_batches:
+            self.policy.measured(found["batch_found"], sum(r[4] == "batch" for r in rows))
+            self.deleting = await self._remove_extras(listed_at)
+        return rows
+
+    async def _remove_extras(self, listed_at: float) -> int:
+        """Delete the leads this job created twice (never one that was there before); how
+        many were sent for deletion (the next listing checks they went)."""
+        _, lateness = await self.journal(self.j.find_extras, listed_at)
+        if lateness is not None and lateness > self.lateness_s:
+            self.lateness_s = lateness
+            log.warning("a batch was stored up to %.1f s after its answer, after a listing "
+                        "had found it missing; waiting %.1f s before looking up batches from "
+                        "now on", lateness, self.settle_s)
+        ids = await self.journal(self.j.extras_to_delete)
+        if ids:
+            self.say(f"removing {len(ids)} leads created twice")
+        for start in range(0, len(ids), MAX_BATCH_DELETE):
+            chunk = ids[start:start + MAX_BATCH_DELETE]
+            try:
+                await self.api.delete_leads(chunk)
+            except AuthError:
+                raise
+            except (ApiError, TransportError) as error:  # checked by the next listing anyway
+                log.info("a batch delete of extras failed (%s)", error)
+            await self.journal(self.j.extras_sent, chunk)
+        return len(ids)
 
     # -- at the end ---------------------------------------------------------------------------
 
     async def final_rounds(self, *, verify: bool) -> None:
-        for round_ in range(1, MAX_ROUNDS + 1):
+        rounds = MAX_ROUNDS + (BATCH_ROUNDS if self.policy.uses_batches else 0)
+        for round_ in range(1, rounds + 1):
             if not verify and not await self.journal(self.j.unresolved_count):
-                return
+                break
             await self._wait_for_the_last_unknown()
             self.say("verifying" if verify else "looking up rows with unknown outcome")
-            await self._list_client()
-            found = await self.journal(self.j.reconcile, verify=verify, final=round_ == MAX_ROUNDS)
-            if found["found"] or found["missing"]:
-                log.info("reconcile: %d lost answers had created their lead; %d leads missing",
-                         found["found"], found["missing"])
+            rows = await self._look(verify=verify)
             await self.refresh()
-            rows = await self.journal(self.j.to_resend)
-            if not rows:
-                return
+            if not rows or round_ == rounds:
+                break
             self.say(f"re-sending {len(rows)} rows")
-            await self.resend(rows)
+            await self.resend(rows, rounds - round_)
+        if self.policy.uses_batches:
+            await self._late_batches()
+        await self.journal(self.j.fail_unresolved)
+        await self.refresh()
+
+    async def _late_batches(self) -> None:
+        """Until a batch sent before a row's re-send would have been stored, look for the
+        leads it would have created twice, and remove them."""
+        for _ in range(LATE_CHECKS):
+            last = await self.journal(self.j.last_sent_twice)
+            if last is None:
+                return
+            until = last + max(LATE_FACTOR * self.base_settle_s, self.lateness_s)
+            while (left := until - time.time()) > 0:
+                self.say(f"waiting {left:.0f} s for batches stored late")
+                await anyio.sleep(min(1.0, left))
+            self.say("checking for leads created twice")
+            await self._look(verify=False)
+            if not self.deleting:  # nothing new, and the earlier deletes are confirmed
+                return
 
     async def _wait_for_the_last_unknown(self) -> None:
         """Until the row whose answer was lost last is due (each row counts from its own loss)."""
@@ -128,7 +209,9 @@ class Settlement:
             self.say(f"waiting {left:.0f} s for requests in flight to settle")
             await anyio.sleep(min(1.0, left))
 
-    async def _list_client(self) -> None:
+    async def _list_client(self) -> float:
+        """The client's leads into the snapshot; when the listing ended (a lead it shows was
+        stored by then)."""
         await self.journal(self.j.reset_snapshot)
         listed = 0
         async for page in self.api.lead_pages(self.slug, fields=["email"]):
@@ -136,6 +219,7 @@ class Settlement:
             listed += len(page.items)
         self.client_size = listed
         self._listed_at = time.monotonic()
+        return time.time()
 
 
 def emails_and_ids(leads: Iterable[dict[str, Any]], keep_blank: bool = False

@@ -22,23 +22,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from ..client import LeadGeniusClient
-from ..errors import (
-    ApiError,
-    AuthError,
-    BulkioError,
-    ConnectError,
-    LeadRejected,
-    OutcomeUnknown,
-    Transient,
-    TransportError,
-)
+from ..errors import BulkioError, ConfigError
 from ..formats.rejects import write_rejects
 from ..journal import FINAL, ImportJournal, Outcome
 from ..models import ImportProgress, ImportReport
@@ -46,8 +36,10 @@ from ..pool import Send, run_pool
 from ..serial import Serial
 from ..sources.records import ImportSource
 from ..version import __version__
+from .import_batch import BatchPolicy
 from .import_input import ImportInput
 from .import_job import ImportOptions
+from .import_requests import BatchJob, CreateJob, Job, Requests, UpdateJob
 from .import_settle import Settlement, emails_and_ids
 from .runs import job_totals, run_then_finish, write_report
 
@@ -60,20 +52,6 @@ GIVE_UP_STREAK = 50  # consecutive rows with no answer: the API is down, stop (r
 
 class ApiUnreachable(BulkioError):
     """Too many rows in a row got no answer; the run stops and can be resumed."""
-
-
-@dataclass(slots=True)
-class CreateJob:
-    rowno: int
-    payload: dict[str, str]
-
-
-@dataclass(slots=True)
-class UpdateJob:
-    items: list[tuple[int, str, dict[str, str]]]  # (rowno, lead id, changes)
-
-
-Job = CreateJob | UpdateJob
 
 
 class Importer:
@@ -106,6 +84,8 @@ class Importer:
         self.rows_before = 0  # rows the job's earlier runs finished (for this run's rate)
         self.settlement: Settlement | None = None
         self.batch_size = max(16, min(256, 4 * api.settings.effective_concurrency))
+        self.policy = BatchPolicy(options.strategy, options.batch_size)
+        self.requests = Requests(api, lambda rownos: self.journal(self.j.mark_batched, rownos))
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -123,7 +103,7 @@ class Importer:
         await self._start(meta)
         self.rows_before = sum(self.counts[s] for s in FINAL)
         settlement = self.settlement = Settlement(
-            self.api, self.journal, self.j, self.slug, self.options.settle_s,
+            self.api, self.journal, self.j, self.slug, self.options.settle_s, self.policy,
             resend=self._resend, refresh=self._refresh_counts, say=self._say)
         if self.resumed:
             await self.journal(self.j.stamp_left_in_flight)
@@ -160,7 +140,11 @@ class Importer:
             self.phase = "listing the client's existing leads"
             async for page in self.api.lead_pages(self.slug, fields=["email"]):
                 await self.journal(self.j.add_existing, emails_and_ids(page.items))
-            await self.journal(self.j.set_meta, existing_loaded=True)
+            await self.journal(self.j.set_meta, existing_loaded=True, pre_complete=True)
+        elif self.policy.uses_batches and not meta.get("pre_complete"):
+            raise ConfigError("this job was started by an older bulkio, which did not keep "
+                              "every lead the client held before it: resume it with "
+                              "--strategy single")
 
     async def _target_slug(self) -> str:
         if self.options.create_client:
@@ -174,6 +158,7 @@ class Importer:
 
     async def _produce(self, send: Send[Job]) -> None:
         updates: list[tuple[int, str, dict[str, str]]] = []
+        batch: list[CreateJob] = []
         while True:
             prepared, position = await self.input.next_prepared(self.batch_size)
             if not prepared:
@@ -197,63 +182,27 @@ class Importer:
                 else:
                     assert built is not None and built.payload is not None
                     self.counts["attempted"] += 1
-                    await send(CreateJob(admission.rowno, built.payload))
+                    job = CreateJob(admission.rowno, built.payload)
+                    # A row without an email cannot be looked up in a listing: never batched.
+                    if admission.email and self.policy.batch_next():
+                        batch.append(job)
+                        if len(batch) == self.policy.size:
+                            await self._send_batch(send, batch)
+                            batch = []
+                    else:
+                        await send(job)
+            if batch and not self.policy.batching:  # auto fell back meanwhile
+                for job in batch:
+                    await send(job)
+                batch = []
+        if batch:
+            await self._send_batch(send, batch)
         if updates:
             await send(UpdateJob(updates))
 
-    async def _work(self, job: Job) -> list[Outcome]:
-        if isinstance(job, CreateJob):
-            return [await self._create(job)]
-        return await self._update(job)
-
-    async def _create(self, job: CreateJob) -> Outcome:
-        try:
-            lead = await self.api.create_lead(job.payload)
-        except AuthError:
-            raise
-        except LeadRejected as exc:
-            return Outcome(job.rowno, "rejected", error=f"refused by the API: {exc.message}")
-        except OutcomeUnknown as exc:
-            return Outcome(job.rowno, "attempted", error=f"outcome unknown: {exc.cause}")
-        except ApiError as exc:
-            if isinstance(exc, Transient):  # retries spent on 429/503: it was not created
-                return Outcome(job.rowno, "attempted", error=str(exc), maybe_sent=False)
-            return Outcome(job.rowno, "rejected",
-                           error=f"refused by the API: HTTP {exc.status} {exc.message}")
-        except TransportError as exc:
-            return Outcome(job.rowno, "attempted", error=str(exc),
-                           maybe_sent=not isinstance(exc, ConnectError))
-        lead_id = lead.get("id")
-        if not lead_id:  # created, but we cannot tell which lead: the listing will
-            return Outcome(job.rowno, "attempted", error="the answer carried no lead id")
-        return Outcome(job.rowno, "created", lead_id=str(lead_id))
-
-    async def _update(self, job: UpdateJob) -> list[Outcome]:
-        """The batch PUT; if it does not account for every lead, one PUT each to find out."""
-        try:
-            updated = await self.api.update_leads([{"id": lead, **ch} for _, lead, ch in job.items])
-        except AuthError:
-            raise
-        except (ApiError, TransportError) as exc:
-            if isinstance(exc, Transient):
-                return [Outcome(r, "updating", error=str(exc), was="updating")
-                        for r, _, _ in job.items]
-            updated = -1
-        if updated == len(job.items):
-            return [Outcome(r, "updated", lead_id=lead, was="updating") for r, lead, _ in job.items]
-        return [await self._update_one(r, lead, ch) for r, lead, ch in job.items]
-
-    async def _update_one(self, rowno: int, lead_id: str, changes: dict[str, str]) -> Outcome:
-        try:
-            await self.api.update_lead(lead_id, changes)
-        except AuthError:
-            raise
-        except (ApiError, TransportError) as exc:
-            if isinstance(exc, Transient):
-                return Outcome(rowno, "updating", error=str(exc), was="updating")
-            state = "failed" if isinstance(exc, ApiError) and exc.status == 404 else "rejected"
-            return Outcome(rowno, state, error=f"update refused: {exc}", was="updating")
-        return Outcome(rowno, "updated", lead_id=lead_id, was="updating")
+    async def _send_batch(self, send: Send[Job], batch: list[CreateJob]) -> None:
+        self.policy.batch_sent()
+        await send(BatchJob(batch))
 
     async def _send(self, produce: Callable[[Send[Job]], Awaitable[None]]) -> None:
         """Run the senders over `produce`'s jobs; outcomes are journalled every quarter second."""
@@ -265,7 +214,7 @@ class Importer:
         await self._flush()
 
     async def _work_and_record(self, job: Job) -> None:
-        outcomes = await self._work(job)
+        outcomes = await self.requests.outcomes(job)
         for outcome in outcomes:
             self._tally(outcome)
         self._pending.extend(outcomes)
@@ -278,7 +227,7 @@ class Importer:
     def _tally(self, outcome: Outcome) -> None:
         self.counts[outcome.was] -= 1
         self.counts[outcome.state] += 1
-        if outcome.state in ("attempted", "updating"):
+        if outcome.state in ("attempted", "updating") and not outcome.awaiting:
             self._streak += 1
             if self._streak >= GIVE_UP_STREAK:
                 raise ApiUnreachable(f"{self._streak} rows in a row got no answer from the API "
@@ -290,20 +239,33 @@ class Importer:
         if self._pending:
             batch, self._pending = self._pending, []
             await self.journal(self.j.record, batch)
+            if self.settlement is not None and any(o.awaiting for o in batch):
+                self.settlement.poke()  # batches to verify: their time counts from now
 
     # -- reconcile and verify --------------------------------------------------------------
 
-    async def _resend(self, rows: list[tuple[int, str, str | None, str]]) -> None:
+    async def _resend(self, rows: list[tuple[int, str, str | None, str, str | None]],
+                      rounds_left: int | None) -> None:
         async def produce(send: Send[Job]) -> None:
             updates: list[tuple[int, str, dict[str, str]]] = []
-            for rowno, state, lead_id, raw in rows:
+            creates: list[CreateJob] = []
+            for rowno, state, lead_id, raw, _ in rows:
                 built = self.input.rebuild(raw)
                 if built.payload is None:
                     self._pending.append(Outcome(rowno, "rejected", error=built.error))
                 elif state == "updating" and lead_id:
                     updates.append((rowno, lead_id, built.changes()))
                 else:
-                    await send(CreateJob(rowno, built.payload))
+                    creates.append(CreateJob(rowno, built.payload))
+            # Only a row with an email can be found in a listing: only those are batched.
+            batchable = [job for job in creates if job.payload.get("email")]
+            if self.policy.resend_in_batches(len(batchable), rounds_left):
+                size = self.policy.size
+                for start in range(0, len(batchable), size):
+                    await send(BatchJob(batchable[start:start + size]))
+                creates = [job for job in creates if not job.payload.get("email")]
+            for job in creates:
+                await send(job)
             for start in range(0, len(updates), UPDATE_BATCH):
                 await send(UpdateJob(updates[start:start + UPDATE_BATCH]))
 
@@ -327,13 +289,15 @@ class Importer:
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started,
             per_minute=self.api.quota.per_minute, waiting_s=self.api.waiting_s(),
-            rows_before=self.rows_before)
+            rows_before=self.rows_before,
+            sending=self.policy.describe() if self.policy.uses_batches else "",
+            leads_per_request=self.policy.size if self.policy.state == "batch" else 1.0)
 
     async def _notices(self, rows_read: int) -> list[str]:
         whole_file = (await self.journal(self.j.meta)).get("read_done")
         said = self.input.notices(await self.journal(self.j.notes),
                                   rows_read=rows_read if whole_file else None)
-        said += self.source.notices()
+        said += self.source.notices() + self.policy.notices()
         for notice in said:
             log.info("note: %s", notice)
         return said
@@ -349,10 +313,13 @@ class Importer:
             rejected=counts["rejected"], failed=counts["failed"],
             requests=totals["requests"], retries=totals["retries"],
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
+            strategy=self.options.strategy, batch_requests=totals["batch_requests"],
             repaired_rows=await self.journal(self.j.rows_noted, "quotes"), client=self.slug,
             job_dir=str(self.job_dir), interrupted=ended != "done",
             unmapped_columns=self.input.unmapped(),
             read_as=self.reader.describe())
+        for key, value in (await self.journal(self.j.batch_figures)).items():
+            setattr(report, key, value)
         report.notices = await self._notices(report.rows_read)
         ext = "csv" if self.source.format == "csv" else "ndjson"
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"

@@ -58,6 +58,7 @@ def job_totals(before: dict[str, Any], stats: RunStats, started: float) -> dict[
         "requests": int(before.get("requests", 0)) + stats.requests,
         "retries": int(before.get("retries", 0)) + stats.retries,
         "rate_limited": int(before.get("rate_limited", 0)) + stats.rate_limited,
+        "batch_requests": int(before.get("batch_requests", 0)) + stats.batch_requests,
         "elapsed_s": round(float(before.get("elapsed_s", 0.0)) + time.monotonic() - started, 3),
     }
 
