@@ -69,7 +69,8 @@ class Settlement:
         self.j = j
         self.slug = slug
         self.base_settle_s = settle_s
-        self.lateness_s = 0.0  # the longest a batch was seen to take to be stored
+        # the longest a batch was seen to take to be stored, by this job's runs
+        self.lateness_s = float(j.meta().get("batch_lateness_s", 0.0))
         self.policy = policy
         self.resend = resend
         self.refresh = refresh
@@ -149,6 +150,7 @@ class Settlement:
         _, lateness = await self.journal(self.j.find_extras, listed_at)
         if lateness is not None and lateness > self.lateness_s:
             self.lateness_s = lateness
+            await self.journal(self.j.set_meta, batch_lateness_s=lateness)  # for a resumed run
             log.warning("a batch was stored up to %.1f s after its answer, after a listing "
                         "had found it missing; waiting %.1f s before looking up batches from "
                         "now on", lateness, self.settle_s)

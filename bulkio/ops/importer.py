@@ -47,11 +47,11 @@ log = logging.getLogger("bulkio.import")
 
 UPDATE_BATCH = 50
 FLUSH_EVERY_S = 0.25
-GIVE_UP_STREAK = 50  # consecutive rows with no answer: the API is down, stop (resumable)
+GIVE_UP_STREAK = 50  # consecutive requests with no answer: the API is down, stop (resumable)
 
 
 class ApiUnreachable(BulkioError):
-    """Too many rows in a row got no answer; the run stops and can be resumed."""
+    """Too many requests in a row got no answer; the run stops and can be resumed."""
 
 
 class Importer:
@@ -215,8 +215,8 @@ class Importer:
 
     async def _work_and_record(self, job: Job) -> None:
         outcomes = await self.requests.outcomes(job)
-        for outcome in outcomes:
-            self._tally(outcome)
+        if outcomes:
+            self._tally(outcomes)
         self._pending.extend(outcomes)
 
     async def _flush_periodically(self) -> None:
@@ -224,16 +224,18 @@ class Importer:
             await anyio.sleep(FLUSH_EVERY_S)
             await self._flush()
 
-    def _tally(self, outcome: Outcome) -> None:
-        self.counts[outcome.was] -= 1
-        self.counts[outcome.state] += 1
-        if outcome.state in ("attempted", "updating") and not outcome.awaiting:
-            self._streak += 1
-            if self._streak >= GIVE_UP_STREAK:
-                raise ApiUnreachable(f"{self._streak} rows in a row got no answer from the API "
-                                     f"(last: {outcome.error}); stopping")
-        else:
+    def _tally(self, outcomes: list[Outcome]) -> None:
+        for outcome in outcomes:
+            self.counts[outcome.was] -= 1
+            self.counts[outcome.state] += 1
+        lost = [o for o in outcomes if o.state in ("attempted", "updating") and not o.awaiting]
+        if len(lost) < len(outcomes):  # an answer came back
             self._streak = 0
+            return
+        self._streak += 1
+        if self._streak >= GIVE_UP_STREAK:
+            raise ApiUnreachable(f"{self._streak} requests in a row got no answer from the "
+                                 f"API (last: {lost[-1].error}); stopping")
 
     async def _flush(self) -> None:
         if self._pending:

@@ -148,3 +148,17 @@ def test_the_threshold_is_the_request_arithmetic() -> None:
     """Batching pays while 1/(B·p) < 0.9 (the listings take at most a tenth of the quota)."""
     assert threshold(50) == pytest.approx(1 / 45)
     assert threshold(1) > 1  # a batch of one never pays
+
+
+async def test_batches_through_chaos(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Half stored, 5% transient errors, 5% lost answers, 2% dropped connections, short-lived
+    tokens and a quota: still every row once, and no 429."""
+    c = sandbox.config
+    c.batch_persist, c.error_rate, c.lost_response_rate, c.drop_rate = 0.5, 0.05, 0.05, 0.02
+    c.token_ttl, c.quota_per_minute = 2, 3000
+    report, valid = await batch_import(sandbox, tmp_path,
+                                       settings=settings_for(sandbox, rate_per_minute=3000))
+    assert_exactly_once(sandbox, valid, report)
+    counts = sandbox.state.counts
+    assert counts["lost:502"] + counts["lost:504"] + counts["lost:drop"] > 0
+    assert counts["429"] == 0

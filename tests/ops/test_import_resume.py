@@ -55,9 +55,10 @@ def open_rows(job: Path) -> int:
         return int(db.execute("SELECT count(*) FROM rows WHERE state = 'attempted'").fetchone()[0])
 
 
-async def resume(sb: Sandbox, source: Path, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
+async def resume(sb: Sandbox, source: Path, tmp_path: Path, *extra: str
+                 ) -> subprocess.CompletedProcess[bytes]:
     with anyio.fail_after(120):
-        return await anyio.run_process(command(sb, source, tmp_path / "job", "--resume"),
+        return await anyio.run_process(command(sb, source, tmp_path / "job", "--resume", *extra),
                                        env=environment(sb, tmp_path), check=False)
 
 
