@@ -162,6 +162,7 @@ def dry_run(source: str | Path, *, options: ImportOptions, per_minute: float | N
             src.close()
 
     result = _blocking(plan)
+    result.strategy, result.batch_size = options.strategy, options.batch_size
     if options.report is not None:
         write_report(options.report, result.report())
     return result

@@ -126,16 +126,30 @@ class DryRun:
     whole_source: bool = True  # False: a sample (HubSpot's first records)
     hubspot_requests: int = 0  # what reading the sample cost HubSpot
     hubspot_per_10s: int | None = None  # HubSpot's quota, for its time
+    strategy: str = "single"
+    batch_size: int = 50
+    with_email: int = 0  # of the rows to create: the ones a batch may carry
 
     @property
     def requests(self) -> int:
-        return self.to_create
+        """What the creates cost: one a lead; with batches, if the batch path stores them."""
+        if self.strategy == "single":
+            return self.to_create
+        return -(-self.with_email // self.batch_size) + self.to_create - self.with_email
+
+    @property
+    def requests_if_batches_store_nothing(self) -> int:
+        """batch: every batch, then every lead alone; auto: one batch, then single leads."""
+        if self.strategy == "batch":
+            return -(-self.with_email // self.batch_size) + self.to_create
+        return self.to_create + (1 if self.strategy == "auto" and self.with_email else 0)
 
     def report(self) -> ImportReport:
         """As an import's report: what was read, nothing created, the requests it would send."""
         return ImportReport(rows_read=self.rows_read, skipped_duplicate=self.skipped_duplicate,
                             rejected=self.rejected, requests=self.requests,
-                            repaired_rows=self.repaired_rows, dry_run=True)
+                            repaired_rows=self.repaired_rows, dry_run=True,
+                            strategy=self.strategy)
 
     @property
     def minutes(self) -> float | None:

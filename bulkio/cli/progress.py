@@ -318,7 +318,13 @@ def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
         console.print(said)
     elif plan.minutes is not None:
         console.print(f"about {plan.requests:,} requests: {_minutes(plan.minutes)} at "
-                      f"{plan.per_minute:,.0f} requests a minute (plus a few to list the client)")
+                      f"{plan.per_minute:,.0f} requests a minute (plus a few to list the client)"
+                      + (" if the batch path stores what it is sent" if plan.strategy != "single"
+                         else ""))
+    if plan.strategy != "single":
+        worst = plan.requests_if_batches_store_nothing
+        console.print(f"--strategy {plan.strategy}: {plan.with_email:,} rows in batches of "
+                      f"{plan.batch_size}; if the batch path stores nothing, {worst:,} requests")
     console.print("Dry run: nothing was sent. The client's existing leads were not checked.")
 
 

@@ -58,5 +58,6 @@ def _count_in(plan: DryRun, admission: Admission, built: Built | None) -> None:
         plan.skipped_duplicate += 1
     else:
         plan.to_create += 1
+        plan.with_email += bool(admission.email)
         if built and built.payload and len(plan.samples) < SAMPLES:
             plan.samples.append(built.payload)

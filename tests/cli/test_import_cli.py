@@ -203,3 +203,32 @@ async def test_hubspot_usage_errors_are_exit_2_in_one_line(
     assert await bulkio(*argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+async def test_a_batch_dry_run_says_both_costs(sandbox: Sandbox, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """--strategy batch --dry-run: the requests if batches are stored, and if none is; the
+    report says the strategy and the first figure."""
+    import orjson
+
+    report = tmp_path / "dry.json"
+    assert await anyio.to_thread.run_sync(main, [
+        "import", str(SAMPLES / "leads.csv"), "--client", "acme-corp", "--dry-run",
+        "--strategy", "batch", "--tier", "premium", "--report", str(report)]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # as said, whatever the terminal's width
+    saved = orjson.loads(report.read_bytes())
+    creates = 2000 - saved["skipped_duplicate"] - saved["rejected"]
+    assert saved["strategy"] == "batch" and saved["requests"] == -(-creates // 50)
+    assert "if the batch path stores what it is sent" in out
+    assert f"if the batch path stores nothing, {creates + saved['requests']:,} requests" in out
+    assert sum(sandbox.state.counts.values()) == 0
+
+
+@pytest.mark.parametrize("size", ["0", "51", "ten"])
+async def test_a_batch_size_out_of_range_is_a_usage_error(size: str,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        await bulkio("import", str(SAMPLES / "leads.csv"), "--client", "acme-corp",
+                     "--strategy", "batch", "--batch-size", size)
+    assert exit_.value.code == 2
+    assert "a batch holds 1 to 50 leads" in capsys.readouterr().err
