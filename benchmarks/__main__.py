@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import (
+    batch_strategy,
     csv_reading,
     engine_ceiling,
     export_throughput,
@@ -27,7 +28,7 @@ from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
     import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
-    sandbox_ceiling, csv_reading, hubspot_import)}
+    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy)}
 
 
 def main() -> int:

@@ -159,6 +159,10 @@ class ImportJournal:
             self.db.executemany("INSERT OR IGNORE INTO pre (id) VALUES (?)",
                                 [(lead_id,) for _, lead_id in leads])
 
+    def leads_before(self) -> int:
+        """Leads (with an email) the client held before the job."""
+        return int(self.db.execute("SELECT count(*) FROM pre").fetchone()[0])
+
     # -- admission -------------------------------------------------------------------------
 
     def admit(self, batch: list[Admission], position: Mapping[str, Any],
@@ -302,11 +306,12 @@ class ImportJournal:
                   due_before: float | None = None) -> dict[str, int]:
         """Settle rows against the latest snapshot; return what was found.
 
-        With `due_before` (a background pass, while rows are still being sent), only the rows
-        whose outcome became unknown before then are looked at; rows in flight are not.
+        With `due_before` (a background pass, while rows are still being sent), rows in flight
+        are not looked at, and only the rows whose outcome became unknown before then can be
+        given up on; a row that is listed is created whenever its outcome became unknown.
 
         - attempted rows whose email is listed under a lead that is neither pre-existing nor
-          another row's become created (the lost answer did create it);
+          another row's become created (the lost answer did create it; the batch stored it);
         - with `verify`, created rows whose lead is not listed go back to attempted, once;
           a second time they fail;
         - with `final`, whatever is still unresolved fails with its last error.
@@ -319,14 +324,14 @@ class ImportJournal:
             # Candidates: listed under the row's email, neither pre-existing nor another row's.
             # Matched in SQL (indexed), so memory does not grow with the number of leads.
             taken: set[str] = set()  # assigned in this pass
-            due = "AND r.unknown_at <= ? " if due_before is not None else ""
+            recorded = "AND r.unknown_at IS NOT NULL " if due_before is not None else ""
             for rowno, lead_id, sent_as in self.db.execute(
                     "SELECT r.rowno, s.id, r.sent_as FROM rows r JOIN server s ON s.email = r.email "
-                    f"WHERE r.state = 'attempted' {due}"
+                    f"WHERE r.state = 'attempted' {recorded}"
                     "AND NOT EXISTS (SELECT 1 FROM pre p WHERE p.id = s.id) "
                     "AND NOT EXISTS (SELECT 1 FROM rows o WHERE o.lead_id = s.id "
                     "                AND o.state = 'created') "
-                    "ORDER BY r.rowno", () if due_before is None else (due_before,)).fetchall():
+                    "ORDER BY r.rowno").fetchall():
                 if lead_id in taken:
                     continue
                 taken.add(lead_id)
@@ -351,7 +356,8 @@ class ImportJournal:
             self.db.execute(
                 "UPDATE rows SET state = 'failed', error = 'outcome unknown and no email to look '"
                 "|| 'it up by' WHERE state = 'attempted' AND email IS NULL AND maybe_sent = 1 "
-                f"{due.replace('r.', '')}", () if due_before is None else (due_before,))
+                f"{'AND unknown_at <= ?' if due_before is not None else ''}",
+                () if due_before is None else (due_before,))
             if final:
                 self.db.execute(_FAIL_UNRESOLVED)
         return {"found": found, "missing": missing, "batch_found": batch_found}

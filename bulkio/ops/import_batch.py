@@ -22,6 +22,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import anyio
+
 from .import_settle import LISTING_SHARE
 
 log = logging.getLogger("bulkio.import")
@@ -47,6 +49,7 @@ class BatchPolicy:
     state: str = field(init=False)  # single, batch, probe (a batch to send), probing (sent)
     persistence: float | None = None  # the latest measurement
     fell_back: bool = False  # auto sends single leads because batches stored too little
+    probes: int = 0  # batches auto has sent to find out whether batching pays
     _found: int = 0  # batch rows found / missing since the last measurement
     _missing: int = 0
     _singles: int = 0  # single rows since the fall back (auto's next probe)
@@ -91,7 +94,7 @@ class BatchPolicy:
 
     def batch_sent(self) -> None:
         if self.state == "probe":
-            self.state = "probing"
+            self.state, self.probes = "probing", self.probes + 1
 
     # -- what verification found -------------------------------------------------------------
 
@@ -101,9 +104,9 @@ class BatchPolicy:
         self._found += found
         self._missing += missing
         total = self._found + self._missing
-        if total < min(MEASURE_AT_LEAST, self.size) and self.state != "probing":
-            return None
-        if not total:
+        # A probe is decided once its rows are (all found early, or missing after the settle
+        # time); otherwise once enough rows have been.
+        if total < min(MEASURE_AT_LEAST, self.size):
             return None
         self.persistence = self._found / total
         self._found = self._missing = 0
@@ -113,6 +116,8 @@ class BatchPolicy:
         if pays and self.state != "batch":
             self.state = "batch"
             if not self.fell_back:
+                log.info("auto: the first batch was stored (%.0f%%): batches of %d from now on",
+                         100 * self.persistence, self.size)
                 return None
             self.fell_back = False
             return self._say(f"auto: the batch path stores {self.persistence:.0%} of its leads "
@@ -146,3 +151,25 @@ class BatchPolicy:
         p = 1.0 if self.persistence is None else self.persistence
         # A batch of k rows costs 1 request and stores k·p of them: worth it while k·p > 1.
         return p > threshold(self.size) and min(rows, self.size) * p > 1.0
+
+
+class Outstanding:
+    """Requests handed to the senders and not yet answered. While `auto`'s first batch is
+    checked, the importer keeps only a few single leads ahead of the senders, so that few are
+    committed to single POSTs when the verdict is "batch"."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = anyio.Event()
+
+    def add(self) -> None:
+        self.count += 1
+
+    def done(self) -> None:
+        self.count -= 1
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    async def at_most(self, count: int) -> None:
+        while self.count > count:
+            await self._changed.wait()

@@ -21,7 +21,13 @@ listing looks for leads this job created twice (`ImportJournal.find_extras`) and
 extras, 50 a request, checked by the next listing; what it learns of how late a batch can be
 stored lengthens the settle time from then on. Before the job ends, if any row was sent again
 after a batch, one more listing waits until a late batch would have been stored (twice the
-settle time after the last such send, or the lateness seen, if longer).
+settle time after the last such send, or the lateness seen if longer: as a row is sent
+again only once its batch is a settle time old, that covers a batch stored up to twice the
+settle time after its answer).
+
+A listed row is created whenever it is listed: only "missing" has to wait for the settle time.
+So `auto`'s first batch is looked for a second after its answer (when listing the client is
+cheap): if it is all there, batching starts at once.
 """
 
 from __future__ import annotations
@@ -46,7 +52,8 @@ log = logging.getLogger("bulkio.import")
 
 MAX_ROUNDS = 4  # listing passes at the end: up to three rounds of re-sends
 BATCH_ROUNDS = 2  # more of them when batches are sent (their re-sends may be batches)
-LATE_FACTOR = 2.0  # the final duplicate check waits this many settle times after a re-send
+PROBE_LOOK_S = 1.0  # auto's first batch is looked for this soon (found is found at once)
+PROBE_LOOK_PAGES = 10  # ... when listing the client takes at most this many pages
 LATE_CHECKS = 4  # listings at most for that check (each one that finds extras learns more)
 LISTING_SHARE = 0.1  # of the quota, at most, for background listings
 MIN_INTERVAL_S = 5.0  # between background listings, whatever the settle time
@@ -75,8 +82,9 @@ class Settlement:
         self.resend = resend
         self.refresh = refresh
         self.say = say
-        self.client_size = 0  # leads at the latest listing
+        self.client_size = j.leads_before()  # leads at the latest listing
         self.deleting = 0  # extras the latest listing sent for deletion
+        self._probe_looked = 0  # the policy's probes this settlement has looked for early
         self._listed_at = -math.inf  # monotonic
         self._stream_done = False
         self._poke = anyio.Event()
@@ -112,14 +120,21 @@ class Settlement:
         first = await self.journal(self.j.unknown_since, earliest=True)
         if first is None:
             return None
+        if self.policy.state == "probing" and self._probe_looked < self.policy.probes \
+                and self._pages() <= PROBE_LOOK_PAGES:
+            self._probe_looked = self.policy.probes
+            return first + min(self.settle_s, PROBE_LOOK_S)
         interval_left = self._listed_at + self._interval() - time.monotonic()
         return max(first + self.settle_s, time.time() + interval_left)
 
+    def _pages(self) -> float:
+        """Requests a listing of the client takes."""
+        page = MAX_BULK_PAGE if self.api.auth.has_api_key else MAX_LEAD_PAGE
+        return self.client_size / page + 1
+
     def _interval(self) -> float:
         per_minute = self.api.quota.per_minute
-        page = MAX_BULK_PAGE if self.api.auth.has_api_key else MAX_LEAD_PAGE
-        pages = self.client_size / page + 1
-        share = 0.0 if per_minute is None else pages / (LISTING_SHARE * per_minute) * 60
+        share = 0.0 if per_minute is None else self._pages() / (LISTING_SHARE * per_minute) * 60
         return max(self.settle_s, MIN_INTERVAL_S, share)
 
     async def _pass(self, *, due_before: float) -> None:
@@ -195,7 +210,7 @@ class Settlement:
             last = await self.journal(self.j.last_sent_twice)
             if last is None:
                 return
-            until = last + max(LATE_FACTOR * self.base_settle_s, self.lateness_s)
+            until = last + self.settle_s
             while (left := until - time.time()) > 0:
                 self.say(f"waiting {left:.0f} s for batches stored late")
                 await anyio.sleep(min(1.0, left))

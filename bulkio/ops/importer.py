@@ -36,7 +36,7 @@ from ..pool import Send, run_pool
 from ..serial import Serial
 from ..sources.records import ImportSource
 from ..version import __version__
-from .import_batch import BatchPolicy
+from .import_batch import BatchPolicy, Outstanding
 from .import_input import ImportInput
 from .import_job import ImportOptions
 from .import_requests import BatchJob, CreateJob, Job, Requests, UpdateJob
@@ -85,6 +85,7 @@ class Importer:
         self.settlement: Settlement | None = None
         self.batch_size = max(16, min(256, 4 * api.settings.effective_concurrency))
         self.policy = BatchPolicy(options.strategy, options.batch_size)
+        self.outstanding = Outstanding()  # jobs handed to the senders, not yet answered
         self.requests = Requests(api, lambda rownos: self.journal(self.j.mark_batched, rownos))
 
     # -- the run ---------------------------------------------------------------------------
@@ -190,6 +191,9 @@ class Importer:
                             await self._send_batch(send, batch)
                             batch = []
                     else:
+                        if self.policy.state == "probing":  # few singles ahead of its verdict
+                            await self.outstanding.at_most(
+                                self.api.settings.effective_concurrency)
                         await send(job)
             if batch and not self.policy.batching:  # auto fell back meanwhile
                 for job in batch:
@@ -206,15 +210,24 @@ class Importer:
 
     async def _send(self, produce: Callable[[Send[Job]], Awaitable[None]]) -> None:
         """Run the senders over `produce`'s jobs; outcomes are journalled every quarter second."""
+        async def counted(send: Send[Job]) -> None:
+            async def send_counted(job: Job) -> None:
+                self.outstanding.add()
+                await send(job)
+            await produce(send_counted)
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._flush_periodically)
-            await run_pool(produce, self._work_and_record,
+            await run_pool(counted, self._work_and_record,
                            concurrency=self.api.settings.effective_concurrency)
             tg.cancel_scope.cancel()
         await self._flush()
 
     async def _work_and_record(self, job: Job) -> None:
-        outcomes = await self.requests.outcomes(job)
+        try:
+            outcomes = await self.requests.outcomes(job)
+        finally:
+            self.outstanding.done()
         if outcomes:
             self._tally(outcomes)
         self._pending.extend(outcomes)
