@@ -27,7 +27,9 @@ settle time after its answer).
 
 A listed row is created whenever it is listed: only "missing" has to wait for the settle time.
 So `auto`'s first batch is looked for a second after its answer (when listing the client is
-cheap): if it is all there, batching starts at once.
+cheap): if it is all there, batching starts at once; and at the end, when the batch path
+stores (nearly) everything, the client is listed before the settle time has passed: if every
+row is there, the import ends without waiting it out.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ MAX_ROUNDS = 4  # listing passes at the end: up to three rounds of re-sends
 BATCH_ROUNDS = 2  # more of them when batches are sent (their re-sends may be batches)
 PROBE_LOOK_S = 1.0  # auto's first batch is looked for this soon (found is found at once)
 PROBE_LOOK_PAGES = 10  # ... when listing the client takes at most this many pages
+EARLY_LOOK_ABOVE = 0.9  # at the end, batches are looked for before the settle time when the
+#                        batch path stores at least this share (else most must wait anyway)
 LATE_CHECKS = 4  # listings at most for that check (each one that finds extras learns more)
 LISTING_SHARE = 0.1  # of the quota, at most, for background listings
 MIN_INTERVAL_S = 5.0  # between background listings, whatever the settle time
@@ -190,6 +194,14 @@ class Settlement:
         for round_ in range(1, rounds + 1):
             if not verify and not await self.journal(self.j.unresolved_count):
                 break
+            if await self._worth_looking_early():
+                self.say("verifying")
+                rows = await self._look(verify=verify, due_before=time.time() - self.settle_s)
+                if rows:
+                    await self.resend(rows, rounds - round_)
+                await self.refresh()
+                if not await self.journal(self.j.unresolved_count):
+                    break  # every row listed (and, with verify, every lead checked)
             await self._wait_for_the_last_unknown()
             self.say("verifying" if verify else "looking up rows with unknown outcome")
             rows = await self._look(verify=verify)
@@ -202,6 +214,15 @@ class Settlement:
             await self._late_batches()
         await self.journal(self.j.fail_unresolved)
         await self.refresh()
+
+    async def _worth_looking_early(self) -> bool:
+        """Batches await their listing, and their path stores (nearly) everything: one listing
+        now may settle them all, instead of waiting out the settle time first."""
+        stored = self.policy.persistence
+        if not self.policy.uses_batches or (stored is not None and stored < EARLY_LOOK_ABOVE):
+            return False
+        last = await self.journal(self.j.unknown_since, earliest=False)
+        return last is not None and last + self.settle_s > time.time()
 
     async def _late_batches(self) -> None:
         """Until a batch sent before a row's re-send would have been stored, look for the
