@@ -45,8 +45,7 @@ class ListingChecks:
           a second time they fail;
         - with `final`, whatever is still unresolved fails with its last error.
 
-        `batch_found`: of the rows found, those last sent in a batch (the batch path's
-        measured persistence, with the batch rows `to_resend` hands back).
+        `batch_found`: of the rows found, those last sent in a batch.
         """
         found = missing = batch_found = 0
         with self._tx():
@@ -95,6 +94,17 @@ class ListingChecks:
         """The end of an import: whatever is still unresolved fails with its last error."""
         with self._tx():
             self.db.execute(_FAIL_UNRESOLVED)
+
+    def batch_cohort(self, after: float, until: float) -> tuple[int, int]:
+        """Of the rows last sent in a batch whose answer came in (after, until]: how many are
+        created, and how many there are. Call it when all of them have had their settle time
+        and before `to_resend` takes the missing ones: a cohort decided whole, so rows found
+        early and rows found missing late weigh alike in the persistence it measures."""
+        created, total = self.db.execute(
+            "SELECT coalesce(sum(state = 'created'), 0), count(*) FROM rows "
+            "WHERE sent_as = 'batch' AND unknown_at > ? AND unknown_at <= ?",
+            (after, until)).fetchone()
+        return int(created), int(total)
 
     def to_resend(self, due_before: float | None = None
                   ) -> list[tuple[int, str, str | None, str, str | None]]:

@@ -268,6 +268,11 @@ def print_summary(report: ImportReport, console: Console | None = None) -> None:
          ("rejected", report.rejected), ("failed", report.failed)],
         report.requests, report.retries, report.rate_limited, f"{report.elapsed_s:,.1f} s"))
     console.print(f"Read as {shown(report.read_as)}.")
+    if report.strategy != "single":
+        console.print(f"--strategy {report.strategy}: {report.batch_requests:,} batch requests; "
+                      f"{report.batch_leads_persisted:,} leads stored by batches, "
+                      f"{report.resent_single:,} rows sent again alone, "
+                      f"{report.duplicates_removed:,} leads created twice removed")
     _print_notices(console, report.notices)
     if report.rejects_path:
         console.print(f"Rejected and failed rows, with the reason: {shown(report.rejects_path)}")

@@ -98,18 +98,26 @@ class BatchPolicy:
 
     # -- what verification found -------------------------------------------------------------
 
+    def probe_found(self, found: int) -> None:
+        """Batch rows a listing found before their settle time had passed: if all of `auto`'s
+        first batch is there, batching pays (missing rows have to wait; found ones do not)."""
+        if self.state == "probing" and found >= self.size:
+            self._decide(1.0)
+
     def measured(self, found: int, missing: int) -> str | None:
-        """Batch rows a verification found stored / missing; a notice when `auto` changes
-        its mind (said once per change)."""
+        """Batch rows of a settled cohort found stored / missing; a notice when `auto`
+        changes its mind (said once per change)."""
         self._found += found
         self._missing += missing
         total = self._found + self._missing
-        # A probe is decided once its rows are (all found early, or missing after the settle
-        # time); otherwise once enough rows have been.
         if total < min(MEASURE_AT_LEAST, self.size):
             return None
-        self.persistence = self._found / total
+        persistence = self._found / total
         self._found = self._missing = 0
+        return self._decide(persistence)
+
+    def _decide(self, persistence: float) -> str | None:
+        self.persistence = persistence
         if self.strategy != "auto":
             return None
         pays = self.persistence > threshold(self.size)

@@ -89,6 +89,7 @@ class Settlement:
         self.client_size = j.leads_before()  # leads at the latest listing
         self.deleting = 0  # extras the latest listing sent for deletion
         self._probe_looked = 0  # the policy's probes this settlement has looked for early
+        self._measured_until = 0.0  # batches answered up to then are measured
         self._listed_at = -math.inf  # monotonic
         self._stream_done = False
         self._poke = anyio.Event()
@@ -154,14 +155,25 @@ class Settlement:
         listed_at = await self._list_client()
         found = await self.journal(self.j.reconcile, verify=verify, final=False,
                                    due_before=due_before)
+        if self.policy.uses_batches:
+            await self._measure(found["batch_found"], due_before)
         rows = await self.journal(self.j.to_resend, due_before)
         if found["found"] or rows:
             log.info("settled: %d rows found created (%d sent in batches); %d to send again",
                      found["found"], found["batch_found"], len(rows))
         if self.policy.uses_batches:
-            self.policy.measured(found["batch_found"], sum(r[4] == "batch" for r in rows))
             self.deleting = await self._remove_extras(listed_at)
         return rows
+
+    async def _measure(self, found: int, due_before: float | None) -> None:
+        """Tell the policy what the batches stored: the cohort of batches answered since the
+        last measurement and now settled, decided whole; and, for `auto`'s first batch,
+        whether all of it is already listed."""
+        until = time.time() if due_before is None else due_before
+        self.policy.probe_found(found)
+        created, total = await self.journal(self.j.batch_cohort, self._measured_until, until)
+        self._measured_until = until
+        self.policy.measured(created, total - created)
 
     async def _remove_extras(self, listed_at: float) -> int:
         """Delete the leads this job created twice (never one that was there before); how

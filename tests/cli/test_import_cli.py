@@ -232,3 +232,17 @@ async def test_a_batch_size_out_of_range_is_a_usage_error(size: str,
                      "--strategy", "batch", "--batch-size", size)
     assert exit_.value.code == 2
     assert "a batch holds 1 to 50 leads" in capsys.readouterr().err
+
+
+async def test_a_batch_import_says_what_the_batches_did(sandbox: Sandbox, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The summary of a --strategy batch import: batch requests, leads the batches stored,
+    rows sent again alone, duplicates removed."""
+    sandbox.config.batch_persist = 1.0
+    source = tmp_path / "ok.csv"
+    source.write_text("Email\r\n" + "".join(f"b{i}@x.com\r\n" for i in range(120)))
+    assert await bulkio("import", str(source), "--client", "acme-corp", "--strategy", "batch",
+                        "--job-dir", str(tmp_path / "job")) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert ("--strategy batch: 3 batch requests; 120 leads stored by batches, 0 rows sent "
+            "again alone, 0 leads created twice removed") in out
