@@ -15,15 +15,14 @@ running there. So:
   at most, then what is still unknown has failed.
 
 Batches (`import_batch`): a batch's rows are settled the same way, counting from its answer;
-each pass tells the batch policy how many were found and missing. A batch that is stored
-after a listing said it was not (late) makes a second lead when its rows are sent again: every
-listing looks for leads this job created twice (`ImportJournal.find_extras`) and deletes the
-extras, 50 a request, checked by the next listing; what it learns of how late a batch can be
-stored lengthens the settle time from then on. Before the job ends, if any row was sent again
-after a batch, one more listing waits until a late batch would have been stored (twice the
-settle time after the last such send, or the lateness seen if longer: as a row is sent
-again only once its batch is a settle time old, that covers a batch stored up to twice the
-settle time after its answer).
+each listing tells the batch policy what the batches it has settled stored. A batch that is
+stored after a listing said it was not (late) makes a second lead when its rows are sent
+again: every listing looks for leads this job created twice (`ImportJournal.find_extras`) and
+deletes the extras, 50 a request, checked by the next listing; what it learns of how late a
+batch can be stored lengthens the settle time from then on. Before the job ends, if any row
+was sent again after a batch, one more listing waits a settle time (or the lateness seen, if
+longer) after the last such send: as a row is sent again only once its batch is a settle time
+old, that covers a batch stored up to twice the settle time after its answer.
 
 A listed row is created whenever it is listed: only "missing" has to wait for the settle time.
 So `auto`'s first batch is looked for a second after its answer (when listing the client is
