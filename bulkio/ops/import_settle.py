@@ -189,6 +189,7 @@ class Settlement:
             self.say(f"removing {len(ids)} leads created twice")
         for start in range(0, len(ids), MAX_BATCH_DELETE):
             chunk = ids[start:start + MAX_BATCH_DELETE]
+            log.info("deleting leads created twice by this job: %s", ", ".join(chunk))
             try:
                 await self.api.delete_leads(chunk)
             except AuthError:

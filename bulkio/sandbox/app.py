@@ -10,23 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from . import tokens
-from .chaos import Chaos, Fault
-from .config import SandboxConfig
+from . import emails, processing, tokens
+from .chaos import Fault
 from .hubspot import routes as hubspot
-from .ratelimit import SlidingWindowQuota
-from .store import ENRICH, SOURCE, CursorInvalid, Store, User
+from .replies import Reply, answer, failure, int_param, json_object, raw_answer, required
+from .state import CALLER, STATE, Handler, SandboxState
+from .store import ENRICH, SOURCE, CursorInvalid, User
 
 log = logging.getLogger("bulkio.sandbox")
 
@@ -36,98 +31,9 @@ LEAD_FIELDS = frozenset("""
 client_id firstName lastName fullName email phoneNumber title companyName companyDomain companyUrl
 linkedinUrl city country industry notes source status aiLeadScore aiQualification aiJustification
 aiRecommendations aiSdrSynthesis leadScore
-""".split())
+""".split()) | processing.RESULT_FIELDS
 CREATE_FAILED = "Failed to create lead - no data returned"
 MAX_BATCH_DELETE = 50
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass
-class SandboxState:
-    """Everything the routes share; tests reach it through the running Sandbox."""
-
-    config: SandboxConfig
-    store: Store
-    user: User
-    chaos: Chaos
-    quota: SlidingWindowQuota
-    counts: Counter[str] = field(default_factory=Counter)
-    # token -> (user, exp): a signature is checked once per token, its expiry every time.
-    verified: dict[str, tuple[User, float]] = field(default_factory=dict)
-    watchers: dict[str, list[tuple[int, asyncio.Event]]] = field(default_factory=dict)
-
-    def bump(self, key: str) -> None:
-        """Count an event, and wake whoever waits for that count (tests, without polling)."""
-        self.counts[key] += 1
-        waiting = self.watchers.get(key)
-        if waiting:
-            for threshold, event in waiting:
-                if self.counts[key] >= threshold:
-                    event.set()
-            self.watchers[key] = [(t, e) for t, e in waiting if not e.is_set()]
-
-    def when(self, key: str, count: int) -> asyncio.Event:
-        """An event set once `key` has been counted `count` times."""
-        event = asyncio.Event()
-        if self.counts[key] >= count:
-            event.set()
-        else:
-            self.watchers.setdefault(key, []).append((count, event))
-        return event
-
-    def bearer_user(self, token: str) -> User | None:
-        """The user of a valid token; raises tokens.TokenExpired / TokenInvalid."""
-        hit = self.verified.get(token)
-        if hit is None:
-            claims = tokens.verify(token, self.store.secret)
-            user = self.store.user_by_id(str(claims["sub"]))
-            if user is None:
-                return None
-            if len(self.verified) > 10_000:
-                self.verified.clear()
-            hit = self.verified[token] = (user, float(claims["exp"]))
-        if time.time() >= hit[1]:
-            raise tokens.TokenExpired()
-        return hit[0]
-
-    def access_token(self, user: User) -> str:
-        return tokens.issue(user.id, self.store.secret, self.config.token_ttl, "access")
-
-
-STATE: web.AppKey[SandboxState] = web.AppKey("state", SandboxState)
-# Who is calling: set by the gateway, read by the handler (same task, so no request storage,
-# whose typed keys need aiohttp >= 3.14).
-CALLER: ContextVar[User] = ContextVar("caller")
-
-
-class Reply(Exception):
-    """Raised by a handler's helpers to answer at once (an error, usually)."""
-
-    def __init__(self, response: web.Response) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
-def answer(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, body=orjson.dumps(body), headers=headers,
-                        content_type="application/json")
-
-
-def failure(status: int, error: str, error_type: str, details: str | None = None,
-            recommendation: str | None = None, headers: dict[str, str] | None = None) -> web.Response:
-    body: dict[str, Any] = {"success": False, "error": error, "errorType": error_type}
-    if details:
-        body["details"] = details
-    if recommendation:
-        body["recommendation"] = recommendation
-    return answer(status, body, headers)
-
-
-def raw_answer(status: int, text: str) -> web.Response:
-    """An answer whose JSON was assembled from stored JSON fragments."""
-    return web.Response(status=status, body=text.encode(), content_type="application/json")
-
 
 # -- authentication ---------------------------------------------------------------------------
 
@@ -230,46 +136,6 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = failure(500, "Internal server error", "internal_error")
     response.headers.update(rate_headers)
     return response
-
-
-# -- request helpers ---------------------------------------------------------------------------
-
-
-async def json_body(request: web.Request) -> Any:
-    raw = await request.read()
-    if not raw:
-        raise Reply(failure(400, "A JSON body is required", "missing_required_field"))
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise Reply(failure(400, "The body is not valid JSON", "invalid_format", str(exc))) from None
-
-
-async def json_object(request: web.Request) -> dict[str, Any]:
-    body = await json_body(request)
-    if not isinstance(body, dict):
-        raise Reply(failure(400, "The body must be a JSON object", "invalid_format"))
-    return body
-
-
-def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
-    text = request.query.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise Reply(failure(400, f"{name} must be a whole number", "invalid_value")) from None
-    if value < low:
-        raise Reply(failure(400, f"{name} must be at least {low}", "invalid_value"))
-    return min(value, high)  # above the maximum, the API serves the maximum
-
-
-def required(mapping: Any, name: str) -> str:
-    value = mapping.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise Reply(failure(400, f"{name} is required", "missing_required_field"))
-    return value
 
 
 # -- identity -----------------------------------------------------------------------------------
@@ -556,4 +422,6 @@ def create_app(state: SandboxState, twin: hubspot.HubSpotTwin) -> web.Applicatio
     r.add_delete("/api/leads", delete_leads)
     r.add_get("/api/enrich-leads/list", bulk_list(ENRICH))
     r.add_get("/api/source-leads/list", bulk_list(SOURCE))
+    processing.add_routes(r)
+    emails.add_routes(r)
     return app

@@ -32,6 +32,9 @@ class SandboxConfig:
     envelope: str = "flat"  # bulk list answer: flat or wrapped
     page_repeat: float = 0.0  # chance a later bulk page repeats the previous page's last record
     cursor_name: str = "nextToken"  # the JWT lead list's cursor key: nextToken or lastKey
+    run_seconds: tuple[float, float] = (5.0, 30.0)  # how long a processing run takes
+    run_failure_rate: float = 0.0  # chance a processing run ends FAILED
+    seed_settings: bool = False  # processing settings for a few services (processing.seed_settings)
     seed_clients: int = 0
     seed_leads: int = 0  # enrich leads in all, spread over the seeded clients
     seed_source_leads: int = 0  # source leads in all, spread over the seeded clients
@@ -88,6 +91,12 @@ def parse_latency(text: str) -> tuple[float, float]:
     if lo < 0 or hi < lo:
         raise argparse.ArgumentTypeError(f"latency range {text!r} is empty or negative")
     return (lo, hi)
+
+
+def parse_seconds(text: str) -> tuple[float, float]:
+    """`S` or `MIN-MAX` in seconds."""
+    low, high = parse_latency(text)  # the same shape, in another unit
+    return (low, high)
 
 
 def probability(text: str) -> float:
@@ -155,6 +164,15 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                         "of the page before (a server repeating records; default: 0)")
     g.add_argument("--cursor-name", choices=("nextToken", "lastKey"), default=d.cursor_name,
                    help="cursor key of the JWT lead list (default: nextToken)")
+    g = parser.add_argument_group("processing runs")
+    g.add_argument("--run-seconds", type=parse_seconds, default=d.run_seconds, metavar="MIN[-MAX]",
+                   help="how long a processing run takes, uniform in the range (default: 5-30)")
+    g.add_argument("--run-failure-rate", type=probability, default=d.run_failure_rate,
+                   metavar="P", help="chance that a processing run ends FAILED (default: 0)")
+    g.add_argument("--seed-settings", action="store_true",
+                   help="configure processing: URLs for companyUrl, emailFinder and "
+                        "enrichment1-3, copyright agents for processes 1-3, SDR agents for "
+                        "aiLeadScore, aiQualification and message1")
     g = parser.add_argument_group("data")
     g.add_argument("--seed-clients", type=count, default=d.seed_clients, metavar="N",
                    help="create N clients with realistic fake data")
@@ -202,6 +220,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         envelope=args.envelope,
         page_repeat=args.page_repeat,
         cursor_name=args.cursor_name,
+        run_seconds=args.run_seconds,
+        run_failure_rate=args.run_failure_rate,
+        seed_settings=args.seed_settings,
         seed_clients=args.seed_clients,
         seed_leads=args.seed_leads,
         seed_source_leads=args.seed_source_leads,

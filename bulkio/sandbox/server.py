@@ -13,14 +13,16 @@ from dataclasses import dataclass
 import orjson
 from aiohttp import web
 
-from .app import SandboxState, create_app
+from .app import create_app
 from .chaos import Chaos
 from .config import LOOPBACK, SandboxConfig
 from .hubspot.routes import HubSpotTwin
 from .hubspot.seed import seed_hubspot
 from .hubspot.store import HubSpotStore
+from .processing import seed_settings
 from .ratelimit import SlidingWindowQuota
 from .seed import seed
+from .state import SandboxState
 from .store import Store
 
 
@@ -63,6 +65,8 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
     if config.seed_clients or config.seed_leads or config.seed_source_leads:
         seed(store, user, config.seed_clients, config.seed_leads, config.seed_source_leads,
              random.Random(config.chaos_seed))
+    if config.seed_settings:
+        seed_settings(state.processing, user.company_id)
     # The twin's token is kept with the data, so a --db rehearsal keeps working after a restart.
     hs_store = HubSpotStore(store.db)
     twin = HubSpotTwin(hs_store, config, token=store.hubspot_token(),  # its own dice: not the seed's
