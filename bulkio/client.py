@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from .auth import Authenticator, AuthMode
+from .client_processing import ProcessingCalls
 from .errors import ApiError, AuthError, BulkioError, ConfigError, Unauthorized, UnknownClient
 from .models import Client, LeadKind, Page
 from .quota import Quota
@@ -33,7 +34,7 @@ MAX_LEAD_PAGE = 1000
 MAX_BULK_PAGE = 5000
 
 
-class LeadGeniusClient:
+class LeadGeniusClient(ProcessingCalls):
     """Talks to one LeadGenius deployment for one run.
 
     Example:

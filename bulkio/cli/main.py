@@ -13,7 +13,7 @@ from typing import NoReturn
 import anyio
 
 from ..version import __version__
-from . import auth_cmd, clients_cmd, export_cmd, import_cmd, purge_cmd, sandbox_cmd
+from . import auth_cmd, clients_cmd, export_cmd, import_cmd, process_cmd, purge_cmd, sandbox_cmd
 from .exit import USAGE, exit_code_for
 from .options import configure_logging
 
@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulkio {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
-    for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, sandbox_cmd):
+    for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, process_cmd,
+                   sandbox_cmd):
         module.register(commands)
     return parser
 

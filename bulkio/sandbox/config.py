@@ -95,8 +95,11 @@ def parse_latency(text: str) -> tuple[float, float]:
 
 def parse_seconds(text: str) -> tuple[float, float]:
     """`S` or `MIN-MAX` in seconds."""
-    low, high = parse_latency(text)  # the same shape, in another unit
-    return (low, high)
+    try:
+        return parse_latency(text)  # the same shape, in another unit
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"expected S or MIN-MAX in seconds (MIN <= MAX), not {text!r}") from None
 
 
 def probability(text: str) -> float:

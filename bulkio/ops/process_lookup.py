@@ -1,0 +1,176 @@
+"""Triggers whose answer was lost: did the server start their runs? Looked up in the company's
+recent runs, never guessed.
+
+`GET /api/trigger-recent-runs` shows the newest 100 runs at most, and every run carries its
+lead and its task. So while some trigger is in doubt, the company's recent runs are read
+often enough that consecutive reads overlap (each new read still holds a run of the one
+before): the reads then form one unbroken view of every run started since the first of
+them. For a lead in doubt, sent at time s:
+
+- a run of this kind for this lead, started from s on (by the server's clock, whose offset
+  from ours is measured on our own runs), is its trigger's: the lead is triggered, with
+  those runs, and nothing is sent again;
+- none, while the view has been unbroken from before s to past s + --settle (the server's
+  own timeout: a request it has not run by then, it never will), means the trigger never
+  ran: it is safe to send, and is sent again (a trigger that skipped every service starts
+  no run either; sending it again skips them again, at the cost of one request);
+- otherwise (the view began after s, or broke while the lead was in doubt) nobody can tell:
+  the lead ends `unknown`, sent again only with --retrigger-unknown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import anyio
+
+from ..client import LeadGeniusClient
+from ..client_processing import MAX_RECENT_RUNS
+from ..errors import ApiError, AuthError, TransportError
+from ..process_journal import ProcessJournal
+from ..serial import Serial
+
+log = logging.getLogger("bulkio.process")
+
+CLOCK_MARGIN_S = 5.0  # how far the server's clock and ours may disagree, until measured
+MEASURED_MARGIN_S = 1.0  # ... once measured on our own runs (see `offset`)
+KEEP_SENT = 5000  # our recent runs whose send time is kept, to measure the clocks' offset
+TARGET_NEW_RUNS = 50  # runs started between two reads, at most, to keep them overlapping
+MIN_INTERVAL_S = 0.25
+
+
+def epoch(stamp: Any) -> float | None:
+    """An ISO 8601 time (`2026-11-30T19:04:52.123Z`) as epoch seconds; None if unreadable."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class Lookup:
+    """Resolves the leads in doubt of one job. `run` returns once none is left."""
+
+    def __init__(self, api: LeadGeniusClient, journal: ProcessJournal, serial: Serial,
+                 kind: str, settle_s: float,
+                 on_found: Callable[[int, list[dict[str, Any]]], Awaitable[None]],
+                 on_resend: Callable[[int], Awaitable[None]],
+                 on_read: Callable[[float], None] = lambda started: None) -> None:
+        self.api = api
+        self.journal = journal
+        self.serial = serial
+        self.kind = kind
+        self.settle_s = settle_s
+        self.on_found = on_found
+        self.on_resend = on_resend
+        self.on_read = on_read
+        self.unbroken_since: float | None = None  # server time the view reaches back to
+        self.last_read: float | None = None  # when the latest unbroken read was sent (ours)
+        self.previous: set[str] = set()
+        self.interval_s = 1.0
+        self.reads = 0
+        self.found = self.resent = self.gave_up = 0
+        self.sent_at: dict[str, float] = {}  # run id -> when its trigger was sent (ours)
+        # every run of this kind seen, by lead: a run seen by one read may have scrolled out
+        # of view by the time its lead is decided (its doubt recorded after that read)
+        self.seen: dict[str, dict[str, dict[str, Any]]] = {}
+        self.offset: float | None = None  # least (server createdAt - our send time) seen
+
+    def note_sent(self, run_ids: list[str], sent_at: float) -> None:
+        """Runs a trigger sent at `sent_at` (our clock) started: when they show in the recent
+        runs, their createdAt (the server's clock) says how the two clocks line up."""
+        for run_id in run_ids:
+            self.sent_at[run_id] = sent_at
+        while len(self.sent_at) > KEEP_SENT:
+            del self.sent_at[next(iter(self.sent_at))]
+
+    def earliest(self, sent_at: float) -> float:
+        """The earliest server time a run of a trigger sent at `sent_at` can carry."""
+        if self.offset is None:
+            return sent_at - CLOCK_MARGIN_S
+        return sent_at + self.offset - MEASURED_MARGIN_S
+
+    def _measure(self, runs: list[dict[str, Any]]) -> None:
+        for run in runs:
+            sent = self.sent_at.get(str(run.get("id")))
+            created = epoch(run.get("createdAt"))
+            if sent is not None and created is not None:
+                gap = created - sent  # the clocks' offset plus the way there
+                self.offset = gap if self.offset is None else min(self.offset, gap)
+
+    async def run(self) -> None:
+        while await self.serial(self.journal.in_doubt):
+            await self._read()
+            if await self.serial(self.journal.in_doubt):
+                await anyio.sleep(self.interval_s)
+        self.on_read(time.time())  # nothing in doubt: nothing to keep in view
+
+    async def _read(self) -> None:
+        sent = time.time()
+        try:
+            runs = await self.api.recent_runs(MAX_RECENT_RUNS)
+        except AuthError:
+            raise
+        except (ApiError, TransportError) as error:  # the view may have broken: start again
+            log.info("reading the recent runs failed (%s)", error)
+            self.previous, self.unbroken_since = set(), None
+            return
+        self.reads += 1
+        ids = {str(r.get("id")) for r in runs}
+        created = [t for t in (epoch(r.get("createdAt")) for r in runs) if t is not None]
+        if len(runs) < MAX_RECENT_RUNS:
+            self.unbroken_since = float("-inf")  # every run the company has is in view
+        elif not (self.previous & ids) or self.unbroken_since is None:
+            self.unbroken_since = min(created, default=sent)  # a new view begins here
+            if self.previous:
+                log.info("more runs started between two reads of the recent runs than one "
+                         "read shows; reading more often")
+        self._measure(runs)
+        self._pace(runs, created, sent)
+        self.previous, self.last_read = ids, sent
+        # the doubts as they are now: one recorded during the read is decided on it too
+        await self._decide(await self.serial(self.journal.in_doubt), runs)
+        self.on_read(sent)
+
+    def _pace(self, runs: list[dict[str, Any]], created: list[float], sent: float) -> None:
+        """Read again before TARGET_NEW_RUNS runs can have started."""
+        new = [t for r, t in zip(runs, created, strict=False) if str(r.get("id")) not in self.previous]
+        if self.last_read is not None and self.previous:
+            rate = len(new) / max(sent - self.last_read, 1e-3)
+            ideal = TARGET_NEW_RUNS / rate if rate > 0 else self.settle_s / 3
+            self.interval_s = max(MIN_INTERVAL_S, min(ideal, self.settle_s / 3, 5.0))
+
+    async def _decide(self, doubts: list[tuple[int, str, float]],
+                      runs: list[dict[str, Any]]) -> None:
+        for run in runs:
+            if str(run.get("taskIdentifier", "")).startswith(self.kind):
+                self.seen.setdefault(str(run.get("leadId")), {})[str(run.get("id"))] = run
+        if doubts:  # forget what no lead in doubt can own
+            oldest = min(self.earliest(sent_at) for _, _, sent_at in doubts)
+            for lead_id in [k for k, v in self.seen.items()
+                            if all((epoch(r.get("createdAt")) or 0) < oldest for r in v.values())]:
+                del self.seen[lead_id]
+        for n, lead_id, sent_at in doubts:
+            theirs = sorted((r for r in self.seen.get(lead_id, {}).values()
+                             if (epoch(r.get("createdAt")) or 0) >= self.earliest(sent_at)),
+                            key=lambda r: str(r.get("createdAt")))
+            if theirs:
+                self.found += 1
+                await self.on_found(n, theirs)  # oldest first, as the trigger listed them
+            elif self.unbroken_since is None or self.unbroken_since > self.earliest(sent_at):
+                self.gave_up += 1
+                log.warning("lead %s: its trigger's answer was lost and the recent runs no "
+                            "longer reach back to it; it ends unknown (--retrigger-unknown "
+                            "sends it again)", lead_id)
+                await self.serial(self.journal.ended, n, "unknown",
+                                  "the answer was lost and its runs could not be looked up")
+            elif self.last_read is not None and self.last_read >= sent_at + self.settle_s:
+                self.resent += 1
+                log.info("lead %s: no run started by its trigger %.0f s on; sending it again",
+                         lead_id, self.settle_s)
+                await self.on_resend(n)
