@@ -2,10 +2,12 @@
 recent runs, never guessed.
 
 `GET /api/trigger-recent-runs` shows the newest 100 runs at most, and every run carries its
-lead and its task. So while some trigger is in doubt, the company's recent runs are read
-often enough that consecutive reads overlap (each new read still holds a run of the one
-before): the reads then form one unbroken view of every run started since the first of
-them. For a lead in doubt, sent at time s:
+lead and its task. So while some trigger is in doubt, new triggers are admitted on credit:
+after each read of the recent runs, only as many as can start RUNS_PER_READ runs (with those
+in flight, fewer than the 100 a read shows), and the next read comes when they are spent.
+Consecutive reads then overlap (each new read still holds a run of the one before), and
+form one unbroken view of every run started since the first of them. For a lead in doubt,
+sent at time s:
 
 - a run of this kind for this lead, started from s on (by the server's clock, whose offset
   from ours is measured on our own runs), is its trigger's: the lead is triggered, with
@@ -39,8 +41,9 @@ log = logging.getLogger("bulkio.process")
 CLOCK_MARGIN_S = 5.0  # how far the server's clock and ours may disagree, until measured
 MEASURED_MARGIN_S = 1.0  # ... once measured on our own runs (see `offset`)
 KEEP_SENT = 5000  # our recent runs whose send time is kept, to measure the clocks' offset
-TARGET_NEW_RUNS = 50  # runs started between two reads, at most, to keep them overlapping
+RUNS_PER_READ = 40  # runs new triggers may start between two reads while a lead is in doubt
 MIN_INTERVAL_S = 0.25
+MAX_INTERVAL_S = 5.0
 
 
 def epoch(stamp: Any) -> float | None:
@@ -59,8 +62,7 @@ class Lookup:
     def __init__(self, api: LeadGeniusClient, journal: ProcessJournal, serial: Serial,
                  kind: str, settle_s: float,
                  on_found: Callable[[int, list[dict[str, Any]]], Awaitable[None]],
-                 on_resend: Callable[[int], Awaitable[None]],
-                 on_read: Callable[[float], None] = lambda started: None) -> None:
+                 on_resend: Callable[[int], Awaitable[None]], runs_per_trigger: int = 1) -> None:
         self.api = api
         self.journal = journal
         self.serial = serial
@@ -68,11 +70,14 @@ class Lookup:
         self.settle_s = settle_s
         self.on_found = on_found
         self.on_resend = on_resend
-        self.on_read = on_read
+        self.per_read = max(1, RUNS_PER_READ // max(1, runs_per_trigger))  # triggers
+        self.credits: int | None = None  # triggers admitted until the next read (None: any)
+        self._granted = anyio.Event()
+        self._wanted = anyio.Event()
         self.unbroken_since: float | None = None  # server time the view reaches back to
         self.last_read: float | None = None  # when the latest unbroken read was sent (ours)
         self.previous: set[str] = set()
-        self.interval_s = 1.0
+        self.interval_s = max(MIN_INTERVAL_S, min(settle_s / 3, MAX_INTERVAL_S))
         self.reads = 0
         self.found = self.resent = self.gave_up = 0
         self.sent_at: dict[str, float] = {}  # run id -> when its trigger was sent (ours)
@@ -103,23 +108,50 @@ class Lookup:
                 gap = created - sent  # the clocks' offset plus the way there
                 self.offset = gap if self.offset is None else min(self.offset, gap)
 
-    async def run(self) -> None:
-        while await self.serial(self.journal.in_doubt):
-            await self._read()
-            if await self.serial(self.journal.in_doubt):
-                await anyio.sleep(self.interval_s)
-        self.on_read(time.time())  # nothing in doubt: nothing to keep in view
+    def doubted(self) -> None:
+        """A trigger's answer was lost (or a stopped run left triggers in flight): no new
+        trigger until the recent runs have been read."""
+        if self.credits is None:
+            self.credits = 0
 
-    async def _read(self) -> None:
+    async def admit(self) -> None:
+        """Wait until a new trigger may be sent (at once, while nothing is in doubt)."""
+        while self.credits is not None and self.credits <= 0:
+            self._wanted.set()
+            await self._granted.wait()
+        if self.credits is not None:
+            self.credits -= 1
+
+    def _grant(self, doubts_left: bool) -> None:
+        self.credits = self.per_read if doubts_left else None
+        self._granted.set()
+        self._granted = anyio.Event()
+
+    async def run(self) -> None:
+        """Read the recent runs until no lead is in doubt."""
+        while await self.serial(self.journal.in_doubt):
+            if not await self._read():
+                await anyio.sleep(MIN_INTERVAL_S)
+                continue
+            doubts_left = bool(await self.serial(self.journal.in_doubt))
+            self._grant(doubts_left)
+            if doubts_left:
+                with anyio.move_on_after(self.interval_s):
+                    await self._wanted.wait()
+                self._wanted = anyio.Event()
+        self._grant(False)
+
+    async def _read(self) -> bool:
+        """One read of the recent runs, and what it decides; False if it failed."""
         sent = time.time()
         try:
             runs = await self.api.recent_runs(MAX_RECENT_RUNS)
         except AuthError:
             raise
-        except (ApiError, TransportError) as error:  # the view may have broken: start again
-            log.info("reading the recent runs failed (%s)", error)
-            self.previous, self.unbroken_since = set(), None
-            return
+        except (ApiError, TransportError) as error:
+            # Nothing is lost yet: the next read shows whether the view broke (no overlap).
+            log.info("reading the recent runs failed (%s); reading again", error)
+            return False
         self.reads += 1
         ids = {str(r.get("id")) for r in runs}
         created = [t for t in (epoch(r.get("createdAt")) for r in runs) if t is not None]
@@ -129,21 +161,12 @@ class Lookup:
             self.unbroken_since = min(created, default=sent)  # a new view begins here
             if self.previous:
                 log.info("more runs started between two reads of the recent runs than one "
-                         "read shows; reading more often")
+                         "read shows (someone else's?): the view starts again")
         self._measure(runs)
-        self._pace(runs, created, sent)
         self.previous, self.last_read = ids, sent
         # the doubts as they are now: one recorded during the read is decided on it too
         await self._decide(await self.serial(self.journal.in_doubt), runs)
-        self.on_read(sent)
-
-    def _pace(self, runs: list[dict[str, Any]], created: list[float], sent: float) -> None:
-        """Read again before TARGET_NEW_RUNS runs can have started."""
-        new = [t for r, t in zip(runs, created, strict=False) if str(r.get("id")) not in self.previous]
-        if self.last_read is not None and self.previous:
-            rate = len(new) / max(sent - self.last_read, 1e-3)
-            ideal = TARGET_NEW_RUNS / rate if rate > 0 else self.settle_s / 3
-            self.interval_s = max(MIN_INTERVAL_S, min(ideal, self.settle_s / 3, 5.0))
+        return True
 
     async def _decide(self, doubts: list[tuple[int, str, float]],
                       runs: list[dict[str, Any]]) -> None:

@@ -76,8 +76,8 @@ class Processor:
         self.tracker = Tracker(api, journal, self.serial, wait_timeout=wait_timeout,
                                concurrency=api.settings.effective_concurrency)
         self.lookup = Lookup(api, journal, self.serial, spec.kind, settle_s,
-                             on_found=self._found, on_resend=self._resend, on_read=self._read)
-        self.paused: tuple[float, anyio.Event] | None = None  # new triggers wait for a read
+                             on_found=self._found, on_resend=self._resend,
+                             runs_per_trigger=self.runs_per_trigger())
         self.notices: list[str] = []
         self.counts: dict[str, int] = journal.lead_counts()
         self.run_counts: dict[str, int] = journal.run_counts()
@@ -96,9 +96,10 @@ class Processor:
             log.warning("%s", self.notices[-1])
         if self.resumed:
             stopped = await self.serial(self.journal.in_flight_to_doubt)
-            if stopped:
+            if stopped:  # looked up before any new trigger can push their runs out of view
                 log.info("%d trigger(s) were in flight when the last run stopped: looking "
                          "them up in the recent runs", stopped)
+                self.lookup.doubted()
         if self.retrigger_unknown:
             again = await self.serial(self.journal.retrigger_unknown)
             log.warning("--retrigger-unknown: %d lead(s) whose trigger is unknown are sent "
@@ -152,9 +153,9 @@ class Processor:
 
     async def _settle_doubts(self) -> None:
         while True:
+            await self.lookup.run()  # at once when nothing is in doubt
             await self.doubt.wait()
             self.doubt = anyio.Event()
-            await self.lookup.run()
 
     async def _trigger_pending(self) -> None:
         async def produce(submit: Send[tuple[int, str]]) -> None:
@@ -175,13 +176,14 @@ class Processor:
         settings = self.api.settings
         if settings.concurrency:
             return settings.concurrency
-        per_trigger = 1 if self.spec.kind == "sdr" else max(1, len(self.plan.runnable))
-        return max(2, min(settings.effective_concurrency, RUNS_IN_FLIGHT // per_trigger))
+        return max(2, min(settings.effective_concurrency, RUNS_IN_FLIGHT // self.runs_per_trigger()))
+
+    def runs_per_trigger(self) -> int:
+        return 1 if self.spec.kind == "sdr" else max(1, len(self.plan.runnable))
 
     async def _trigger(self, item: tuple[int, str]) -> None:
         n, lead_id = item
-        if self.paused is not None:
-            await self.paused[1].wait()
+        await self.lookup.admit()
         await self.serial(self.journal.attempt, n)
         self.sent += 1
         sent_at = time.time()
@@ -193,8 +195,7 @@ class Processor:
         except OutcomeUnknown as error:
             self.streak = 0
             await self.serial(self.journal.lost, n, str(error))
-            if self.paused is None:  # until the lookup has read the recent runs once
-                self.paused = (time.time(), anyio.Event())
+            self.lookup.doubted()  # no new trigger until the recent runs are read
             self.doubt.set()
             return
         except ApiError as error:
@@ -235,13 +236,6 @@ class Processor:
             runs, tasks, strict=True)], names, [], runs[0].get("batchTag"),
             self.tracker.first_poll())
         self.tracker.runs_added()
-
-    def _read(self, started: float) -> None:
-        """The lookup read the recent runs: new triggers may go once a read that began after
-        the pause has shown what the lost ones started."""
-        if self.paused is not None and started >= self.paused[0]:
-            self.paused[1].set()
-            self.paused = None
 
     async def _resend(self, n: int) -> None:
         await self.serial(self.journal.unsent, n)

@@ -208,3 +208,30 @@ async def test_runs_past_the_wait_timeout_are_reported_running(sandbox: Sandbox,
     assert report.running == LEADS and not report.ok
     lines = results(tmp_path / "job" / "results.ndjson")
     assert all("wait-timeout" in r["runs"][0]["error"] for r in lines)
+
+
+async def test_two_thousand_leads_through_chaos(make_sandbox: Any, tmp_path: Path) -> None:
+    """Lost answers, 5xx before the work, dropped connections, 3-second tokens and a quota
+    the client runs at: every lead triggered exactly once, every run tracked to its end, the
+    enriched fields in a following export."""
+    async with make_sandbox(quota_per_minute=12_000, seed_clients=1, seed_leads=2000,
+                            seed_settings=True, run_seconds=(0.2, 1.5), token_ttl=3.0,
+                            lost_response_rate=0.03, error_rate=0.03, drop_rate=0.01,
+                            latency_ms=(2, 20), chaos_seed=11) as sb:
+        clear_filled(sb, "enrichment2")
+        sb.state.processing.settings[(sb.company_id, "url")]["enrichment2"] = "https://e2"
+        report = await process(sb, tmp_path, "enrich", ["enrichment2"], rate=12_000, wait=True,
+                               settle=2.0)
+        chaos = sb.state.counts
+        sb.config.lost_response_rate = sb.config.error_rate = sb.config.drop_rate = 0.0
+        ids = lead_ids(sb)
+        assert triggers(sb, "enrich") == Counter(dict.fromkeys(ids, 1))
+        assert (report.triggered, report.unknown, report.not_sent) == (2000, 0, 0)
+        assert (report.runs, report.completed, report.running) == (2000, 2000, 0) and report.ok
+        assert chaos["refresh"] + chaos["login"] > 3 and chaos["429"] + report.retries > 0
+        assert any(k.startswith("lost:") for k in chaos) and any(k.startswith("fault:") for k in chaos)
+        out = tmp_path / "after.ndjson"
+        await export_leads(out, settings=settings_for(sb), policy=FAST, client="acme-corp",
+                           job_dir=tmp_path / "export")
+        exported = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+        assert len(exported) == 2000 and all(r.get("enrichment2") for r in exported)
