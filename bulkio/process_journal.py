@@ -121,6 +121,11 @@ class ProcessJournal(JobDatabase):
                                    "error = 'in flight when the run stopped' "
                                    "WHERE state = 'attempted' AND unknown_at IS NULL").rowcount
 
+    def latest_runs(self, limit: int) -> list[tuple[str, float]]:
+        """Our latest runs and when their trigger's answer was recorded: (run id, time)."""
+        return self.db.execute("SELECT id, created FROM runs ORDER BY rowid DESC LIMIT ?",
+                               (limit,)).fetchall()
+
     def retrigger_unknown(self) -> int:
         with transaction(self.db):
             return self.db.execute("UPDATE leads SET state = 'pending', error = NULL "

@@ -9,9 +9,10 @@ Consecutive reads then overlap (each new read still holds a run of the one befor
 form one unbroken view of every run started since the first of them. For a lead in doubt,
 sent at time s:
 
-- a run of this kind for this lead, started from s on (by the server's clock, whose offset
-  from ours is measured on our own runs), is its trigger's: the lead is triggered, with
-  those runs, and nothing is sent again;
+- a run of this kind for this lead, started from s on, is its trigger's (the server's clock
+  is placed against ours by our own runs: a run starts before its trigger's answer comes
+  back, so createdAt minus the answer's time is at most the offset between the clocks):
+  the lead is triggered, with those runs, and nothing is sent again;
 - none, while the view has been unbroken from before s to past s + --settle (the server's
   own timeout: a request it has not run by then, it never will), means the trigger never
   ran: it is safe to send, and is sent again (a trigger that skipped every service starts
@@ -39,8 +40,7 @@ from ..serial import Serial
 log = logging.getLogger("bulkio.process")
 
 CLOCK_MARGIN_S = 5.0  # how far the server's clock and ours may disagree, until measured
-MEASURED_MARGIN_S = 1.0  # ... once measured on our own runs (see `offset`)
-KEEP_SENT = 5000  # our recent runs whose send time is kept, to measure the clocks' offset
+KEEP_ANSWERED = 5000  # our recent runs whose answer time is kept, to measure the offset
 RUNS_PER_READ = 40  # runs new triggers may start between two reads while a lead is in doubt
 MIN_INTERVAL_S = 0.25
 MAX_INTERVAL_S = 5.0
@@ -80,33 +80,33 @@ class Lookup:
         self.interval_s = max(MIN_INTERVAL_S, min(settle_s / 3, MAX_INTERVAL_S))
         self.reads = 0
         self.found = self.resent = self.gave_up = 0
-        self.sent_at: dict[str, float] = {}  # run id -> when its trigger was sent (ours)
+        self.answered: dict[str, float] = {}  # run id -> when its trigger's answer came (ours)
         # every run of this kind seen, by lead: a run seen by one read may have scrolled out
         # of view by the time its lead is decided (its doubt recorded after that read)
         self.seen: dict[str, dict[str, dict[str, Any]]] = {}
-        self.offset: float | None = None  # least (server createdAt - our send time) seen
+        self.offset: float | None = None  # the server's clock minus ours, at least
 
-    def note_sent(self, run_ids: list[str], sent_at: float) -> None:
-        """Runs a trigger sent at `sent_at` (our clock) started: when they show in the recent
-        runs, their createdAt (the server's clock) says how the two clocks line up."""
+    def note_answered(self, run_ids: list[str], answered_at: float) -> None:
+        """Runs whose trigger answered at `answered_at` (our clock): when they show in the
+        recent runs, their createdAt (the server's clock) places the two clocks."""
         for run_id in run_ids:
-            self.sent_at[run_id] = sent_at
-        while len(self.sent_at) > KEEP_SENT:
-            del self.sent_at[next(iter(self.sent_at))]
+            self.answered[run_id] = answered_at
+        while len(self.answered) > KEEP_ANSWERED:
+            del self.answered[next(iter(self.answered))]
 
     def earliest(self, sent_at: float) -> float:
         """The earliest server time a run of a trigger sent at `sent_at` can carry."""
         if self.offset is None:
             return sent_at - CLOCK_MARGIN_S
-        return sent_at + self.offset - MEASURED_MARGIN_S
+        return sent_at + self.offset
 
     def _measure(self, runs: list[dict[str, Any]]) -> None:
         for run in runs:
-            sent = self.sent_at.get(str(run.get("id")))
+            answered = self.answered.get(str(run.get("id")))
             created = epoch(run.get("createdAt"))
-            if sent is not None and created is not None:
-                gap = created - sent  # the clocks' offset plus the way there
-                self.offset = gap if self.offset is None else min(self.offset, gap)
+            if answered is not None and created is not None:
+                low = created - answered  # started before its answer: offset >= this
+                self.offset = low if self.offset is None else max(self.offset, low)
 
     def doubted(self) -> None:
         """A trigger's answer was lost (or a stopped run left triggers in flight): no new
@@ -129,6 +129,10 @@ class Lookup:
 
     async def run(self) -> None:
         """Read the recent runs until no lead is in doubt."""
+        if not self.previous:  # our latest runs, from the journal: the clocks' offset
+            for run_id, recorded in await self.serial(self.journal.latest_runs, KEEP_ANSWERED):
+                self.answered.setdefault(run_id, recorded)
+        self.previous = set()  # a new view begins with the first read
         while await self.serial(self.journal.in_doubt):
             if not await self._read():
                 await anyio.sleep(MIN_INTERVAL_S)
@@ -190,6 +194,9 @@ class Lookup:
                 log.warning("lead %s: its trigger's answer was lost and the recent runs no "
                             "longer reach back to it; it ends unknown (--retrigger-unknown "
                             "sends it again)", lead_id)
+                log.info("lead %s was sent at %.3f; the recent runs reach back to %.3f (the "
+                         "clocks' offset: %s)", lead_id, sent_at, self.unbroken_since or 0.0,
+                         "unmeasured" if self.offset is None else f"{self.offset:.3f} s")
                 await self.serial(self.journal.ended, n, "unknown",
                                   "the answer was lost and its runs could not be looked up")
             elif self.last_read is not None and self.last_read >= sent_at + self.settle_s:

@@ -186,7 +186,6 @@ class Processor:
         await self.lookup.admit()
         await self.serial(self.journal.attempt, n)
         self.sent += 1
-        sent_at = time.time()
         try:
             answer = await self.api.trigger(self.spec.kind, lead_id, self.spec.items,
                                             overwrite=self.spec.overwrite)
@@ -210,7 +209,7 @@ class Processor:
             await self._not_sent(n, error)
             return
         self.streak = 0
-        self.lookup.note_sent(answer.run_ids, sent_at)
+        self.lookup.note_answered(answer.run_ids, time.time())
         runs = [(run_id, self._task(answer.triggered, i)) for i, run_id in enumerate(answer.run_ids)]
         await self.serial(self.journal.triggered, n, runs, answer.triggered, answer.skipped,
                           answer.batch_tag, self.tracker.first_poll())

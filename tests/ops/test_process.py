@@ -119,7 +119,7 @@ async def test_services_the_settings_lack_are_skipped_and_said(sandbox: Sandbox,
 
 async def test_a_run_with_nothing_to_trigger_is_a_config_error(sandbox: Sandbox,
                                                                 tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="every lead would be skipped.*enrichment9"):
+    with pytest.raises(ConfigError, match=r"every lead would be skipped.*enrichment9"):
         await process(sandbox, tmp_path, "enrich", ["enrichment9"])
     sandbox.state.processing.settings.clear()
     with pytest.raises(ConfigError, match="sdr-ai settings"):
@@ -191,7 +191,7 @@ async def test_status_tracks_the_runs_of_a_job_that_did_not_wait(sandbox: Sandbo
     clear_filled(sandbox, "enrichment2")
     report = await process(sandbox, tmp_path, "enrich", ["enrichment2"])
     assert report.running == LEADS and not report.tracked
-    with pytest.raises(ConfigError, match="already run.*process status"):
+    with pytest.raises(ConfigError, match=r"already run.*process status"):
         await process(sandbox, tmp_path, "enrich", ["enrichment2"])
     tracked = await process_status(tmp_path / "job", settings=settings_for(sandbox), wait=True,
                                    policy=FAST)
