@@ -53,7 +53,7 @@ log = logging.getLogger("bulkio.import")
 
 MAX_ROUNDS = 4  # listing passes at the end: up to three rounds of re-sends
 BATCH_ROUNDS = 2  # more of them when batches are sent (their re-sends may be batches)
-PROBE_LOOK_S = 1.0  # auto's first batch is looked for this soon (found is found at once)
+PROBE_LOOK_S = 0.5  # auto's first batch is looked for this soon (found is found at once)
 PROBE_LOOK_PAGES = 10  # ... when listing the client takes at most this many pages
 EARLY_LOOK_ABOVE = 0.9  # at the end, batches are looked for before the settle time when the
 #                        batch path stores at least this share (else most must wait anyway)
@@ -109,6 +109,8 @@ class Settlement:
             if not self._stream_done and self._poke.is_set():
                 self._poke = anyio.Event()
             if not self._stream_done and due_at is not None and time.time() >= due_at:
+                if self._probe_look_due():
+                    self._probe_looked = self.policy.probes
                 await self._pass(due_before=time.time() - self.settle_s)
 
     def poke(self) -> None:
@@ -124,12 +126,15 @@ class Settlement:
         first = await self.journal(self.j.unknown_since, earliest=True)
         if first is None:
             return None
-        if self.policy.state == "probing" and self._probe_looked < self.policy.probes \
-                and self._pages() <= PROBE_LOOK_PAGES:
-            self._probe_looked = self.policy.probes
+        if self._probe_look_due():
             return first + min(self.settle_s, PROBE_LOOK_S)
         interval_left = self._listed_at + self._interval() - time.monotonic()
         return max(first + self.settle_s, time.time() + interval_left)
+
+    def _probe_look_due(self) -> bool:
+        """`auto`'s latest probe has not been looked for early yet (and listing is cheap)."""
+        return self.policy.state == "probing" and self._probe_looked < self.policy.probes \
+            and self._pages() <= PROBE_LOOK_PAGES
 
     def _pages(self) -> float:
         """Requests a listing of the client takes."""

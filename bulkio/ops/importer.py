@@ -20,6 +20,7 @@ list shows its lead is not there.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -192,8 +193,7 @@ class Importer:
                             batch = []
                     else:
                         if self.policy.state == "probing":  # few singles ahead of its verdict
-                            await self.outstanding.at_most(
-                                self.api.settings.effective_concurrency)
+                            await self.outstanding.at_most(self._ahead_while_probing())
                         await send(job)
             if batch and not self.policy.batching:  # auto fell back meanwhile
                 for job in batch:
@@ -203,6 +203,14 @@ class Importer:
             await self._send_batch(send, batch)
         if updates:
             await send(UpdateJob(updates))
+
+    def _ahead_while_probing(self) -> int:
+        """Single leads queued while `auto`'s probe is verified: about a second of the quota
+        (enough to keep it busy; any more would delay the listing that gives the verdict,
+        which waits for a quota slot behind them, and be sent one a request)."""
+        per_minute = self.api.quota.per_minute
+        second = 64 if per_minute is None else math.ceil(per_minute / 60)
+        return max(4, min(self.api.settings.effective_concurrency, second))
 
     async def _send_batch(self, send: Send[Job], batch: list[CreateJob]) -> None:
         self.policy.batch_sent()
