@@ -34,6 +34,7 @@ from .ops.export_job import KINDS, ExportOptions, check_outputs, open_export_job
 from .ops.export_stdout import StreamExport
 from .ops.export_streams import plan_streams, unique_pages
 from .ops.exporter import Exporter
+from .ops.import_email_check import check_usable
 from .ops.import_hubspot import import_from_hubspot, plan_hubspot
 from .ops.import_input import ImportInput
 from .ops.import_job import ImportOptions, open_job
@@ -107,6 +108,7 @@ async def import_leads(source: str | Path, *, client: str | None = None,
     settings = settings or resolve_settings()
     name = str(source)
     kind = hubspot_kind(name)
+    check_usable(name, options)
     if kind is not None:
         return await _run(import_from_hubspot(
             kind, settings, hubspot or resolve_hubspot_settings(), options, on_progress, policy))

@@ -10,8 +10,8 @@ PROCESS_REPORT_KEYS = (
     "runs", "completed", "failed", "running", "polls", "requests", "retries", "rate_limited",
     "elapsed_s", "dry_run",
 )
-EMAIL_REPORT_KEYS = ("checked", "valid", "invalid", "risky", "unknown", "duplicates", "no_email",
-                     "requests", "retries", "rate_limited", "elapsed_s")
+EMAIL_REPORT_KEYS = ("checked", "valid", "invalid", "risky", "unknown", "unchecked", "duplicates",
+                     "no_email", "requests", "retries", "rate_limited", "elapsed_s")
 
 
 @dataclass
@@ -93,11 +93,12 @@ class ProcessPlan:
 
 @dataclass
 class EmailReport:
-    checked: int = 0  # distinct addresses checked
+    checked: int = 0  # distinct addresses given a verdict: valid + invalid + risky + unknown
     valid: int = 0  # valid (validate) / deliverable (verify)
     invalid: int = 0  # invalid / undeliverable
     risky: int = 0  # verify only
-    unknown: int = 0  # verify's unknown, or an address the checker could not answer for
+    unknown: int = 0  # verify's unknown (or a checker's answer without a verdict)
+    unchecked: int = 0  # distinct addresses the checker did not answer for (--resume asks)
     duplicates: int = 0  # rows repeating an address already checked
     no_email: int = 0  # rows without an address
     requests: int = 0

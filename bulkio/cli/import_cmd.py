@@ -78,6 +78,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "them stored, single leads when they are not")
     g.add_argument("--batch-size", type=batch_size, default=MAX_BATCH, metavar="N",
                    help=f"leads a batch request (1-{MAX_BATCH}, default {MAX_BATCH})")
+    g.add_argument("--validate-emails", action="store_true",
+                   help="before sending anything, check every distinct address (POST "
+                        "/api/email-validate, a request each) and reject the rows the checker "
+                        "calls invalid, with its reason (a file source)")
+    g.add_argument("--deep", action="store_true",
+                   help="with --validate-emails: verify deliverability (email-verify) instead; "
+                        "undeliverable rows are rejected")
     g = p.add_argument_group(
         "HubSpot source (the token: HUBSPOT_ACCESS_TOKEN, a private app with the scopes "
         "crm.objects.contacts.read and crm.objects.companies.read)")
@@ -130,6 +137,7 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         format=args.format, encoding=args.encoding, settle_s=max(0.0, args.settle),
         strategy=args.strategy, batch_size=args.batch_size,
+        check_emails=("deep" if args.deep else "validate") if args.validate_emails else None,
         stdin=sys.stdin.buffer if args.source == "-" else None,
         hubspot=HubSpotOptions(properties=split_names(args.properties),
                                company_properties=split_names(args.company_properties),
@@ -158,6 +166,8 @@ def hubspot_settings(args: argparse.Namespace) -> HubSpotSettings | None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    if args.deep and not args.validate_emails:
+        raise ConfigError("--deep goes with --validate-emails (it says how to check them)")
     options = options_from_args(args)
     settings = settings_from_args(args)
     hubspot = hubspot_settings(args)
@@ -165,6 +175,11 @@ async def run(args: argparse.Namespace) -> int:
         plan = await anyio.to_thread.run_sync(
             lambda: dry_run(args.source, options=options, per_minute=settings.rate_per_minute,
                             hubspot=hubspot))
+        if options.check_emails:
+            check = "email-verify" if options.check_emails == "deep" else "email-validate"
+            plan.notices.append(f"--validate-emails: before importing, each distinct address "
+                                f"is checked ({check}): about {plan.to_create:,} more requests "
+                                "(rows the checker refuses are rejected, not sent).")
         print_dry_run(plan)
         return OK
     display = ImportDisplay(quiet=args.quiet)

@@ -13,7 +13,16 @@ from typing import NoReturn
 import anyio
 
 from ..version import __version__
-from . import auth_cmd, clients_cmd, export_cmd, import_cmd, process_cmd, purge_cmd, sandbox_cmd
+from . import (
+    auth_cmd,
+    clients_cmd,
+    emails_cmd,
+    export_cmd,
+    import_cmd,
+    process_cmd,
+    purge_cmd,
+    sandbox_cmd,
+)
 from .exit import USAGE, exit_code_for
 from .options import configure_logging
 
@@ -35,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
     for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, process_cmd,
-                   sandbox_cmd):
+                   emails_cmd, sandbox_cmd):
         module.register(commands)
     return parser
 

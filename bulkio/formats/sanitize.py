@@ -33,6 +33,7 @@ class Built:
     error: str | None = None
     derived: frozenset[str] = frozenset()  # fields bulkio filled in (names, domain, url)
     spare: tuple[str, ...] = ()  # columns whose value lost to an earlier column's for its field
+    typed_email: str | None = None  # an email refused as not one, as typed (for email checks)
 
     def changes(self) -> dict[str, str]:
         """What an update may send: the row's own non-empty values, nothing derived."""
@@ -117,7 +118,8 @@ class LeadBuilder:
         key = None
         if email is not None:
             if not EMAIL.match(email):
-                return Built(None, None, f"invalid email {email!r}", spare=spare)
+                return Built(None, None, f"invalid email {email!r}", spare=spare,
+                             typed_email=email)
             key = email.lower()
         elif not self.allow_no_email:
             return Built(None, None, "no email (pass --allow-no-email to import such rows)",

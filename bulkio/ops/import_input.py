@@ -45,6 +45,7 @@ class ImportInput:
             self.columns.bind(reader.columns, reader.names)
         self.columns.check_columns(reader.columns, complete=reader.names is not None)
         self.builder = self.for_client("")
+        self.refused_emails: dict[str, str] = {}  # --validate-emails: address -> why refused
 
     def for_client(self, slug: str) -> LeadBuilder:
         """Build payloads for this client from now on."""
@@ -89,8 +90,11 @@ class ImportInput:
                              line=record.line, key=record.key), None
         built = self.builder.build(record.values)
         notes = (*record.notes, *(("spare", column) for column in built.spare))
-        if built.error is not None:
-            return Admission(record.rowno, built.email_key, raw, error=built.error, notes=notes,
+        error = built.error
+        if error is None and built.email_key in self.refused_emails:
+            error = self.refused_emails[built.email_key]
+        if error is not None:
+            return Admission(record.rowno, built.email_key, raw, error=error, notes=notes,
                              line=record.line, key=record.key), None
         return Admission(record.rowno, built.email_key, raw, notes=notes, line=record.line,
                          key=record.key), built

@@ -31,6 +31,7 @@ class ImportOptions:
     settle_s: float = 30.0  # wait this long after a lost answer before looking the row up
     strategy: Literal["single", "batch", "auto"] = "single"  # see ops.import_batch
     batch_size: int = 50
+    check_emails: Literal["validate", "deep"] | None = None  # --validate-emails [--deep]
     stdin: BinaryIO | None = None
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)  # for hubspot:<kind>
 

@@ -38,6 +38,7 @@ from ..serial import Serial
 from ..sources.records import ImportSource
 from ..version import __version__
 from .import_batch import BatchPolicy, Outstanding
+from .import_email_check import refused_addresses
 from .import_input import ImportInput
 from .import_job import ImportOptions
 from .import_requests import BatchJob, CreateJob, Job, Requests, UpdateJob
@@ -84,6 +85,7 @@ class Importer:
         self._streak = 0
         self.rows_before = 0  # rows the job's earlier runs finished (for this run's rate)
         self.settlement: Settlement | None = None
+        self.email_notice = ""  # what --validate-emails found
         self.batch_size = max(16, min(256, 4 * api.settings.effective_concurrency))
         self.policy = BatchPolicy(options.strategy, options.batch_size)
         self.outstanding = Outstanding()  # jobs handed to the senders, not yet answered
@@ -103,6 +105,11 @@ class Importer:
             await self._refresh_counts()
             return
         await self._start(meta)
+        if self.options.check_emails and not meta.get("read_done"):
+            self.phase = "checking emails"
+            refused, self.email_notice = await refused_addresses(
+                self.api, self.source.name, self.options, self.job_dir, self._checked)
+            self.input.refused_emails = refused
         self.rows_before = sum(self.counts[s] for s in FINAL)
         settlement = self.settlement = Settlement(
             self.api, self.journal, self.j, self.slug, self.options.settle_s, self.policy,
@@ -122,6 +129,9 @@ class Importer:
             await self.journal(self.j.set_meta, read_done=True)
         await settlement.final_rounds(verify=self.options.verify)
         await self.journal(self.j.set_meta, status="finished")
+
+    def _checked(self, done: int, distinct: int) -> None:
+        self.phase = f"checking emails ({done:,} of {distinct:,})"
 
     def _say(self, phase: str) -> None:
         self.phase = phase
@@ -321,6 +331,8 @@ class Importer:
         said = self.input.notices(await self.journal(self.j.notes),
                                   rows_read=rows_read if whole_file else None)
         said += self.source.notices() + self.policy.notices()
+        if self.email_notice:
+            said.append(self.email_notice)
         for notice in said:
             log.info("note: %s", notice)
         return said
