@@ -19,6 +19,7 @@ from . import (
     hubspot_import,
     import_memory,
     import_vs_seed,
+    process,
     purge,
     quota_utilisation,
     sandbox_ceiling,
@@ -28,7 +29,7 @@ from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
     import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
-    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy)}
+    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy, process)}
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ from .api import (
     iter_leads,
     purge_client,
 )
+from .api_emails import validate_emails
+from .api_processing import dry_run_process, make_spec, process_leads, process_status
 from .client import LeadGeniusClient, open_client
 from .errors import (
     ApiError,
@@ -40,7 +42,9 @@ from .models import (
 )
 from .ops.export_job import ExportOptions
 from .ops.import_job import ImportOptions
+from .ops.process_job import ProcessOptions
 from .ops.purge_job import PurgeOptions
+from .process_report import EmailReport, ProcessPlan, ProcessProgress, ProcessReport
 from .quota import Quota
 from .retry import RetryPolicy
 from .settings import Credentials, Settings, resolve_settings
@@ -57,6 +61,7 @@ __all__ = [
     "ConfigError",
     "Credentials",
     "DryRun",
+    "EmailReport",
     "ExportOptions",
     "ExportProgress",
     "ExportReport",
@@ -71,6 +76,10 @@ __all__ = [
     "LeadRejected",
     "OutcomeUnknown",
     "Page",
+    "ProcessOptions",
+    "ProcessPlan",
+    "ProcessProgress",
+    "ProcessReport",
     "PurgeOptions",
     "PurgePlan",
     "PurgeProgress",
@@ -84,13 +93,18 @@ __all__ = [
     "UnknownClient",
     "__version__",
     "dry_run",
+    "dry_run_process",
     "dry_run_purge",
     "export_leads",
     "import_leads",
     "import_leads_sync",
     "iter_leads",
+    "make_spec",
     "open_client",
+    "process_leads",
+    "process_status",
     "purge_client",
     "resolve_hubspot_settings",
     "resolve_settings",
+    "validate_emails",
 ]
