@@ -3,7 +3,8 @@
 Starts `bulkio sandbox` as its own process (3 clients, 6,000 leads), logs in with a throwaway
 auth file (your ~/.leadgenius_auth.json is never touched), shows the sandbox answering (who
 you are, the clients with their slugs and UUIDs, two of the API's traps), imports
-samples/leads.csv (2,000 messy rows) into a new client and prints the summary, exports the
+samples/leads.csv (2,000 messy rows) into a new client and prints the summary, scores its
+CTOs with SDR AI (message2 has no agent: skipped, and said), exports the
 whole tenant (both kinds of lead) to ./out/ with a manifest beside each file, and ends by
 purging the imported client (50 leads a request) and deleting its record.
 
@@ -25,7 +26,7 @@ import aiohttp
 import orjson
 
 SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "6000",
-           "--seed-source-leads", "1500"]
+           "--seed-source-leads", "1500", "--seed-settings", "--run-seconds", "1-4"]
 OUT = Path("out")
 SAMPLE = Path(__file__).parent / "leads.csv"
 
@@ -113,6 +114,12 @@ def main() -> int:
 
             banner("The client now")
             bulkio(env, "clients", "--counts", "--rate", "6000")
+
+            banner("Score the imported CTOs with SDR AI: each lead triggered once, every run "
+                   "tracked to its end")
+            bulkio(env, "process", "sdr", "--client", "imported-leads", "--fields",
+                   "aiLeadScore,aiQualification,message2", "--where", "title=CTO", "--wait",
+                   "--rate", "6000", "--job-dir", str(Path(tmp) / "process-job"))
 
             banner("Export the tenant to ./out/: a cursor per client at once, 5,000 a page")
             bulkio(env, "export", "--out", f"{OUT}/", "--kind", "all", "--rate", "6000",

@@ -10,7 +10,7 @@ from .shown import shown
 
 
 def describe_process(p: ProcessProgress) -> str:
-    rate = p.sent / p.elapsed_s * 60 if p.elapsed_s > 0 else 0.0
+    rate = p.sent / p.elapsed_s * 60 if p.elapsed_s >= 2 else 0.0  # not from a first burst
     eta = ""
     if p.per_minute and p.to_send and p.phase == "triggering":
         minutes = p.to_send / p.per_minute

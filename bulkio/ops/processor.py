@@ -268,6 +268,8 @@ class Processor:
                                      report_path=self.report_path, out_path=self.out_path)
         report.interrupted = ended != "done"
         report.notices = self.notices
+        self.counts = await self.serial(self.journal.lead_counts)
+        self.run_counts = await self.serial(self.journal.run_counts)
         if self.on_progress is not None:
             self.phase = ended
             self.on_progress(self.progress())
