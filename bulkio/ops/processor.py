@@ -135,7 +135,8 @@ class Processor:
             if self.wait:
                 await tracked.wait()
             tg.cancel_scope.cancel()
-        if not await self.serial(self.journal.pending_count):  # else --resume goes on
+        counts = await self.serial(self.journal.lead_counts)
+        if not (counts["pending"] or counts["unknown"]):  # else --resume goes on
             await self.serial(self.journal.set_meta, status="finished")
 
     async def _select(self) -> None:

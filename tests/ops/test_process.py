@@ -4,6 +4,7 @@ leads; skipped services, --where, --leads, lost answers."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,31 @@ async def test_two_thousand_leads_through_chaos(make_sandbox: Any, tmp_path: Pat
                            job_dir=tmp_path / "export")
         exported = [orjson.loads(line) for line in out.read_bytes().splitlines()]
         assert len(exported) == 2000 and all(r.get("enrichment2") for r in exported)
+
+
+async def test_a_trigger_that_cannot_be_looked_up_ends_unknown_until_retriggered(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """A lead left in doubt an hour ago (the recent runs no longer reach back to it) ends
+    `unknown`, never re-sent; --retrigger-unknown sends it again."""
+    from bulkio.process_journal import ProcessJournal
+
+    clear_filled(sandbox, "enrichment1")
+    await process(sandbox, tmp_path, "enrich", ["enrichment1"])  # 300 runs: a full view
+    ids = lead_ids(sandbox)
+    journal = ProcessJournal(tmp_path / "job" / "journal.db")
+    journal.db.execute("UPDATE leads SET state = 'attempted', sent_at = ?, unknown_at = ? "
+                       "WHERE lead_id = ?", (time.time() - 3600, time.time() - 3600, ids[7]))
+    journal.db.execute("DELETE FROM runs WHERE n = (SELECT n FROM leads WHERE lead_id = ?)",
+                       (ids[7],))
+    journal.set_meta(status="running")
+    journal.close()
+    report = await process(sandbox, tmp_path, "enrich", ["enrichment1"], resume=True)
+    assert report.unknown == 1 and not report.ok
+    assert triggers(sandbox, "enrich")[ids[7]] == 1  # not sent again
+    line = next(r for r in results(tmp_path / "job" / "results.ndjson") if r["leadId"] == ids[7])
+    assert line["state"] == "unknown" and line["error"]
+    again = await process(sandbox, tmp_path, "enrich", ["enrichment1"], resume=True,
+                          retrigger_unknown=True, overwrite=False)
+    assert again.unknown == 0 and (again.triggered, again.skipped) == (LEADS - 1, 1)
+    assert triggers(sandbox, "enrich")[ids[7]] == 2  # as asked (its first run had filled the
+    #                                                  field meanwhile: the server skipped it)
