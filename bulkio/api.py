@@ -40,7 +40,7 @@ from .ops.import_input import ImportInput
 from .ops.import_job import ImportOptions, open_job
 from .ops.import_plan import plan_import
 from .ops.importer import Importer
-from .ops.jobs import job_log
+from .ops.jobs import HasMeta, job_log
 from .ops.purge_job import PurgeOptions, open_purge_job
 from .ops.purger import Confirm, Purger, Refused, requests_needed
 from .ops.runs import write_report
@@ -68,6 +68,21 @@ async def _run(operation: Awaitable[R]) -> R:
         return await operation
     except BaseExceptionGroup as group:
         raise first_error(group) from None
+
+
+async def run_job(job_dir: Path, db: HasMeta, operation: Callable[[], Awaitable[R]], *,
+                  nothing_done: type[BaseException]) -> R:
+    """A job's run, logged to JOB/log.txt; its database closed at the end. Stopped by
+    `nothing_done` (nothing was sent), the job directory goes too: nothing to resume."""
+    try:
+        with job_log(job_dir):
+            return await _run(operation())
+    except nothing_done:
+        db.close()
+        shutil.rmtree(job_dir, ignore_errors=True)
+        raise
+    finally:
+        db.close()
 
 
 def _options(client: str | None, options: ImportOptions | None, kwargs: dict[str, Any]
@@ -272,17 +287,9 @@ async def purge_client(client: str, *, settings: Settings | None = None,
     async with open_client(settings, policy=policy) as api:
         target = await api.resolve_client(client)
         job_dir, spool, _ = open_purge_job(target.slug, options)
-        try:
-            purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
-                            confirm=confirm, report_path=options.report, on_progress=on_progress)
-            with job_log(job_dir):
-                return await _run(purger.run())
-        except Refused:
-            spool.close()
-            shutil.rmtree(job_dir, ignore_errors=True)  # nothing was done: nothing to resume
-            raise
-        finally:
-            spool.close()
+        purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
+                        confirm=confirm, report_path=options.report, on_progress=on_progress)
+        return await run_job(job_dir, spool, purger.run, nothing_done=Refused)
 
 
 async def dry_run_purge(client: str, *, settings: Settings | None = None,

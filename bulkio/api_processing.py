@@ -8,14 +8,13 @@ are given.
 from __future__ import annotations
 
 import math
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .api import _options_of, _run
+from .api import _options_of, _run, run_job
 from .client import open_client
 from .client_processing import PROCESS_KINDS
 from .errors import ConfigError
@@ -68,20 +67,12 @@ async def process_leads(spec: ProcessSpec, *, settings: Settings | None = None,
             spec = replace(spec, client=(await api.resolve_client(spec.client)).slug)
         plan = await read_settings(api, spec)  # before the job: nothing to resume if none runs
         job_dir, journal, resumed = open_process_job(spec, options)
-        try:
-            processor = Processor(
-                api, journal, job_dir, spec, plan, wait=options.wait,
-                wait_timeout=options.wait_timeout, settle_s=options.settle,
-                retrigger_unknown=options.retrigger_unknown, resumed=resumed,
-                report_path=options.report, out_path=options.out, on_progress=on_progress)
-            with job_log(job_dir):
-                return await _run(processor.run())
-        except NothingToTrigger:
-            journal.close()
-            shutil.rmtree(job_dir, ignore_errors=True)  # nothing was sent: nothing to resume
-            raise
-        finally:
-            journal.close()
+        processor = Processor(
+            api, journal, job_dir, spec, plan, wait=options.wait,
+            wait_timeout=options.wait_timeout, settle_s=options.settle,
+            retrigger_unknown=options.retrigger_unknown, resumed=resumed,
+            report_path=options.report, out_path=options.out, on_progress=on_progress)
+        return await run_job(job_dir, journal, processor.run, nothing_done=NothingToTrigger)
 
 
 async def dry_run_process(spec: ProcessSpec, *, settings: Settings | None = None,
