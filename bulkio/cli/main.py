@@ -22,6 +22,7 @@ from . import (
     process_cmd,
     purge_cmd,
     sandbox_cmd,
+    serve_cmd,
 )
 from .exit import USAGE, exit_code_for
 from .options import configure_logging
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
     for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, process_cmd,
-                   emails_cmd, sandbox_cmd):
+                   emails_cmd, serve_cmd, sandbox_cmd):
         module.register(commands)
     return parser
 

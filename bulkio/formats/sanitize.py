@@ -79,11 +79,13 @@ class LeadBuilder:
     """Builds payloads for one client slug under one column map."""
 
     def __init__(self, columns: ColumnMap, slug: str, *, allow_no_email: bool = False,
-                 unmapped_to_notes: bool = False) -> None:
+                 unmapped_to_notes: bool = False,
+                 notes_columns: frozenset[str] = frozenset()) -> None:
         self.columns = columns
         self.slug = slug
         self.allow_no_email = allow_no_email
         self.unmapped_to_notes = unmapped_to_notes
+        self.notes_columns = notes_columns  # unmapped columns that go to notes regardless
 
     def build(self, values: Mapping[str, Any]) -> Built:
         fields: dict[str, str] = {}
@@ -92,7 +94,7 @@ class LeadBuilder:
         decided, field_for = self.columns.decided, self.columns.field_for
         for column, raw in values.items():
             target = decided[column] if column in decided else field_for(column)
-            if target is None and not self.unmapped_to_notes:
+            if target is None and not self.unmapped_to_notes and column not in self.notes_columns:
                 continue
             try:
                 value = clean(raw)

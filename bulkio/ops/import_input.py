@@ -40,7 +40,7 @@ class ImportInput:
         self.to_notes = (reader.unmapped_to_notes if options.unmapped_to_notes is None
                          else options.unmapped_to_notes)
         self.columns: ColumnMap = load_mapping(options.mapping)
-        self.columns.labels = reader.labels
+        self.columns.labels = {**reader.labels, **options.notes_columns}
         if reader.names is not None:  # a CSV header: labels, names and positions
             self.columns.bind(reader.columns, reader.names)
         self.columns.check_columns(reader.columns, complete=reader.names is not None)
@@ -50,7 +50,8 @@ class ImportInput:
     def for_client(self, slug: str) -> LeadBuilder:
         """Build payloads for this client from now on."""
         self.builder = LeadBuilder(self.columns, slug, allow_no_email=self.options.allow_no_email,
-                                   unmapped_to_notes=self.to_notes)
+                                   unmapped_to_notes=self.to_notes,
+                                   notes_columns=frozenset(self.options.notes_columns))
         return self.builder
 
     async def next_prepared(self, size: int) -> tuple[list[tuple[Admission, Built | None]],

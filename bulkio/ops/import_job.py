@@ -32,6 +32,8 @@ class ImportOptions:
     strategy: Literal["single", "batch", "auto"] = "single"  # see ops.import_batch
     batch_size: int = 50
     check_emails: Literal["validate", "deep"] | None = None  # --validate-emails [--deep]
+    # unmapped columns kept as notes lines under this label (the service's alias mappings)
+    notes_columns: dict[str, str] = field(default_factory=dict)
     stdin: BinaryIO | None = None
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)  # for hubspot:<kind>
 

@@ -1,0 +1,73 @@
+"""`bulkio serve`: the import job service and its web page."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..service.access import load_or_create_token
+from .exit import OK
+from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+
+log = logging.getLogger("bulkio.service")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "serve", help="the lead import job service (the LeadVibe seed's API) and its web page",
+        description="Serve the LeadVibe seed's lead import API (preview, start, jobs, cancel), "
+                    "exports and purges as jobs, and a web page on top, acting as the "
+                    "LeadGenius identity of your settings. Once listening it prints one JSON "
+                    "line on stdout: url and token (the service's own bearer token, made at "
+                    "first start and kept 0600 in the data directory); then it logs to "
+                    "stderr. SIGINT/SIGTERM stop it; a running job resumes at the next start.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8080,
+                   help="port; 0 takes any free port (default: %(default)s)")
+    p.add_argument("--public", action="store_true",
+                   help="allow a --host that is not loopback (anyone who can reach it and has "
+                        "the token acts as your LeadGenius identity)")
+    p.add_argument("--data-dir", type=Path, default=Path(".bulkio") / "service", metavar="DIR",
+                   help="token, jobs and uploads (default: %(default)s)")
+    p.add_argument("--max-upload-mb", type=int, default=10, metavar="MB",
+                   help="largest CSV accepted by the preview (default: 10, as the seed)")
+    p.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
+                   help="for every import job: the server's own timeout (default: 30)")
+    p.add_argument("--print-token", action="store_true",
+                   help="print the service token (making it if there is none) and exit")
+    add_connection_options(p)
+    add_quota_options(p)
+    add_output_options(p)
+    p.set_defaults(handler=run)
+
+
+def loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def run(args: argparse.Namespace) -> int:
+    if args.print_token:
+        token, _ = load_or_create_token(args.data_dir)
+        print(token)
+        return OK
+    if not loopback(args.host):
+        if not args.public:
+            raise ConfigError(f"--host {args.host} is not loopback: add --public to serve "
+                              "beyond this machine (and put TLS in front of it)")
+        log.warning("serving on %s: anyone who reaches it with the token acts as your "
+                    "LeadGenius identity", args.host)
+    if not 1 <= args.max_upload_mb <= 1024:
+        raise ConfigError("--max-upload-mb is 1 to 1024")
+    from ..service.server import serve  # only this command needs the service
+
+    await serve(settings_from_args(args), args.data_dir, host=args.host, port=args.port,
+                max_upload_mb=args.max_upload_mb, settle_s=max(0.0, args.settle))
+    return OK

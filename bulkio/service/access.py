@@ -1,0 +1,64 @@
+"""The service's own access: one bearer token, made at first start and kept 0600 in the data
+directory; the web page logs in with it (an HttpOnly, SameSite=Strict session cookie) and
+sends a CSRF token with every state-changing request."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+TOKEN_FILE = "service-token"
+COOKIE = "bulkio_session"
+
+
+def load_or_create_token(data_dir: Path) -> tuple[str, bool]:
+    """The service token, and whether it was made now (then it is printed once)."""
+    path = data_dir / TOKEN_FILE
+    if path.exists():
+        token = path.read_text(encoding="ascii").strip()
+        if token:
+            return token, False
+    data_dir.mkdir(parents=True, exist_ok=True)
+    token = "bks_" + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(token + "\n")
+    return token, True
+
+
+class Access:
+    """Checks bearer tokens and sessions. Sessions are random ids kept in memory: a restart
+    logs the page out, never the API."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self._key = hashlib.sha256(b"bulkio-csrf:" + token.encode()).digest()
+        self.sessions: set[str] = set()
+
+    def bearer_ok(self, header: str | None) -> bool:
+        if not header or not header.startswith("Bearer "):
+            return False
+        return hmac.compare_digest(header[7:].strip().encode(), self.token.encode())
+
+    def login(self, token: str) -> str | None:
+        """A new session id for the right token; None otherwise."""
+        if not hmac.compare_digest(token.strip().encode(), self.token.encode()):
+            return None
+        session = secrets.token_urlsafe(32)
+        self.sessions.add(session)
+        return session
+
+    def session_ok(self, session: str | None) -> bool:
+        return bool(session) and session in self.sessions
+
+    def logout(self, session: str | None) -> None:
+        self.sessions.discard(session or "")
+
+    def csrf_for(self, session: str) -> str:
+        return hmac.new(self._key, session.encode(), hashlib.sha256).hexdigest()
+
+    def csrf_ok(self, session: str, sent: str | None) -> bool:
+        return bool(sent) and hmac.compare_digest(self.csrf_for(session), sent or "")

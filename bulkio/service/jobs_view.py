@@ -1,0 +1,82 @@
+"""Jobs as the seed shows them: its field names, ISO times, counts, and the row errors read
+from the job's rejects file (`row`, `error`, `value`: the identifier's value), a page at a
+time."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+ENDED = ("completed", "failed", "cancelled")
+
+
+def iso(moment: float | None) -> str | None:
+    return None if moment is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
+def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
+    """Any job (import, export, purge): status, times, counts (live while it runs)."""
+    counts = dict(job["counts"])
+    progress: dict[str, Any] = {}
+    if live is not None and job["status"] not in ENDED:
+        counts.update(live.get("counts") or {})
+        progress = {"phase": live.get("phase"), "rows_per_s": live.get("rows_per_s"),
+                    "rate_limited": live.get("rate_limited")}
+    view = {"job_id": job["job_id"], "kind": job["kind"], "status": job["status"],
+            "file_name": job["file_name"], "created_at": iso(job["created_at"]),
+            "started_at": iso(job["started_at"]), "completed_at": iso(job["completed_at"]),
+            **counts, "message": job["message"], "request": _public(job)}
+    if progress:
+        view["progress"] = progress
+    return view
+
+
+def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool) -> dict[str, Any]:
+    """The seed's job shape (GET /leads/import/jobs and /jobs/{id})."""
+    full = job_view(job, live)
+    view = {k: full.get(k) for k in ("job_id", "status", "file_name", "created_at",
+                                     "completed_at")}
+    view.update({k: full.get(k, 0) for k in ("total_rows", "created_count", "updated_count",
+                                             "failed_count")})
+    if brief:
+        return view
+    request = job["request"]
+    view.update({"started_at": full["started_at"], "skipped_count": full.get("skipped_count", 0),
+                 "rows_done": full.get("rows_done", 0),
+                 "primary_identifier": request.get("primary_identifier"),
+                 "field_mappings": request.get("field_mappings"),
+                 "alias_mappings": request.get("alias_mappings"),
+                 "client": request.get("client"), "on_duplicate": request.get("on_duplicate"),
+                 "notices": request.get("notices", []), "message": job["message"]})
+    if "progress" in full:
+        view["progress"] = full["progress"]
+    return view
+
+
+def _public(job: dict[str, Any]) -> dict[str, Any]:
+    request = job["request"]
+    return {k: request.get(k) for k in ("client", "kind", "format", "fields", "on_duplicate")
+            if request.get(k) is not None}
+
+
+def errors_page(job_dir: Path, job: dict[str, Any], page: int, limit: int
+                ) -> tuple[list[dict[str, Any]], int]:
+    """Row errors from the job's rejects file: (this page of them, how many in all)."""
+    path = job_dir / "bulkio" / "rejects.csv"
+    if not path.exists():
+        return [], 0
+    column = (job["request"].get("primary_identifier") or {}).get("column")
+    out: list[dict[str, Any]] = []
+    total = 0
+    start = (page - 1) * limit
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        for record in csv.DictReader(f):
+            if start <= total < start + limit:
+                row = record.get("_row")
+                out.append({"row": int(row) if row and row.isdigit() else row,
+                            "error": record.get("_error"),
+                            "value": record.get(column, "") if column else ""})
+            total += 1
+    return out, total

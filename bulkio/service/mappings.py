@@ -1,0 +1,93 @@
+"""The seed's import request, translated for bulkio: `primary_identifier`, `field_mappings`
+(LeadVibe's snake_case profile fields accepted as synonyms of LeadGenius's) and
+`alias_mappings` (no LeadGenius equivalent: their columns go to notes as
+`Alias (kind): value`). Every choice is said in the job's notices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..formats.mapping import FIELDS
+
+KINDS = ("email", "phone", "cookie", "external_id", "social")
+#: LeadVibe's profile field names (the seed's examples and their kin) -> LeadGenius's.
+SYNONYMS = {
+    "first_name": "firstName", "firstname": "firstName", "last_name": "lastName",
+    "lastname": "lastName", "full_name": "fullName", "email": "email", "phone": "phoneNumber",
+    "phone_number": "phoneNumber", "company": "companyName", "company_name": "companyName",
+    "title": "title", "job_title": "title", "notes": "notes", "linkedin": "linkedinUrl",
+    "linkedin_url": "linkedinUrl", "website": "companyUrl", "company_url": "companyUrl",
+    "domain": "companyDomain", "company_domain": "companyDomain", "city": "city",
+    "country": "country", "industry": "industry",
+}
+ALIAS_KINDS = {"_alias_email": "email", "_alias_phone": "phone", "_alias_cookie": "cookie",
+               "_alias_external_id": "external_id", "_alias_social": "social"}
+
+
+class BadRequest(ValueError):
+    """A 400, with the reason."""
+
+
+@dataclass
+class ImportPlan:
+    mapping: dict[str, str | None]  # column -> LeadGenius field (None: not imported)
+    notes_columns: dict[str, str] = field(default_factory=dict)  # alias column -> notes label
+    notices: list[str] = field(default_factory=list)
+
+
+def lead_field(name: str) -> str | None:
+    """A LeadGenius lead field for a mapping's target, or None when it is unknown."""
+    if name in FIELDS or name == "fullName":
+        return name
+    return SYNONYMS.get(name.strip().lower())
+
+
+def plan_import(body: dict[str, Any], headers: list[str],
+                suggested: dict[str, str | None]) -> ImportPlan:
+    """The column map for bulkio from a start request; BadRequest for what cannot be done."""
+    primary = body.get("primary_identifier")
+    if not isinstance(primary, dict) or not primary.get("column") or not primary.get("kind"):
+        raise BadRequest("primary_identifier with `column` and `kind` is required")
+    kind, column = str(primary["kind"]), str(primary["column"])
+    if kind not in KINDS:
+        raise BadRequest(f"primary_identifier.kind must be one of {', '.join(KINDS)}")
+    if kind != "email":
+        raise BadRequest(f"primary_identifier.kind {kind!r} is not possible here: LeadGenius "
+                         "finds a lead by its email, so the primary identifier must be an "
+                         "email column")
+    if column not in headers:
+        raise BadRequest(f"primary_identifier.column {column!r} is not a column of the file")
+    fields = body.get("field_mappings")
+    aliases = body.get("alias_mappings") or {}
+    if fields is not None and not isinstance(fields, dict):
+        raise BadRequest("field_mappings must map column names to fields")
+    if not isinstance(aliases, dict):
+        raise BadRequest("alias_mappings must map column names to _alias_ keys")
+    plan = ImportPlan(mapping={h: None for h in headers})
+    if fields is None:  # bulkio's own mapping, as `bulkio import` would do
+        plan.mapping.update({h: t for h, t in suggested.items() if t != "email"})
+        plan.notices.append("no field_mappings: columns mapped by bulkio from their names")
+    else:
+        for source, target in fields.items():
+            if source not in headers:
+                raise BadRequest(f"field_mappings names {source!r}, not a column of the file")
+            mapped = lead_field(str(target)) if isinstance(target, str) else None
+            if mapped is None:
+                plan.notices.append(f"field_mappings: {target!r} is not a lead field; column "
+                                    f"{source!r} ignored")
+            elif mapped != "email":
+                plan.mapping[source] = mapped
+    for source, key in aliases.items():
+        if source not in headers:
+            raise BadRequest(f"alias_mappings names {source!r}, not a column of the file")
+        alias = ALIAS_KINDS.get(str(key))
+        if alias is None:
+            raise BadRequest(f"alias_mappings: {key!r} is not one of {', '.join(ALIAS_KINDS)}")
+        plan.mapping[source] = None
+        plan.notes_columns[source] = f"Alias ({alias})"
+    if aliases:
+        plan.notices.append("alias_mappings have no LeadGenius equivalent: their columns are "
+                            "appended to notes as `Alias (kind): value`")
+    plan.mapping[column] = "email"  # the identifier feeds the email, whatever else says
+    return plan

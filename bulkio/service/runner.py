@@ -1,0 +1,183 @@
+"""Runs the service's jobs on the engine the CLI uses, one at a time (they share the
+identity's quota), the others queued. Each job's bulkio job directory is DATA_DIR/jobs/<id>:
+after the service is killed and started again, a job that was in progress resumes from its
+journal (exactly once, as `--resume` does), and queued ones run in order."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..api import export_leads, import_leads, purge_client
+from ..errors import BulkioError
+from ..ops.export_job import ExportOptions
+from ..ops.import_job import ImportOptions
+from ..ops.purge_job import PurgeOptions
+from ..settings import Settings
+from .store import ServiceStore
+
+log = logging.getLogger("bulkio.service")
+
+
+@dataclass
+class Live:
+    """What a job's page shows while it runs (and what its events stream)."""
+
+    status: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    phase: str = ""
+    rows_per_s: float = 0.0
+    rate_limited: int = 0
+    updated: float = field(default_factory=time.time)
+
+
+class Runner:
+    def __init__(self, store: ServiceStore, settings: Settings, data_dir: Path, *,
+                 settle_s: float, notify: Callable[[str], None]) -> None:
+        self.store = store
+        self.settings = settings
+        self.data_dir = data_dir
+        self.settle_s = settle_s
+        self.notify = notify  # a job changed: wake its event streams
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.live: dict[str, Live] = {}
+        self.current: tuple[str, asyncio.Task[Any]] | None = None
+        self.cancelled: set[str] = set()
+
+    def job_dir(self, job_id: str) -> Path:
+        return self.data_dir / "jobs" / job_id
+
+    def submit(self, job_id: str) -> None:
+        self.live[job_id] = Live("queued")
+        self.queue.put_nowait(job_id)
+        self.notify(job_id)
+
+    async def run(self) -> None:
+        """Jobs left open by an earlier run first (in order), then new ones, forever."""
+        for job in self.store.unfinished():
+            log.info("job %s was %s when the service stopped: it %s", job["job_id"],
+                     job["status"], "resumes" if job["status"] == "in_progress" else "runs")
+            self.submit(job["job_id"])
+        while True:
+            job_id = await self.queue.get()
+            if job_id in self.cancelled:
+                continue
+            task = asyncio.ensure_future(self._run(job_id))
+            self.current = (job_id, task)
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.done():  # the service stops: leave the job in progress, resumable
+                    task.cancel()
+                    raise
+            finally:
+                self.current = None
+
+    def cancel(self, job_id: str) -> bool:
+        """Cancel a queued or running job; False when it has already ended."""
+        job = self.store.job(job_id)
+        if job is None or job["status"] not in ("queued", "in_progress"):
+            return False
+        self.cancelled.add(job_id)
+        if self.current and self.current[0] == job_id:
+            self.current[1].cancel()
+        else:
+            self.store.set_status(job_id, "cancelled", "cancelled before it started")
+            self.live[job_id] = Live("cancelled")
+            self.notify(job_id)
+        return True
+
+    async def _run(self, job_id: str) -> None:
+        job = self.store.job(job_id)
+        assert job is not None
+        resume = job["status"] == "in_progress"
+        self.store.set_status(job_id, "in_progress")
+        self.live[job_id] = Live("in_progress", dict(job["counts"]))
+        self.notify(job_id)
+        try:
+            counts, ok = await self._operation(job, resume)
+        except asyncio.CancelledError:
+            if job_id in self.cancelled:
+                self._end(job_id, "cancelled", None, "cancelled by the user")
+                return
+            raise
+        except BulkioError as error:
+            self._end(job_id, "failed", None, str(error))
+            return
+        except Exception as error:  # a job's failure must not stop the service
+            log.exception("job %s failed", job_id)
+            self._end(job_id, "failed", None, f"unexpected {type(error).__name__}: {error}")
+            return
+        self._end(job_id, "completed", counts, None if ok else "finished with problems: see "
+                                                              "the errors")
+
+    def _end(self, job_id: str, status: str, counts: dict[str, Any] | None,
+             message: str | None) -> None:
+        if counts is not None:
+            self.store.set_counts(job_id, counts)
+        elif job_id in self.live and self.live[job_id].counts:
+            self.store.set_counts(job_id, self.live[job_id].counts)
+        self.store.set_status(job_id, status, message)
+        live = self.live.setdefault(job_id, Live(status))
+        live.status, live.updated = status, time.time()
+        self.notify(job_id)
+
+    async def _operation(self, job: dict[str, Any], resume: bool) -> tuple[dict[str, Any], bool]:
+        request, job_id = job["request"], job["job_id"]
+        job_dir = self.job_dir(job_id)
+        bulkio_dir = job_dir / "bulkio"
+        resume = resume and bulkio_dir.exists() and any(bulkio_dir.iterdir())
+        if job["kind"] == "import":
+            options = ImportOptions(
+                client=request["client"], mapping=str(job_dir / "mapping.json"),
+                on_duplicate=request.get("on_duplicate", "update"), job_dir=bulkio_dir,
+                resume=resume, settle_s=self.settle_s,
+                notes_columns=request.get("notes_columns") or {})
+            report = await import_leads(str(job_dir / "input.csv"), settings=self.settings,
+                                        options=options, on_progress=self._progress(job_id))
+            return import_counts(report.as_dict(), job["counts"].get("total_rows")), report.ok
+        if job["kind"] == "export":
+            out = job_dir / f"export.{request.get('format', 'ndjson')}"
+            options_e = ExportOptions(out=out, kind=request.get("kind", "enrich"),
+                                      client=request.get("client") or "ALL",
+                                      fields=tuple(request["fields"]) if request.get("fields")
+                                      else None, format=request.get("format"), force=True,
+                                      job_dir=bulkio_dir, resume=resume)
+            report_e = await export_leads(out, settings=self.settings, options=options_e)
+            return {"records": report_e.as_dict().get("records", 0)}, True
+        options_p = PurgeOptions(resume=resume, job_dir=bulkio_dir)
+        report_p = await purge_client(request["client"], settings=self.settings,
+                                      options=options_p)
+        return {k: v for k, v in report_p.as_dict().items()
+                if k in ("found", "deleted", "remaining")}, report_p.ok
+
+    def _progress(self, job_id: str) -> Callable[[Any], None]:
+        def update(p: Any) -> None:
+            live = self.live.setdefault(job_id, Live("in_progress"))
+            live.counts = {"rows_done": p.rows_done, "created_count": p.created,
+                           "updated_count": p.updated, "skipped_count": p.skipped,
+                           "failed_count": p.rejected + p.failed}
+            live.phase = p.phase
+            done_now = p.rows_done - p.rows_before
+            live.rows_per_s = done_now / p.elapsed_s if p.elapsed_s > 0 else 0.0
+            live.rate_limited = p.rate_limited
+            live.updated = time.time()
+            self.notify(job_id)
+        return update
+
+    def snapshot(self, job_id: str) -> dict[str, Any] | None:
+        live = self.live.get(job_id)
+        return None if live is None else asdict(live)
+
+
+def import_counts(report: dict[str, Any], total_rows: int | None) -> dict[str, Any]:
+    """The seed's counts from bulkio's report (a rejected or failed row is a failed row)."""
+    return {"total_rows": total_rows if total_rows is not None else report["rows_read"],
+            "rows_done": report["rows_read"], "created_count": report["created"],
+            "updated_count": report["updated"], "skipped_count": report["skipped_duplicate"],
+            "failed_count": report["rejected"] + report["failed"]}

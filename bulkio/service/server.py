@@ -1,0 +1,86 @@
+"""Running the service: its state in DATA_DIR (token, service.db, uploads, jobs), the job
+runner, the HTTP listener; one JSON line on stdout once listening; SIGINT/SIGTERM stop it,
+leaving a running job to resume at the next start."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from aiohttp import web
+
+from ..ops.jobs import JobLock
+from ..settings import Settings
+from .access import Access, load_or_create_token
+from .app import Service, create_app
+from .runner import Runner
+from .store import ServiceStore
+
+log = logging.getLogger("bulkio.service")
+
+
+@dataclass
+class Running:
+    url: str
+    token: str
+    service: Service
+
+
+@asynccontextmanager
+async def run_service(settings: Settings, data_dir: Path, *, host: str, port: int,
+                      max_upload_mb: int, settle_s: float) -> AsyncIterator[Running]:
+    """The service, for the duration of the block (in process, for tests; `serve` below)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = JobLock(data_dir, "service")  # one service per data directory
+    token, _ = load_or_create_token(data_dir)
+    store = ServiceStore(data_dir / "service.db")
+    changed: dict[str, asyncio.Event] = {}
+
+    def notify(job_id: str) -> None:
+        event = changed.pop(job_id, None)
+        if event is not None:
+            event.set()
+
+    runner = Runner(store, settings, data_dir, settle_s=settle_s, notify=notify)
+    service = Service(data_dir=data_dir, settings=settings, access=Access(token), store=store,
+                      runner=runner, max_upload_bytes=max_upload_mb << 20, changed=changed)
+    web_runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
+    await web_runner.setup()
+    jobs = asyncio.ensure_future(runner.run())
+    try:
+        site = web.TCPSite(web_runner, host, port)
+        await site.start()
+        bound = web_runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        yield Running(url=f"http://{shown}:{bound}", token=token, service=service)
+    finally:
+        jobs.cancel()
+        with suppress(asyncio.CancelledError):
+            await jobs
+        await web_runner.cleanup()
+        store.close()
+        lock.release()
+
+
+async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
+                max_upload_mb: int, settle_s: float) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with run_service(settings, data_dir, host=host, port=port,
+                           max_upload_mb=max_upload_mb, settle_s=settle_s) as running:
+        sys.stdout.write(orjson.dumps({"url": running.url, "token": running.token}).decode()
+                         + "\n")
+        sys.stdout.flush()
+        log.warning("bulkio serve: listening on %s (data in %s)", running.url, data_dir)
+        await stop.wait()
+        log.warning("bulkio serve: stopping; a running job resumes at the next start")
