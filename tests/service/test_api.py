@@ -1,0 +1,294 @@
+"""`bulkio serve`'s API against a real service process and the sandbox: every endpoint and
+error code of the LeadVibe seed, jobs through to the sandbox's own data, access."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import anyio
+import orjson
+import pytest
+
+from bulkio.sandbox import Sandbox
+from tests.ops.test_import import SAMPLES, expected_sample_emails, server_emails
+from tests.service.conftest import Served, start_service, stop_service
+
+SAMPLE = SAMPLES / "leads.csv"
+
+
+async def call(http: aiohttp.ClientSession, served: Served, method: str, path: str, *,
+               json: Any = None, data: Any = None, headers: dict[str, str] | None = None,
+               auth: bool = True) -> tuple[int, Any]:
+    h = dict(served.bearer() if auth else {})
+    h.update(headers or {})
+    async with http.request(method, served.url + path, json=json, data=data, headers=h) as resp:
+        raw = await resp.read()
+        try:
+            return resp.status, orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return resp.status, raw
+
+
+def upload(path: Path | bytes, name: str = "leads.csv", kind: str = "text/csv") -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    body = path.read_bytes() if isinstance(path, Path) else path
+    form.add_field("file", io.BytesIO(body), filename=name, content_type=kind)
+    return form
+
+
+async def preview(http: aiohttp.ClientSession, served: Served, path: Path | bytes = SAMPLE,
+                  **kw: Any) -> tuple[int, Any]:
+    return await call(http, served, "POST", "/leads/import/preview", data=upload(path, **kw))
+
+
+def start_body(file_id: str, **extra: Any) -> dict[str, Any]:
+    return {"file_id": file_id, "client": "acme-corp",
+            "primary_identifier": {"column": "E-mail", "kind": "email"}, **extra}
+
+
+async def until_ended(http: aiohttp.ClientSession, served: Served, job_id: str,
+                      path: str = "/leads/import/jobs/") -> dict[str, Any]:
+    """Follow the job's events until it ends (no polling loop of our own)."""
+    async with http.get(f"{served.url}/jobs/{job_id}/events", headers=served.bearer()) as resp:
+        assert resp.status == 200 and resp.content_type == "text/event-stream"
+        with anyio.fail_after(120):
+            async for line in resp.content:
+                if line.startswith(b"data: "):
+                    state = orjson.loads(line[6:])
+                    if state["status"] in ("completed", "failed", "cancelled"):
+                        break
+    status, job = await call(http, served, "GET", f"{path}{job_id}")
+    assert status == 200
+    return dict(job)
+
+
+async def test_no_token_or_a_wrong_one_is_401_and_nothing_else(
+        service: Served, http: aiohttp.ClientSession) -> None:
+    for method, path in (("GET", "/leads/import/jobs"), ("POST", "/leads/import/preview"),
+                         ("POST", "/leads/import/start"), ("GET", "/jobs/job_x/events"),
+                         ("POST", "/exports"), ("POST", "/purges"), ("GET", "/clients")):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": service.token}):
+            status, body = await call(http, service, method, path, headers=headers, auth=False)
+            assert (status, body) == (401, {"error": "unauthorized", "status": 401}), path
+    status, _ = await call(http, service, "GET", "/leads/import/jobs")
+    assert status == 200
+
+
+async def test_preview_describes_the_file(service: Served, http: aiohttp.ClientSession) -> None:
+    status, body = await preview(http, service)
+    assert status == 200
+    assert body["file_id"].startswith("preview_") and body["file_name"] == "leads.csv"
+    assert body["headers"][:3] == ["First Name", "Last Name", "E-mail"]
+    assert len(body["sample_rows"]) == 5 and body["sample_rows"][0][2] == "linda.white.0@cyberdyne.ai"
+    assert body["row_count"] == 2000
+    assert body["auto_detected_identifiers"] == {"email_columns": ["E-mail"],
+                                                 "phone_columns": ["Phone 1"]}
+    assert body["suggested_mappings"]["First Name"] == "firstName"
+    assert body["expires_at"].endswith("Z")
+
+
+@pytest.mark.parametrize(("content", "name", "kind", "status"), [
+    (b"PK\x03\x04" + b"\x00" * 200, "leads.csv", "text/csv", 400),   # a workbook named .csv
+    (b"", "leads.csv", "text/csv", 400),
+    (b"email\nada@acme.com\n", "photo.png", "image/png", 415),
+    (b"email\nada@acme.com\n", "leads.json", "application/json", 415),
+])
+async def test_preview_refuses_what_is_not_a_csv(service: Served, http: aiohttp.ClientSession,
+                                                 content: bytes, name: str, kind: str,
+                                                 status: int) -> None:
+    got, body = await preview(http, service, content, name=name, kind=kind)
+    assert got == status and body["error"]
+    assert not any((service.data_dir / "uploads").glob("*")) if status != 200 else True
+
+
+async def test_preview_without_a_file_is_400(service: Served, http: aiohttp.ClientSession) -> None:
+    form = aiohttp.FormData()
+    form.add_field("other", b"x", filename="x.csv", content_type="text/csv")
+    status, body = await call(http, service, "POST", "/leads/import/preview", data=form)
+    assert status == 400 and "file" in body["error"]
+
+
+async def test_an_upload_over_the_limit_is_413_and_not_kept(
+        sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    served = await start_service(sandbox, tmp_path, "--max-upload-mb", "1")
+    try:
+        big = b"email,name\n" + b"".join(b"user%07d@acme.com,Name %d\n" % (i, i)
+                                         for i in range(60_000))
+        assert len(big) > 1 << 20
+        status, body = await preview(http, served, big)
+        assert status == 413 and "1 MB" in body["error"]
+        assert not list((served.data_dir / "uploads").glob("*"))
+    finally:
+        await stop_service(served)
+
+
+async def test_start_refuses_what_it_cannot_do(service: Served, http: aiohttp.ClientSession) -> None:
+    _, body = await preview(http, service)
+    file_id = body["file_id"]
+    cases = [
+        (start_body(file_id, primary_identifier={"column": "Phone 1", "kind": "phone"}), 400,
+         "email"),
+        (start_body(file_id, primary_identifier={"column": "Nope", "kind": "email"}), 400, "Nope"),
+        (start_body(file_id, primary_identifier={"column": "E-mail"}), 400, "kind"),
+        (start_body(file_id, field_mappings={"Missing": "title"}), 400, "Missing"),
+        (start_body(file_id, client="no-such-client"), 400, "no-such-client"),
+        (start_body("preview_gone"), 404, "expired"),
+    ]
+    for body_, status, words in cases:
+        got, answer = await call(http, service, "POST", "/leads/import/start", json=body_)
+        assert got == status and words in answer["error"], (body_, answer)
+
+
+async def test_an_import_job_runs_to_the_end(sandbox: Sandbox, service: Served,
+                                             http: aiohttp.ClientSession) -> None:
+    """Seed names as synonyms, alias columns to notes, create-or-update by default; counts
+    that match the sandbox's data and the row errors, paged."""
+    _, body = await preview(http, service)
+    status, started = await call(http, service, "POST", "/leads/import/start", json=start_body(
+        body["file_id"], field_mappings={
+            "First Name": "first_name", "Last Name": "last_name", "Company Name": "company",
+            "Job Title": "title", "Website": "favourite_colour"},
+        alias_mappings={"Phone 1": "_alias_phone"}))
+    assert status == 202 and started["status"] == "queued" and started["total_rows"] == 2000
+    job = await until_ended(http, service, started["job_id"])
+    stored = server_emails(sandbox)
+    assert set(stored) == expected_sample_emails() and max(stored.values()) == 1
+    assert job["status"] == "completed" and job["created_count"] == len(stored)
+    assert job["failed_count"] == job["errors_total"] > 0
+    assert job["created_count"] + job["skipped_count"] + job["failed_count"] == 2000
+    assert any("favourite_colour" in n for n in job["notices"])
+    assert any("Alias" in n for n in job["notices"])
+    lead = sandbox.state.store.db.execute(
+        "SELECT data FROM leads WHERE json_extract(data, '$.email') = ?",
+        ("linda.white.0@cyberdyne.ai",)).fetchone()
+    record = orjson.loads(lead[0])
+    assert record["notes"].startswith("Alias (phone): +1 (555)") and "companyUrl" not in record
+    first = job["errors"][0]
+    assert set(first) == {"row", "error", "value"} and isinstance(first["row"], int)
+    status, paged = await call(http, service, "GET",
+                               f"/leads/import/jobs/{started['job_id']}?errors_page=2&errors_limit=5")
+    assert len(paged["errors"]) == 5 and paged["errors"][0] == job["errors"][5]
+    async with http.get(f"{service.url}/leads/import/jobs/{started['job_id']}/rejects",
+                        headers=service.bearer()) as resp:
+        rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert resp.status == 200 and len(rows) == job["errors_total"]
+
+
+async def test_jobs_are_listed_and_paged(service: Served, http: aiohttp.ClientSession) -> None:
+    _, body = await preview(http, service, b"E-mail,First Name\nada@acme.com,Ada\n")
+    ids = []
+    for _ in range(3):
+        _, started = await call(http, service, "POST", "/leads/import/start",
+                                json=start_body(body["file_id"]))
+        ids.append(started["job_id"])
+    for job_id in ids:
+        await until_ended(http, service, job_id)
+    status, listed = await call(http, service, "GET", "/leads/import/jobs?page=1&limit=2")
+    assert status == 200 and listed["total"] == 3 and listed["limit"] == 2
+    assert [j["job_id"] for j in listed["jobs"]] == ids[::-1][:2]
+    assert set(listed["jobs"][0]) >= {"job_id", "status", "file_name", "created_at",
+                                      "completed_at", "total_rows", "created_count",
+                                      "updated_count", "failed_count"}
+    _, capped = await call(http, service, "GET", "/leads/import/jobs?limit=500")
+    assert capped["limit"] == 100
+    _, default = await call(http, service, "GET", "/leads/import/jobs")
+    assert default["limit"] == 25 and default["page"] == 1
+    second = await call(http, service, "GET", f"/leads/import/jobs/{ids[1]}")
+    assert second[1]["updated_count"] == 1  # the same lead again: updated, as the seed says
+    assert (await call(http, service, "GET", "/leads/import/jobs/job_nope"))[0] == 404
+
+
+async def test_a_job_is_cancelled(sandbox: Sandbox, service: Served,
+                                  http: aiohttp.ClientSession) -> None:
+    sandbox.config.latency_ms = (40, 60)
+    _, body = await preview(http, service)
+    _, started = await call(http, service, "POST", "/leads/import/start",
+                            json=start_body(body["file_id"]))
+    reached = sandbox.state.when("POST /api/leads", 100)
+    with anyio.fail_after(60):
+        await reached.wait()
+    status, _ = await call(http, service, "POST",
+                           f"/leads/import/jobs/{started['job_id']}/cancel")
+    assert status == 202
+    job = await until_ended(http, service, started["job_id"])
+    assert job["status"] == "cancelled" and len(server_emails(sandbox)) < 1901
+    status, _ = await call(http, service, "POST", f"/leads/import/jobs/{started['job_id']}/cancel")
+    assert status == 409
+
+
+async def test_killed_mid_job_the_service_resumes_it_exactly_once(
+        sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    sandbox.config.latency_ms = (20, 40)
+    sandbox.config.lost_response_rate = 0.02
+    served = await start_service(sandbox, tmp_path)
+    _, body = await preview(http, served)
+    _, started = await call(http, served, "POST", "/leads/import/start",
+                            json=start_body(body["file_id"]))
+    reached = sandbox.state.when("POST /api/leads", 400)
+    with anyio.fail_after(60):
+        await reached.wait()
+    import signal
+
+    assert await stop_service(served, signal.SIGKILL) == -signal.SIGKILL
+    again = await start_service(sandbox, tmp_path, data_dir=served.data_dir)
+    try:
+        assert again.token == served.token  # made once, kept
+        job = await until_ended(http, again, started["job_id"])
+        sandbox.config.lost_response_rate = 0.0
+        stored = server_emails(sandbox)
+        assert job["status"] == "completed"
+        assert set(stored) == expected_sample_emails() and max(stored.values()) == 1
+    finally:
+        await stop_service(again)
+
+
+async def test_export_and_purge_jobs(sandbox: Sandbox, service: Served,
+                                     http: aiohttp.ClientSession) -> None:
+    _, body = await preview(http, service)
+    _, started = await call(http, service, "POST", "/leads/import/start",
+                            json=start_body(body["file_id"]))
+    await until_ended(http, service, started["job_id"])
+    status, export = await call(http, service, "POST", "/exports", json={
+        "kind": "enrich", "clients": ["acme-corp"], "fields": ["email"], "format": "csv"})
+    assert status == 202
+    done = await until_ended(http, service, export["job_id"], path="/jobs/")
+    assert done["status"] == "completed"
+    async with http.get(f"{service.url}/exports/{export['job_id']}/download",
+                        headers=service.bearer()) as resp:
+        exported = list(csv.DictReader(io.StringIO((await resp.read()).decode())))
+    assert {r["email"].lower() for r in exported} == set(server_emails(sandbox))
+    status, plan = await call(http, service, "POST", "/purges",
+                              json={"client": "acme-corp", "dry_run": True})
+    assert status == 200 and plan["leads"] == len(exported)
+    status, refused = await call(http, service, "POST", "/purges",
+                                 json={"client": "acme-corp", "confirm": "acme"})
+    assert status == 400 and "acme-corp" in refused["error"]
+    status, purge = await call(http, service, "POST", "/purges",
+                               json={"client": "acme-corp", "confirm": "acme-corp"})
+    assert status == 202
+    purged = await until_ended(http, service, purge["job_id"], path="/jobs/")
+    assert purged["status"] == "completed" and not server_emails(sandbox)
+
+
+async def test_no_secret_anywhere(sandbox: Sandbox, service: Served,
+                                  http: aiohttp.ClientSession) -> None:
+    """Neither LeadGenius's secrets nor the service token in any page, log or job file."""
+    _, body = await preview(http, service)
+    _, started = await call(http, service, "POST", "/leads/import/start",
+                            json=start_body(body["file_id"]))
+    await until_ended(http, service, started["job_id"])
+    async with http.get(service.url + "/") as resp:
+        page = await resp.read()
+    secrets = [sandbox.password, sandbox.api_key, sandbox.token, service.token]
+    files = [p for p in service.data_dir.rglob("*")
+             if p.is_file() and p.name != "service-token"]
+    blobs = [page, service.stderr.read_bytes(), *(p.read_bytes() for p in files)]
+    for secret in secrets:
+        assert not any(secret.encode() in blob for blob in blobs), secret[:6]
+    assert oct((service.data_dir / "service-token").stat().st_mode & 0o777) == "0o600"
+    assert Counter(p.suffix for p in files)[".db"] >= 1  # the job journals were looked at
