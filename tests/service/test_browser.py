@@ -1,0 +1,161 @@
+"""The web page in headless Chromium (Debian's `chromium`, driven by Playwright): log in,
+upload samples/leads.csv, change a mapping, start, watch the job complete, check the counts
+against the report and the sandbox, download the rejects; cancel a job; every page at 1280
+and 390 px, without console errors. Screenshots go to docs/screenshots/ (the README shows
+them).
+
+Skipped when Playwright or /usr/bin/chromium is missing, unless BULKIO_REQUIRE_BROWSER is set
+(as CI sets it, after installing both)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from bulkio.sandbox import Sandbox
+from tests.ops.test_import import SAMPLES, expected_sample_emails, server_emails
+from tests.service.conftest import Served
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+try:
+    from playwright.async_api import Browser, Page, async_playwright, expect
+except ImportError:  # pragma: no cover - depends on the machine
+    async_playwright = None  # type: ignore[assignment]
+
+if async_playwright is None or not Path(CHROMIUM).exists():
+    if os.environ.get("BULKIO_REQUIRE_BROWSER"):
+        raise RuntimeError("browser tests need Playwright and Debian's chromium")
+    pytest.skip("no Playwright or no chromium here (CI installs both)", allow_module_level=True)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        launched = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def open_page(browser: Browser, served: Served, width: int, tmp_path: Path
+                    ) -> tuple[Page, list[str]]:
+    context = await browser.new_context(viewport={"width": width, "height": 900},
+                                        accept_downloads=True)
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    await page.goto(served.url + "/")
+    await page.get_by_label("Service token").fill(served.token)
+    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_role("heading", name="Import leads from a CSV").wait_for()
+    return page, problems
+
+
+async def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def no_sideways_scroll(page: Page) -> None:
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 1
+
+
+async def api_job(served: Served, job_id: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http, http.get(
+            f"{served.url}/leads/import/jobs/{job_id}", headers=served.bearer()) as resp:
+        return dict(await resp.json())
+
+
+async def test_an_import_from_the_page(browser: Browser, service: Served, sandbox: Sandbox,
+                                       tmp_path: Path) -> None:
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await page.set_input_files("#file", str(SAMPLES / "leads.csv"))
+    await page.get_by_role("heading", name="Preview: leads.csv").wait_for()
+    assert "2,000 rows" in await page.locator("#preview-facts").inner_text()
+    website = page.get_by_label("Lead field for column Website")
+    assert await website.input_value() == "companyUrl"  # bulkio's own mapping, prefilled
+    await website.select_option("")  # changed: not imported
+    await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
+        "Client", exact=True).select_option("acme-corp")
+    await expect(page.locator("#payloads")).to_contain_text("linda.white.0@cyberdyne.ai")
+    assert "www.cyberdyne.ai" not in await page.locator("#payloads").inner_text()
+    await shot(page, "import-1280")
+    await page.get_by_role("button", name="Start the import").click()
+    await expect(page.locator("#job-status")).to_have_text("completed", timeout=120_000)
+    job_id = page.url.rsplit("/", 1)[1]
+    report = await api_job(service, job_id)
+    shown = {key: await page.locator(f"[data-count={key}]").inner_text()
+             for key in ("created_count", "skipped_count", "failed_count", "total_rows")}
+    assert {k: int(v.replace(",", "")) for k, v in shown.items()} == {
+        k: report[k] for k in shown}
+    stored = server_emails(sandbox)
+    assert set(stored) == expected_sample_emails() and report["created_count"] == len(stored)
+    lead = sandbox.state.store.db.execute("SELECT data FROM leads WHERE json_extract(data, "
+                                          "'$.email') = 'linda.white.0@cyberdyne.ai'").fetchone()
+    assert "cyberdyne" not in (orjson.loads(lead[0]).get("companyUrl") or "")
+    await page.locator("#errors-table tbody tr").first.wait_for()
+    await shot(page, "job-1280")
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Download the rejected rows").click()
+    saved = tmp_path / "rejects.csv"
+    await (await info.value).save_as(saved)
+    with saved.open(encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.DictReader(f))) == report["failed_count"] == report["errors_total"]
+    await page.get_by_role("link", name="Jobs").click()
+    await page.get_by_role("link", name=job_id).wait_for()
+    await shot(page, "jobs-1280")
+    await page.get_by_role("link", name="Export").click()
+    await page.get_by_role("heading", name="Export leads").wait_for()
+    await shot(page, "export-1280")
+    await page.get_by_role("link", name="Purge").click()
+    await page.get_by_role("button", name="Count its leads first").click()
+    await expect(page.locator("#purge-plan")).to_contain_text("leads")
+    await shot(page, "purge-1280")
+    assert problems == []
+
+
+async def test_start_then_cancel_a_job(browser: Browser, service: Served, sandbox: Sandbox,
+                                       tmp_path: Path) -> None:
+    sandbox.config.latency_ms = (40, 80)
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await page.set_input_files("#file", str(SAMPLES / "leads.csv"))
+    await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
+        "Client", exact=True).select_option("acme-corp")
+    await page.get_by_role("button", name="Start the import").click()
+    await expect(page.locator("#job-status")).to_have_text("in_progress")
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
+    assert len(server_emails(sandbox)) < 1901 and problems == []
+
+
+async def test_every_page_at_390_px(browser: Browser, service: Served, sandbox: Sandbox,
+                                    tmp_path: Path) -> None:
+    page, problems = await open_page(browser, service, 390, tmp_path)
+    await no_sideways_scroll(page)
+    await page.set_input_files("#file", str(SAMPLES / "leads.csv"))
+    await page.get_by_role("heading", name="Preview: leads.csv").wait_for()
+    await no_sideways_scroll(page)
+    await shot(page, "import-390")
+    for name, heading in (("Jobs", "Jobs"), ("Export", "Export leads"),
+                          ("Purge", "Purge a client")):
+        await page.get_by_role("link", name=name, exact=True).click()
+        await page.get_by_role("heading", name=heading).wait_for()
+        await no_sideways_scroll(page)
+        await shot(page, f"{name.lower()}-390")
+    assert problems == []
