@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo demo-hubspot test lint bench clean
+.PHONY: setup demo demo-hubspot demo-web test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ demo: $(STAMP)
 
 demo-hubspot: $(STAMP)
 	$(BIN)/python samples/demo_hubspot.py
+
+demo-web: $(STAMP)
+	$(BIN)/python samples/demo_web.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

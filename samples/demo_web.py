@@ -1,0 +1,63 @@
+"""`make demo-web`: the sandbox and `bulkio serve` together, for a look at the web page.
+
+Starts `bulkio sandbox` (3 clients, their leads, a 6,000 a minute quota so jobs take seconds)
+and `bulkio serve` acting as the sandbox's user (a throwaway auth file and data directory),
+prints the page's address and the service token to log in with, and serves until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import orjson
+
+SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "3000"]
+
+
+def started(argv: list[str], env: dict[str, str] | None = None
+            ) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    proc = subprocess.Popen([sys.executable, "-m", "bulkio", *argv], stdout=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line:
+        raise SystemExit(f"demo-web: `bulkio {argv[0]}` did not start")
+    return proc, orjson.loads(line)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="bulkio-demo-web-") as tmp:
+        sandbox, info = started(["sandbox", *SANDBOX])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
+        env.update(LEADGENIUS_BASE_URL=info["base_url"], LEADGENIUS_EMAIL=info["email"],
+                   LEADGENIUS_PASSWORD=info["password"], LEADGENIUS_API_KEY=info["api_key"],
+                   LEADGENIUS_USER_ID=info["user_id"],
+                   LEADGENIUS_AUTH_FILE=str(Path(tmp) / "auth.json"))
+        port = os.environ.get("PORT", "8080")
+        try:
+            service, served = started(["serve", "--port", port, "--data-dir",
+                                       str(Path(tmp) / "service"), "--rate", "6000"], env)
+        except SystemExit:
+            sandbox.send_signal(signal.SIGTERM)
+            raise
+        print(f"\nOpen {served['url']}/ and log in with the service token:\n\n    "
+              f"{served['token']}\n\nUpload samples/leads.csv, pick the client acme-corp, start. "
+              "Ctrl-C stops both.", flush=True)
+        try:
+            service.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for proc in (service, sandbox):
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(timeout=30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
