@@ -6,6 +6,7 @@ journal (exactly once, as `--resume` does), and queued ones run in order."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -72,8 +73,10 @@ class Runner:
             try:
                 await asyncio.shield(task)
             except asyncio.CancelledError:
-                if not task.done():  # the service stops: leave the job in progress, resumable
-                    task.cancel()
+                if not task.done():  # the service stops: the job records its outcomes and
+                    task.cancel()    # stays in progress, to resume at the next start
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                     raise
             finally:
                 self.current = None

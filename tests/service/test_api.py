@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -221,8 +223,9 @@ async def test_a_job_is_cancelled(sandbox: Sandbox, service: Served,
     assert status == 409
 
 
-async def test_killed_mid_job_the_service_resumes_it_exactly_once(
-        sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+async def test_stopped_mid_job_the_service_resumes_it_exactly_once(
+        sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession, sig: int) -> None:
     sandbox.config.latency_ms = (20, 40)
     sandbox.config.lost_response_rate = 0.02
     served = await start_service(sandbox, tmp_path)
@@ -232,9 +235,7 @@ async def test_killed_mid_job_the_service_resumes_it_exactly_once(
     reached = sandbox.state.when("POST /api/leads", 400)
     with anyio.fail_after(60):
         await reached.wait()
-    import signal
-
-    assert await stop_service(served, signal.SIGKILL) == -signal.SIGKILL
+    assert await stop_service(served, sig) == (-signal.SIGKILL if sig == signal.SIGKILL else 0)
     again = await start_service(sandbox, tmp_path, data_dir=served.data_dir)
     try:
         assert again.token == served.token  # made once, kept
@@ -292,3 +293,42 @@ async def test_no_secret_anywhere(sandbox: Sandbox, service: Served,
         assert not any(secret.encode() in blob for blob in blobs), secret[:6]
     assert oct((service.data_dir / "service-token").stat().st_mode & 0o777) == "0o600"
     assert Counter(p.suffix for p in files)[".db"] >= 1  # the job journals were looked at
+
+
+async def test_the_page_session_needs_its_csrf_token(service: Served) -> None:
+    """A session cookie alone can read, not change: a state-changing call without the CSRF
+    token is 403; the cookie is HttpOnly and SameSite=Strict."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        await session_checks(service, http)
+
+
+async def session_checks(service: Served, http: aiohttp.ClientSession) -> None:
+    async with http.post(service.url + "/login", json={"token": "wrong"}) as resp:
+        assert resp.status == 401
+    async with http.post(service.url + "/login", json={"token": service.token}) as resp:
+        assert resp.status == 200
+        csrf = (await resp.json())["csrf"]
+        cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    async with http.get(service.url + "/clients") as resp:
+        assert resp.status == 200
+    async with http.post(service.url + "/clients", json={"name": "From The Page"}) as resp:
+        assert resp.status == 403
+    async with http.post(service.url + "/clients", json={"name": "From The Page"},
+                         headers={"X-CSRF-Token": csrf}) as resp:
+        assert resp.status == 201 and (await resp.json())["client"]["slug"] == "from-the-page"
+    async with http.get(service.url + "/") as resp:
+        page = await resp.text()
+    assert resp.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert "<script src=\"/static/app.js\"" in page and "http" not in page.split("<body>")[1]
+
+
+async def test_serve_refuses_a_public_address_and_prints_its_token(
+        service: Served, tmp_path: Path) -> None:
+    base = [sys.executable, "-m", "bulkio", "serve", "--data-dir", str(service.data_dir)]
+    with anyio.fail_after(60):
+        public = await anyio.run_process([*base, "--host", "0.0.0.0"], check=False)
+        token = await anyio.run_process([*base, "--print-token"], check=False)
+    lines = public.stderr.decode().strip().splitlines()
+    assert public.returncode == 2 and len(lines) == 1 and "--public" in lines[0]
+    assert token.returncode == 0 and token.stdout.decode().strip() == service.token
