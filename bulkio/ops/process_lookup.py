@@ -43,6 +43,8 @@ CLOCK_MARGIN_S = 5.0  # how far the server's clock and ours may disagree, until 
 KEEP_ANSWERED = 5000  # our recent runs whose answer time is kept, to measure the offset
 RUNS_PER_READ = 40  # runs new triggers may start between two reads while a lead is in doubt
 MIN_INTERVAL_S = 0.25
+SEEN_FOR_S = 600.0  # runs seen are kept this long (by the server's clock) ...
+SEEN_AT_MOST = 20_000  # ... once this many leads have runs in memory
 MAX_INTERVAL_S = 5.0
 
 
@@ -172,16 +174,24 @@ class Lookup:
         await self._decide(await self.serial(self.journal.in_doubt), runs)
         return True
 
+    def _forget_old(self, runs: list[dict[str, Any]]) -> None:
+        """Forget runs started long before the newest: a lead whose answer is lost now, or
+        was lost while a read was under way, has its runs among the recent ones. (Not by the
+        leads in doubt: a run seen before its lead's loss is recorded must stay known.)"""
+        newest = max((epoch(r.get("createdAt")) or 0.0 for r in runs), default=0.0)
+        horizon = newest - max(SEEN_FOR_S, 4 * self.settle_s)
+        if len(self.seen) > SEEN_AT_MOST:
+            for lead_id in [k for k, v in self.seen.items()
+                            if all((epoch(r.get("createdAt")) or 0.0) < horizon
+                                   for r in v.values())]:
+                del self.seen[lead_id]
+
     async def _decide(self, doubts: list[tuple[int, str, float]],
                       runs: list[dict[str, Any]]) -> None:
         for run in runs:
             if str(run.get("taskIdentifier", "")).startswith(self.kind):
                 self.seen.setdefault(str(run.get("leadId")), {})[str(run.get("id"))] = run
-        if doubts:  # forget what no lead in doubt can own
-            oldest = min(self.earliest(sent_at) for _, _, sent_at in doubts)
-            for lead_id in [k for k, v in self.seen.items()
-                            if all((epoch(r.get("createdAt")) or 0) < oldest for r in v.values())]:
-                del self.seen[lead_id]
+        self._forget_old(runs)
         for n, lead_id, sent_at in doubts:
             theirs = sorted((r for r in self.seen.get(lead_id, {}).values()
                              if (epoch(r.get("createdAt")) or 0) >= self.earliest(sent_at)),

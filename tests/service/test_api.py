@@ -332,3 +332,28 @@ async def test_serve_refuses_a_public_address_and_prints_its_token(
     lines = public.stderr.decode().strip().splitlines()
     assert public.returncode == 2 and len(lines) == 1 and "--public" in lines[0]
     assert token.returncode == 0 and token.stdout.decode().strip() == service.token
+
+
+async def test_jobs_wait_their_turn_and_a_failing_one_says_why(
+        sandbox: Sandbox, service: Served, http: aiohttp.ClientSession) -> None:
+    """One job at a time: the second is queued while the first runs; the second's client is
+    deleted meanwhile, so it fails, with the reason."""
+    sandbox.config.latency_ms = (40, 60)
+    status, made = await call(http, service, "POST", "/clients", json={"name": "Short Lived"})
+    assert status == 201
+    _, body = await preview(http, service)
+    _, first = await call(http, service, "POST", "/leads/import/start",
+                          json=start_body(body["file_id"]))
+    _, second = await call(http, service, "POST", "/leads/import/start",
+                           json=start_body(body["file_id"], client=made["client"]["slug"]))
+    reached = sandbox.state.when("POST /api/leads", 20)
+    with anyio.fail_after(60):
+        await reached.wait()
+    _, waiting = await call(http, service, "GET", f"/leads/import/jobs/{second['job_id']}")
+    assert waiting["status"] == "queued"
+    client = sandbox.state.store.find_client(sandbox.company_id, made["client"]["slug"])
+    assert client is not None
+    sandbox.state.store.delete_client(sandbox.company_id, client["id"])
+    await call(http, service, "POST", f"/leads/import/jobs/{first['job_id']}/cancel")
+    failed = await until_ended(http, service, second["job_id"])
+    assert failed["status"] == "failed" and "short-lived" in failed["message"]
