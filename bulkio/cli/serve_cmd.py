@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 from pathlib import Path
 
 from ..errors import ConfigError
 from ..service.access import load_or_create_token
+from ..settings import is_loopback
 from .exit import OK
 from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
 
@@ -44,21 +44,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(handler=run)
 
 
-def loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def run(args: argparse.Namespace) -> int:
     if args.print_token:
         token, _ = load_or_create_token(args.data_dir)
         print(token)
         return OK
-    if not loopback(args.host):
+    if not is_loopback(args.host):
         if not args.public:
             raise ConfigError(f"--host {args.host} is not loopback: add --public to serve "
                               "beyond this machine (and put TLS in front of it)")

@@ -21,7 +21,7 @@ from ..errors import ApiError, AuthError, BulkioError, UnknownClient
 from ..settings import Settings
 from .access import COOKIE, Access
 from .jobs_view import errors_page, import_view, job_view
-from .mappings import BadRequest, plan_import
+from .mappings import BadRequest, ImportPlan, plan_import
 from .runner import Runner
 from .store import ServiceStore
 from .uploads import UploadRefused, describe, receive
@@ -167,6 +167,15 @@ async def preview(request: web.Request) -> web.Response:
     return reply(200, found.answer())
 
 
+def planned(service: Service, body: dict[str, Any]) -> tuple[dict[str, Any], ImportPlan]:
+    """The preview a request names (404 once expired), and the column map it asks for."""
+    kept = service.store.preview(str(body.get("file_id") or ""))
+    if kept is None:
+        raise web.HTTPNotFound(reason="file_id expired or not found (previews expire after "
+                                      "1 hour)")
+    return kept, plan_import(body, kept["headers"], kept["suggested_mappings"])
+
+
 async def sample(request: web.Request) -> web.Response:
     """The payloads of the first rows under a mapping (the page's live view), built by the
     import's own rules."""
@@ -174,10 +183,7 @@ async def sample(request: web.Request) -> web.Response:
 
     service = request.app[SERVICE]
     body = await json_body(request)
-    kept = service.store.preview(str(body.get("file_id") or ""))
-    if kept is None:
-        return problem(404, "file_id expired or not found (previews expire after 1 hour)")
-    plan = plan_import(body, kept["headers"], kept["suggested_mappings"])
+    kept, plan = planned(service, body)
     payloads = await anyio.to_thread.run_sync(first_payloads, Path(kept["path"]), plan,
                                               str(body.get("client") or "client"))
     return reply(200, {"payloads": payloads, "notices": plan.notices})
@@ -186,10 +192,7 @@ async def sample(request: web.Request) -> web.Response:
 async def start_import(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     body = await json_body(request)
-    kept = service.store.preview(str(body.get("file_id") or ""))
-    if kept is None:
-        return problem(404, "file_id expired or not found (previews expire after 1 hour)")
-    plan = plan_import(body, kept["headers"], kept["suggested_mappings"])
+    kept, plan = planned(service, body)
     on_duplicate = str(body.get("on_duplicate") or "update")
     if on_duplicate not in ("skip", "update", "create"):
         raise BadRequest("on_duplicate must be skip, update or create")
