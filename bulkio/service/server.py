@@ -19,7 +19,8 @@ from aiohttp import web
 from ..ops.jobs import JobLock
 from ..settings import Settings
 from .access import Access, load_or_create_token
-from .app import Service, create_app
+from .app import create_app
+from .base import Service
 from .runner import Runner
 from .store import ServiceStore
 

@@ -1,0 +1,117 @@
+"""The seed's import endpoints: preview, start, the jobs and their errors, cancel, rejects."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import anyio
+import orjson
+from aiohttp import web
+
+from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client
+from .jobs_view import errors_page, import_view
+from .mappings import BadRequest, ImportPlan, plan_import
+from .payloads import first_payloads
+from .uploads import describe, receive
+
+
+async def preview(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    path, name = await receive(request, service.data_dir / "uploads", service.max_upload_bytes)
+    found = await anyio.to_thread.run_sync(describe, path, name)
+    service.store.add_preview(found.file_id, found.file_name, found.path, found.expires_at,
+                              found.answer())
+    return reply(200, found.answer())
+
+
+def planned(service: Service, body: dict[str, Any]) -> tuple[dict[str, Any], ImportPlan]:
+    """The preview a request names (404 once expired), and the column map it asks for."""
+    kept = service.store.preview(str(body.get("file_id") or ""))
+    if kept is None:
+        raise web.HTTPNotFound(reason="file_id expired or not found (previews expire after "
+                                      "1 hour)")
+    return kept, plan_import(body, kept["headers"], kept["suggested_mappings"])
+
+
+async def sample(request: web.Request) -> web.Response:
+    """The payloads of the first rows under a mapping (the page's live view), built by the
+    import's own rules."""
+    service = request.app[SERVICE]
+    body = await json_body(request)
+    kept, plan = planned(service, body)
+    payloads = await anyio.to_thread.run_sync(first_payloads, Path(kept["path"]), plan,
+                                              str(body.get("client") or "client"))
+    return reply(200, {"payloads": payloads, "notices": plan.notices})
+
+
+async def start_import(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    body = await json_body(request)
+    kept, plan = planned(service, body)
+    on_duplicate = str(body.get("on_duplicate") or "update")
+    if on_duplicate not in ("skip", "update", "create"):
+        raise BadRequest("on_duplicate must be skip, update or create")
+    slug = await resolve_client(service, body.get("client"))
+    request_record = {"client": slug, "on_duplicate": on_duplicate,
+                      "primary_identifier": body["primary_identifier"],
+                      "field_mappings": body.get("field_mappings"),
+                      "alias_mappings": body.get("alias_mappings") or {},
+                      "notes_columns": plan.notes_columns, "notices": plan.notices}
+    job_id = service.store.create_job("import", kept["file_name"], request_record,
+                                      {"total_rows": kept["row_count"]})
+    job_dir = service.runner.job_dir(job_id)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(kept["path"], job_dir / "input.csv")  # the job outlives the preview
+    (job_dir / "mapping.json").write_bytes(orjson.dumps(plan.mapping))
+    service.runner.submit(job_id)
+    return reply(202, {"job_id": job_id, "status": "queued", "message": "Import job started",
+                       "file_name": kept["file_name"], "total_rows": kept["row_count"]})
+
+
+async def list_imports(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    page_no = int_query(request, "page", 1, 1_000_000)
+    limit = int_query(request, "limit", 25, 100)
+    jobs, total = service.store.jobs(page_no, limit, kind="import")
+    return reply(200, {"jobs": [import_view(j, service.runner.snapshot(j["job_id"]), brief=True)
+                                for j in jobs], "total": total, "page": page_no, "limit": limit})
+
+
+async def get_import(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    job = service.store.job(request.match_info["job_id"])
+    if job is None or job["kind"] != "import":
+        return problem(404, "job not found")
+    view = import_view(job, service.runner.snapshot(job["job_id"]), brief=False)
+    errors, total = await anyio.to_thread.run_sync(
+        errors_page, service.runner.job_dir(job["job_id"]), job,
+        int_query(request, "errors_page", 1, 1_000_000),
+        int_query(request, "errors_limit", 100, 1000))
+    view["errors"], view["errors_total"] = errors, total
+    return reply(200, view)
+
+
+async def cancel(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    job_id = request.match_info["job_id"]
+    job = service.store.job(job_id)
+    if job is None:
+        return problem(404, "job not found")
+    if not service.runner.cancel(job_id):
+        return problem(409, f"the job has already ended ({job['status']})")
+    return reply(202, {"job_id": job_id, "status": "cancelling"})
+
+
+async def rejects(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    job_id = request.match_info["job_id"]
+    path = service.runner.job_dir(job_id) / "bulkio" / "rejects.csv"
+    if service.store.job(job_id) is None or not path.exists():
+        return problem(404, "no rejected rows for this job")
+    return web.FileResponse(path, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{job_id}-rejects.csv"'})
+
+

@@ -1,0 +1,122 @@
+"""Exports and purges as jobs of the service, every job's state and events, the clients."""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+import orjson
+from aiohttp import web
+
+from ..client import open_client
+from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured
+from .jobs_view import job_view
+from .mappings import BadRequest
+
+
+async def start_export(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    body = await json_body(request)
+    kind = str(body.get("kind") or "enrich")
+    fmt = str(body.get("format") or "ndjson")
+    if kind not in ("enrich", "source", "all") or fmt not in ("ndjson", "csv"):
+        raise BadRequest("kind is enrich, source or all; format is ndjson or csv")
+    clients = body.get("clients")
+    client = None
+    if clients:
+        if not isinstance(clients, list) or len(clients) != 1:
+            raise BadRequest("clients: one client's slug, or none for every client")
+        client = await resolve_client(service, clients[0])
+    fields = body.get("fields")
+    if fields is not None and (not isinstance(fields, list)
+                               or not all(isinstance(f, str) for f in fields)):
+        raise BadRequest("fields must be a list of field names")
+    job_id = service.store.create_job("export", None, {"kind": kind, "client": client,
+                                                       "fields": fields, "format": fmt}, {})
+    service.runner.submit(job_id)
+    return reply(202, {"job_id": job_id, "status": "queued"})
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    service = request.app[SERVICE]
+    job = service.store.job(request.match_info["job_id"])
+    if job is None or job["kind"] != "export":
+        return problem(404, "job not found")
+    if job["status"] != "completed":
+        return problem(409, f"the export is {job['status']}, not completed")
+    fmt = job["request"].get("format", "ndjson")
+    path = service.runner.job_dir(job["job_id"]) / f"export.{fmt}"
+    return web.FileResponse(path, headers={
+        "Content-Disposition": f'attachment; filename="{job["job_id"]}.{fmt}"'})
+
+
+async def start_purge(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    body = await json_body(request)
+    slug = await resolve_client(service, body.get("client"))
+    if body.get("dry_run"):
+        async with open_client(service.settings) as api:
+            leads = await api.count_leads(slug)
+        return reply(200, {"client": slug, "leads": leads, "dry_run": True})
+    if body.get("confirm") != slug:
+        raise BadRequest(f"type the client's slug ({slug}) in `confirm` to purge it")
+    job_id = service.store.create_job("purge", None, {"client": slug}, {})
+    service.runner.submit(job_id)
+    return reply(202, {"job_id": job_id, "status": "queued"})
+
+
+async def clients(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    async with open_client(service.settings) as api:
+        if request.method == "POST":
+            body = await json_body(request)
+            name = str(body.get("name") or "").strip()
+            if not name:
+                raise BadRequest("name the new client")
+            made = await api.create_client(name)
+            return reply(201, {"client": {"name": made.name, "slug": made.slug}})
+        found = await api.list_clients()
+    return reply(200, {"clients": [{"name": c.name, "slug": c.slug} for c in found]})
+
+
+async def get_job(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    job = service.store.job(request.match_info["job_id"])
+    if job is None:
+        return problem(404, "job not found")
+    return reply(200, job_view(job, service.runner.snapshot(job["job_id"])))
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    page_no = int_query(request, "page", 1, 1_000_000)
+    limit = int_query(request, "limit", 25, 100)
+    jobs, total = service.store.jobs(page_no, limit)
+    return reply(200, {"jobs": [job_view(j, service.runner.snapshot(j["job_id"])) for j in jobs],
+                       "total": total, "page": page_no, "limit": limit})
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Server-Sent Events: the job's state now, then at each change (at most 4 a second),
+    until it ends."""
+    service = request.app[SERVICE]
+    job_id = request.match_info["job_id"]
+    if service.store.job(job_id) is None:
+        return problem(404, "job not found")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                           "Cache-Control": "no-store"})
+    secured(response)
+    await response.prepare(request)
+    while True:
+        changed = service.changed.setdefault(job_id, asyncio.Event())
+        job = service.store.job(job_id)
+        assert job is not None
+        view = job_view(job, service.runner.snapshot(job_id))
+        await response.write(b"event: state\ndata: " + orjson.dumps(view) + b"\n\n")
+        if view["status"] in ("completed", "failed", "cancelled"):
+            return response
+        with anyio.move_on_after(15):
+            await changed.wait()
+        await asyncio.sleep(0.25)
+
+
