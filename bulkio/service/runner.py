@@ -16,6 +16,7 @@ from typing import Any
 
 from ..api import export_leads, import_leads, purge_client
 from ..errors import BulkioError
+from ..models import ImportProgress
 from ..ops.export_job import ExportOptions
 from ..ops.import_job import ImportOptions
 from ..ops.purge_job import PurgeOptions
@@ -152,15 +153,15 @@ class Runner:
                                       else None, format=request.get("format"), force=True,
                                       job_dir=bulkio_dir, resume=resume)
             report_e = await export_leads(out, settings=self.settings, options=options_e)
-            return {"records": report_e.as_dict().get("records", 0)}, True
+            return {"records": report_e.records}, True
         options_p = PurgeOptions(resume=resume, job_dir=bulkio_dir)
         report_p = await purge_client(request["client"], settings=self.settings,
                                       options=options_p)
         return {k: v for k, v in report_p.as_dict().items()
                 if k in ("found", "deleted", "remaining")}, report_p.ok
 
-    def _progress(self, job_id: str) -> Callable[[Any], None]:
-        def update(p: Any) -> None:
+    def _progress(self, job_id: str) -> Callable[[ImportProgress], None]:
+        def update(p: ImportProgress) -> None:
             live = self.live.setdefault(job_id, Live("in_progress"))
             live.counts = {"rows_done": p.rows_done, "created_count": p.created,
                            "updated_count": p.updated, "skipped_count": p.skipped,
