@@ -112,11 +112,14 @@ async def events(request: web.Request) -> web.StreamResponse:
         job = service.store.job(job_id)
         assert job is not None
         view = job_view(job, service.runner.snapshot(job_id))
-        await response.write(b"event: state\ndata: " + orjson.dumps(view) + b"\n\n")
+        try:
+            await response.write(b"event: state\ndata: " + orjson.dumps(view) + b"\n\n")
+        except ConnectionError:  # the page went away: nothing to do
+            return response
         if view["status"] in ("completed", "failed", "cancelled"):
             return response
-        with anyio.move_on_after(15):
+        with anyio.move_on_after(15):  # else a heartbeat: proxies close quiet streams
             await changed.wait()
-        await asyncio.sleep(0.25)
+        await asyncio.sleep(0.25)  # at most 4 states a second
 
 
