@@ -66,8 +66,9 @@ def is_name(value: str | None) -> bool:
 
 
 def names_from_email(email: str) -> tuple[str, str]:
-    """('jane.doe@x.com') -> ('Jane', 'Doe'); ('jane@x.com') -> ('Jane', '-')."""
-    parts = [p for p in _NAME_PARTS.split(email.split("@", 1)[0]) if p]
+    """('jane.doe@x.com') -> ('Jane', 'Doe'); ('jane@x.com') -> ('Jane', '-'); numbers are not
+    names: ('jane.doe.12@x.com') -> ('Jane', 'Doe')."""
+    parts = [p for p in _NAME_PARTS.split(email.split("@", 1)[0]) if p and not p.isdigit()]
     if not parts:
         return "Unknown", LAST_NAME_FALLBACK
     first = parts[0].capitalize()

@@ -58,6 +58,8 @@ def test_concrete_rules() -> None:
     assert b.build({"Email": "jane.doe@x.com"}).payload == {
         "client_id": "acme-corp", "email": "jane.doe@x.com", "firstName": "Jane", "lastName": "Doe"}
     assert b.build({"Email": "solo@x.com", "Last Name": "."}).payload["lastName"] == "-"  # type: ignore[index]
+    assert names_from_email("linda.white.0@x.com") == ("Linda", "White")  # a number is no name
+    assert names_from_email("1234@x.com") == ("Unknown", "-")
     full = b.build({"Email": "a@x.com", "Full Name": "Ada King Lovelace"}).payload
     assert full is not None and (full["firstName"], full["lastName"]) == ("Ada King", "Lovelace")
     web = b.build({"Email": "a@x.com", "Website": "https://www.Engines.co.uk/about"}).payload

@@ -357,3 +357,26 @@ async def test_jobs_wait_their_turn_and_a_failing_one_says_why(
     await call(http, service, "POST", f"/leads/import/jobs/{first['job_id']}/cancel")
     failed = await until_ended(http, service, second["job_id"])
     assert failed["status"] == "failed" and "short-lived" in failed["message"]
+
+
+async def test_the_live_payload_and_logging_out(service: Served) -> None:
+    """/leads/import/sample builds the first rows' payloads by the import's own rules; after
+    /logout the session is gone."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        _, body = await preview(http, service)
+        status, sample = await call(http, service, "POST", "/leads/import/sample", json=start_body(
+            body["file_id"], field_mappings={"First Name": "first_name", "Website": "website"}))
+        assert status == 200 and len(sample["payloads"]) == 3
+        first = sample["payloads"][0]["payload"]
+        assert first == {"client_id": "acme-corp", "firstName": "Linda", "lastName": "White",
+                         "email": "linda.white.0@cyberdyne.ai",
+                         "companyUrl": "https://www.cyberdyne.ai",
+                         "companyDomain": "cyberdyne.ai"}  # derived, as an import does
+        async with http.post(service.url + "/login", json={"token": service.token}) as resp:
+            csrf = (await resp.json())["csrf"]
+        async with http.get(service.url + "/session") as resp:
+            assert (await resp.json())["logged_in"] is True
+        async with http.post(service.url + "/logout", headers={"X-CSRF-Token": csrf}) as resp:
+            assert resp.status == 200
+        async with http.get(service.url + "/clients") as resp:
+            assert resp.status == 401
