@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,22 +23,12 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+from running import banner, bulkio, started, stop
 
 SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "6000",
            "--seed-source-leads", "1500", "--seed-settings", "--run-seconds", "1-4"]
 OUT = Path("out")
 SAMPLE = Path(__file__).parent / "leads.csv"
-
-
-def banner(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
-
-
-def bulkio(env: dict[str, str], *argv: str) -> None:
-    print(f"$ bulkio {' '.join(argv)}", flush=True)
-    result = subprocess.run([sys.executable, "-m", "bulkio", *argv], env=env, check=False)
-    if result.returncode != 0:
-        raise SystemExit(f"demo: `bulkio {' '.join(argv)}` exited with {result.returncode}")
 
 
 async def show_traps(info: dict[str, str], slug: str) -> None:
@@ -67,14 +56,8 @@ async def show_traps(info: dict[str, str], slug: str) -> None:
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bulkio-demo-") as tmp:
         banner("Starting the sandbox: a local twin of the LeadGenius Pro API")
-        proc = subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", *SANDBOX],
-                                stdout=subprocess.PIPE, text=True)
+        proc, info = started(["sandbox", *SANDBOX])
         try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if not line:
-                raise SystemExit("demo: the sandbox did not start")
-            info = orjson.loads(line)
             print(f"listening on {info['base_url']} as {info['email']}")
             env = {**os.environ, "LEADGENIUS_AUTH_FILE": str(Path(tmp) / "auth.json"),
                    "LEADGENIUS_PASSWORD": info["password"], "LEADGENIUS_API_KEY": info["api_key"]}
@@ -135,8 +118,7 @@ def main() -> int:
             bulkio(env, "purge", "--client", "imported-leads", "--yes", "--delete-client",
                    "--rate", "6000", "--job-dir", str(Path(tmp) / "purge-job"))
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            stop(proc)
     banner("Done")
     print("Rehearse your own runs: `bulkio sandbox --help` lists every knob; see README.md.")
     return 0

@@ -12,40 +12,23 @@ and the twin's token in HUBSPOT_ACCESS_TOKEN for this process only.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import orjson
+from running import banner, bulkio, started, stop
 
 SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "1", "--hubspot-contacts", "2000",
            "--hubspot-leads-v1", "300", "--chaos-seed", "7"]
 
 
-def banner(text: str) -> None:
-    print(f"\n\033[1m== {text}\033[0m" if sys.stdout.isatty() else f"\n== {text}", flush=True)
-
-
-def bulkio(env: dict[str, str], *argv: str, ok: tuple[int, ...] = (0,)) -> None:
-    print(f"$ bulkio {' '.join(argv)}", flush=True)
-    result = subprocess.run([sys.executable, "-m", "bulkio", *argv], env=env, check=False)
-    if result.returncode not in ok:
-        raise SystemExit(f"demo: `bulkio {' '.join(argv)}` exited with {result.returncode}")
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bulkio-demo-hubspot-") as tmp:
         banner("Starting the sandbox, with its HubSpot twin on the same port")
-        proc = subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", *SANDBOX],
-                                stdout=subprocess.PIPE, text=True)
+        proc, info = started(["sandbox", *SANDBOX])
         try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            if not line:
-                raise SystemExit("demo: the sandbox did not start")
-            info = orjson.loads(line)
             print(f"LeadGenius and HubSpot at {info['base_url']}")
             env = {k: v for k, v in os.environ.items()
                    if not k.startswith(("LEADGENIUS_", "HUBSPOT_"))}
@@ -82,8 +65,7 @@ def main() -> int:
                    "--rate", "6000", "--job-dir", str(Path(tmp) / "v1-job"), ok=(0, 1))
             bulkio(env, "clients", "--counts", "--rate", "6000")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+            stop(proc)
     banner("Done")
     print("Against your portal: HUBSPOT_ACCESS_TOKEN=<private-app token> bulkio import "
           "hubspot:contacts --client <slug> --dry-run; see README.md, 'From HubSpot'.")

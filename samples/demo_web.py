@@ -8,26 +8,13 @@ prints the page's address and the service token to log in with, and serves until
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import orjson
+from running import started, stop
 
 SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "3000"]
-
-
-def started(argv: list[str], env: dict[str, str] | None = None
-            ) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    proc = subprocess.Popen([sys.executable, "-m", "bulkio", *argv], stdout=subprocess.PIPE,
-                            text=True, env=env)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if not line:
-        raise SystemExit(f"demo-web: `bulkio {argv[0]}` did not start")
-    return proc, orjson.loads(line)
 
 
 def main() -> int:
@@ -43,7 +30,7 @@ def main() -> int:
             service, served = started(["serve", "--port", port, "--data-dir",
                                        str(Path(tmp) / "service"), "--rate", "6000"], env)
         except SystemExit:
-            sandbox.send_signal(signal.SIGTERM)
+            stop(sandbox)
             raise
         print(f"\nOpen {served['url']}/ and log in with the service token:\n\n    "
               f"{served['token']}\n\nUpload samples/leads.csv, pick the client acme-corp, start. "
@@ -53,9 +40,8 @@ def main() -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            for proc in (service, sandbox):
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=30)
+            stop(service)
+            stop(sandbox)
     return 0
 
 
