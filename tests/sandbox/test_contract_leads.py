@@ -8,7 +8,7 @@ from typing import Any
 import anyio
 import pytest
 
-from bulkio.sandbox.app import CREATE_FAILED
+from bulkio.sandbox.leads import CREATE_FAILED
 from tests.conftest import RawApi, lead
 
 
