@@ -1,0 +1,78 @@
+"""Properties of the service's translation of the seed's import request into bulkio's column
+map, and of the processing command's small parsers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bulkio.errors import ConfigError
+from bulkio.formats.mapping import FIELDS
+from bulkio.ops.process_plan import Where, parse_items
+from bulkio.service.mappings import ALIAS_KINDS, SYNONYMS, BadRequest, lead_field, plan_import
+
+NAMES = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+TARGETS = st.sampled_from(sorted({*FIELDS, *SYNONYMS, "favourite_colour", "fax"}))
+
+
+@st.composite
+def requests(draw: Any) -> tuple[list[str], dict[str, Any]]:
+    headers = draw(st.lists(NAMES, min_size=2, max_size=8, unique=True))
+    primary = draw(st.sampled_from(headers))
+    others = [h for h in headers if h != primary]
+    mapped = draw(st.lists(st.sampled_from(others), unique=True)) if others else []
+    fields = {h: draw(TARGETS) for h in mapped}
+    rest = [h for h in others if h not in fields]
+    aliases = {h: draw(st.sampled_from(sorted(ALIAS_KINDS)))
+               for h in draw(st.lists(st.sampled_from(rest), unique=True))} if rest else {}
+    return headers, {"primary_identifier": {"column": primary, "kind": "email"},
+                     "field_mappings": fields, "alias_mappings": aliases}
+
+
+@given(requests())
+def test_every_column_is_decided_and_the_identifier_is_the_email(
+        case: tuple[list[str], dict[str, Any]]) -> None:
+    headers, body = case
+    plan = plan_import(body, headers, dict.fromkeys(headers))
+    primary = body["primary_identifier"]["column"]
+    assert set(plan.mapping) == set(headers) and plan.mapping[primary] == "email"
+    assert list(plan.mapping.values()).count("email") == 1
+    for column, target in body["field_mappings"].items():
+        expected = lead_field(target)
+        assert plan.mapping[column] == (None if expected in (None, "email") else expected)
+        if expected is None:
+            assert any(repr(target) in n for n in plan.notices)
+    for column, key in body["alias_mappings"].items():
+        assert plan.mapping[column] is None
+        assert plan.notes_columns[column] == f"Alias ({ALIAS_KINDS[key]})"
+    known = {*FIELDS, *SYNONYMS.values()}
+    assert all(t is None or t in known for t in plan.mapping.values())
+
+
+@given(st.sampled_from(["phone", "cookie", "external_id", "social"]))
+def test_only_email_identifies_a_lead(kind: str) -> None:
+    with pytest.raises(BadRequest, match="email"):
+        plan_import({"primary_identifier": {"column": "A", "kind": kind}}, ["A"], {"A": None})
+
+
+@given(NAMES.filter(lambda n: "=" not in n and n.strip().replace("_", "").isalnum()),
+       st.text(max_size=10))
+def test_where_reads_back_what_it_was_given(field: str, value: str) -> None:
+    where = Where.parse(f"{field}={value}")
+    assert (where.field, where.value) == (field.strip(), value)
+    assert where.matches({field.strip(): value}) and where.matches({field.strip(): f" {value} "})
+    assert Where.parse(f"{field}=").matches({}) and Where.parse(f"{field}=").matches({field.strip(): " "})
+
+
+@given(st.lists(st.integers(1, 10), min_size=1))
+def test_process_numbers_are_kept_once_in_order(numbers: list[int]) -> None:
+    assert parse_items("copyright", ",".join(map(str, numbers))) == tuple(dict.fromkeys(numbers))
+
+
+@pytest.mark.parametrize("text", ["", "0", "11", "1,x", ",,"])
+def test_bad_process_numbers_are_config_errors(text: str) -> None:
+    with pytest.raises(ConfigError):
+        parse_items("copyright", text)
