@@ -92,13 +92,13 @@ async def test_late_batches_make_duplicates_that_are_removed(sandbox: Sandbox,
     """Stored after --settle: the first listing finds the batches missing, their rows go
     again alone, then the batches land. The extras are found and deleted, 50 a request; the
     leads that were in the client before the job, twins of the file's emails included, stay."""
-    sandbox.config.batch_persist, sandbox.config.batch_persist_delay_ms = 1.0, (400, 550)
+    sandbox.config.batch_persist, sandbox.config.batch_persist_delay_ms = 1.0, (450, 600)
     store, user = sandbox.state.store, sandbox.state.user
     before = [store.insert_lead(user.company_id, user.id, {
         "client_id": "acme-corp", "firstName": "Old", "lastName": "Lead", "email": email})
         for email in ("lead3@example.com", "lead3@example.com", "lead5@example.com",
                       "someone@else.com")]
-    report, valid = await batch_import(sandbox, tmp_path, settle_s=0.3, on_duplicate="create")
+    report, valid = await batch_import(sandbox, tmp_path, settle_s=0.4, on_duplicate="create")
     on_server = server_emails(sandbox)
     assert all(store.get_lead(user.company_id, lead["id"]) for lead in before)
     assert (on_server["lead3@example.com"], on_server["lead5@example.com"]) == (3, 2)
