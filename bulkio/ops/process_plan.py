@@ -21,6 +21,7 @@ from ..client import LeadGeniusClient
 from ..client_processing import SETTINGS_OF
 from ..errors import ConfigError
 
+ENRICH_SERVICES = ("companyUrl", "emailFinder", *(f"enrichment{i}" for i in range(1, 11)))
 SETTINGS_ROUTE = {"url": "/api/settings/url", "agent": "/api/settings/agent",
                   "sdr-ai": "/api/settings/sdr-ai"}
 
@@ -190,6 +191,11 @@ def parse_items(kind: str, text: str) -> tuple[Any, ...]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
         raise ConfigError("name at least one service, process or field")
+    if kind == "enrich":
+        unknown = [p for p in parts if p not in ENRICH_SERVICES]
+        if unknown:
+            raise ConfigError(f"--services: {unknown[0]!r} is not an enrichment service; they "
+                              f"are {', '.join(ENRICH_SERVICES)}")
     if kind != "copyright":
         return tuple(dict.fromkeys(parts))
     try:

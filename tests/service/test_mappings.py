@@ -76,3 +76,10 @@ def test_process_numbers_are_kept_once_in_order(numbers: list[int]) -> None:
 def test_bad_process_numbers_are_config_errors(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_items("copyright", text)
+
+
+def test_enrich_services_are_the_apis_own() -> None:
+    assert parse_items("enrich", "companyUrl, enrichment10,companyUrl") == ("companyUrl",
+                                                                           "enrichment10")
+    with pytest.raises(ConfigError, match="'bogus' is not an enrichment service"):
+        parse_items("enrich", "companyUrl,bogus")
