@@ -17,7 +17,7 @@ from .options import (
     add_quota_options,
     settings_from_args,
 )
-from .progress import _Display, _print_paths, _summary_table
+from .progress import LiveDisplay, print_paths, summary_table
 from .running import run_operation
 from .shown import shown
 
@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     v.set_defaults(handler=run)
 
 
-class EmailDisplay(_Display):
+class EmailDisplay(LiveDisplay):
     checked = 0
 
     def update(self, done: int, distinct: int) -> None:
@@ -74,7 +74,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def print_email_summary(report: EmailReport, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(_summary_table(
+    console.print(summary_table(
         "email check", False,
         [("addresses checked", report.checked), ("valid", report.valid),
          ("invalid", report.invalid), ("risky", report.risky), ("unknown", report.unknown),
@@ -83,4 +83,4 @@ def print_email_summary(report: EmailReport, console: Console | None = None) -> 
         report.requests, report.retries, report.rate_limited, f"{report.elapsed_s:,.1f} s"))
     if report.out_path:
         console.print(f"Per row: {shown(report.out_path)}")
-    _print_paths(console, report.report_path, "")
+    print_paths(console, report.report_path, "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 
 from ..process_report import ProcessPlan, ProcessProgress, ProcessReport
-from .progress import _Display, _minutes, _print_paths, _summary_table, waiting
+from .progress import LiveDisplay, minutes_text, print_paths, summary_table, waiting
 from .shown import shown
 
 
@@ -22,7 +22,7 @@ def describe_process(p: ProcessProgress) -> str:
             f"{waiting(p.waiting_s)}")
 
 
-class ProcessDisplay(_Display):
+class ProcessDisplay(LiveDisplay):
     last: ProcessProgress | None = None
 
     def update(self, p: ProcessProgress) -> None:
@@ -43,7 +43,7 @@ def print_process_summary(report: ProcessReport, console: Console | None = None)
               ("completed", report.completed), ("failed", report.failed),
               ("still running" if report.tracked else "not tracked yet", report.running),
               ("status polls", report.polls)]
-    console.print(_summary_table(f"{report.kind} processing", report.interrupted,
+    console.print(summary_table(f"{report.kind} processing", report.interrupted,
                                  [(k, v) for k, v in counts if v or k in ("leads", "triggered")],
                                  report.requests, report.retries, report.rate_limited,
                                  f"{report.elapsed_s:,.1f} s"))
@@ -57,7 +57,7 @@ def print_process_summary(report: ProcessReport, console: Console | None = None)
         console.print(f"Track the runs with: bulkio process status {shown(report.job_dir)} --wait")
     if report.out_path:
         console.print(f"Per lead: {shown(report.out_path)}")
-    _print_paths(console, report.report_path, report.job_dir)
+    print_paths(console, report.report_path, report.job_dir)
 
 
 def print_process_plan(plan: ProcessPlan, console: Console | None = None) -> None:
@@ -76,6 +76,6 @@ def print_process_plan(plan: ProcessPlan, console: Console | None = None) -> Non
         console.print(f"ids of --leads not in the client (not found): {plan.missing:,}")
     when = ""
     if plan.per_minute:
-        when = f": {_minutes(plan.requests / plan.per_minute)} at {plan.per_minute:,.0f} a minute"
+        when = f": {minutes_text(plan.requests / plan.per_minute)} at {plan.per_minute:,.0f} a minute"
     console.print(f"about {plan.requests:,} requests{when}")
     console.print("Dry run: nothing was triggered.")

@@ -68,7 +68,7 @@ def describe(p: ImportProgress) -> str:
             f"retries {p.retries}{sending}{_eta(p)}{waiting(p.waiting_s)}")
 
 
-class _Display:
+class LiveDisplay:
     """A live bar on a terminal, a plain line every few seconds otherwise, nothing if quiet."""
 
     def __init__(self, *, quiet: bool = False, stream: TextIO | None = None) -> None:
@@ -140,7 +140,7 @@ class _Display:
             self._rows = {}
 
 
-class ImportDisplay(_Display):
+class ImportDisplay(LiveDisplay):
     last: ImportProgress | None = None
 
     def update(self, p: ImportProgress) -> None:
@@ -149,7 +149,7 @@ class ImportDisplay(_Display):
         self.show(p.phase, 100 * p.rows_done / total if total else None, describe(p))
 
 
-def _summary_table(title: str, interrupted: bool, counts: list[tuple[str, int]],
+def summary_table(title: str, interrupted: bool, counts: list[tuple[str, int]],
                    requests: int, retries: int, rate_limited: int, elapsed: str) -> Table:
     """The two-column table every command ends with."""
     table = Table(title=f"{shown(title)}{' (interrupted)' if interrupted else ''}", show_header=False)
@@ -180,7 +180,7 @@ def describe_export(p: ExportProgress, *, clients: bool = True) -> str:
     return text + f" · 429s {p.rate_limited} · retries {p.retries}{waiting(p.waiting_s)}"
 
 
-class ExportDisplay(_Display):
+class ExportDisplay(LiveDisplay):
     last: ExportProgress | None = None
     ROWS = 8  # clients shown under the bar at most: the busiest cursors
 
@@ -199,7 +199,7 @@ class ExportDisplay(_Display):
 def print_export_summary(report: ExportReport, console: Console | None = None) -> None:
     console = console or Console()
     rate = report.records / report.elapsed_s if report.elapsed_s else 0.0
-    console.print(_summary_table(
+    console.print(summary_table(
         "export", report.interrupted,
         [("records", report.records), ("pages", report.pages), ("bytes", report.bytes),
          ("duplicates dropped", report.duplicates_dropped)],
@@ -209,7 +209,7 @@ def print_export_summary(report: ExportReport, console: Console | None = None) -
         console.print(f"Written: {shown(path)}")
     for stream, error in report.failed_streams.items():
         console.print(f"[red]Failed:[/red] {shown(stream)}: {shown(error)}")
-    _print_paths(console, report.report_path, report.job_dir)
+    print_paths(console, report.report_path, report.job_dir)
 
 
 def describe_purge(p: PurgeProgress) -> str:
@@ -219,11 +219,11 @@ def describe_purge(p: PurgeProgress) -> str:
         text += f" · found {p.found:,} · sent {p.sent:,} ({rate:,.1f}/s)"
         left = p.remaining if p.remaining is not None else p.found
         if p.per_minute and left > p.sent:
-            text += f" · ETA {_minutes((left - p.sent) / 50 / p.per_minute)}"
+            text += f" · ETA {minutes_text((left - p.sent) / 50 / p.per_minute)}"
     return text + f" · 429s {p.rate_limited} · retries {p.retries}{waiting(p.waiting_s)}"
 
 
-class PurgeDisplay(_Display):
+class PurgeDisplay(LiveDisplay):
     last: PurgeProgress | None = None
 
     def update(self, p: PurgeProgress) -> None:
@@ -235,7 +235,7 @@ class PurgeDisplay(_Display):
 
 def print_purge_summary(report: PurgeReport, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(_summary_table(
+    console.print(summary_table(
         f"purge of {report.client}", report.interrupted,
         [("found", report.found), ("deleted", report.deleted), ("remaining", report.remaining),
          ("rounds", report.rounds)],
@@ -245,14 +245,14 @@ def print_purge_summary(report: PurgeReport, console: Console | None = None) -> 
     if report.remaining:
         console.print(f"[red]{report.remaining:,} lead(s) remain[/red]: a round deleted nothing "
                       "(see the log); run the command again to retry.")
-    _print_paths(console, report.report_path, report.job_dir)
+    print_paths(console, report.report_path, report.job_dir)
 
 
 def print_purge_plan(plan: PurgePlan, console: Console | None = None) -> None:
     console = console or Console()
     c = plan.client
     console.print(f"{shown(repr(c.name))} (slug {shown(c.slug)}, id {shown(c.id)}): {plan.leads:,} leads")
-    when = f": {_minutes(plan.minutes)} at {plan.per_minute:,.0f} requests a minute" \
+    when = f": {minutes_text(plan.minutes)} at {plan.per_minute:,.0f} requests a minute" \
         if plan.minutes is not None else ""
     console.print(f"a purge takes about {plan.requests:,} requests (batches of 50, and listing "
                   f"the client before and after){when}")
@@ -261,7 +261,7 @@ def print_purge_plan(plan: PurgePlan, console: Console | None = None) -> None:
 
 def print_summary(report: ImportReport, console: Console | None = None) -> None:
     console = console or Console()
-    console.print(_summary_table(
+    console.print(summary_table(
         f"import into {report.client or '?'}", report.interrupted,
         [("rows read", report.rows_read), ("created", report.created),
          ("updated", report.updated), ("skipped (duplicates)", report.skipped_duplicate),
@@ -279,7 +279,7 @@ def print_summary(report: ImportReport, console: Console | None = None) -> None:
     if report.unmapped_columns:
         console.print(f"Columns not imported: {shown(', '.join(report.unmapped_columns))} "
                       "(map them with --mapping, or --unmapped notes)")
-    _print_paths(console, report.report_path, report.job_dir)
+    print_paths(console, report.report_path, report.job_dir)
 
 
 def _print_notices(console: Console, notices: list[str]) -> None:
@@ -289,7 +289,7 @@ def _print_notices(console: Console, notices: list[str]) -> None:
             console.print(f"  - {shown(notice)}")
 
 
-def _print_paths(console: Console, report: str | None, job: str) -> None:
+def print_paths(console: Console, report: str | None, job: str) -> None:
     paths = [f"{label}: {shown(path)}" for label, path in (("Report", report), ("Job", job)) if path]
     if paths:
         console.print("   ".join(paths))
@@ -315,14 +315,15 @@ def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
         share = plan.to_create / plan.rows_read
         said = f"per 10,000 records: about {10_000 * share:,.0f} LeadGenius requests"
         if plan.per_minute:
-            said += f" ({_minutes(10_000 * share / plan.per_minute)} at {plan.per_minute:,.0f} a minute)"
+            said += f" ({minutes_text(10_000 * share / plan.per_minute)} at {plan.per_minute:,.0f} a minute)"
         hubspot = 10_000 * plan.hubspot_requests / plan.rows_read
         said += f" and {hubspot:,.0f} HubSpot requests"
         if plan.hubspot_per_10s:
-            said += f" ({_minutes(hubspot / plan.hubspot_per_10s / 6)} at {plan.hubspot_per_10s} per 10 s)"
+            took = minutes_text(hubspot / plan.hubspot_per_10s / 6)
+            said += f" ({took} at {plan.hubspot_per_10s} per 10 s)"
         console.print(said)
     elif plan.minutes is not None:
-        console.print(f"about {plan.requests:,} requests: {_minutes(plan.minutes)} at "
+        console.print(f"about {plan.requests:,} requests: {minutes_text(plan.minutes)} at "
                       f"{plan.per_minute:,.0f} requests a minute (plus a few to list the client)"
                       + (" if the batch path stores what it is sent" if plan.strategy != "single"
                          else ""))
@@ -333,7 +334,7 @@ def print_dry_run(plan: DryRun, console: Console | None = None) -> None:
     console.print("Dry run: nothing was sent. The client's existing leads were not checked.")
 
 
-def _minutes(minutes: float) -> str:
+def minutes_text(minutes: float) -> str:
     if minutes * 60 < 1:
         return "under a second"
     if minutes < 1:

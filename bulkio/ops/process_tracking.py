@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import statistics
 import time
+from collections import deque
 from typing import Any
 
 import anyio
@@ -32,6 +33,7 @@ FIRST_POLL_S = 10.0  # before any run has been seen to end
 SAMPLES = 5  # durations seen before their median is trusted
 PROBE_S = 1.0  # the first runs' first poll, to learn how long runs take
 PROBES = 8
+LATEST = 200  # the durations whose median says when to poll first
 GROWTH = 1.5
 MIN_GAP_S, MAX_GAP_S = 2.0, 60.0
 RETRY_GAP_S = 5.0  # after a poll that failed
@@ -59,6 +61,7 @@ class Tracker:
         self.learned = False
         self.probes = 0
         self.polls = 0
+        self.durations: deque[float] | None = None  # the latest runs' durations
 
     def first_poll(self) -> float:
         """When a new run should first be polled, from its start."""
@@ -74,8 +77,15 @@ class Tracker:
         self.triggering = False
         self._more.set()
 
-    async def learn(self) -> None:
-        durations = await self.serial(self.journal.durations)
+    async def learn(self, took: float | None = None) -> None:
+        """The first poll from the median of the latest durations: read from the journal
+        once, then kept up to date here as runs end."""
+        if self.durations is None:
+            self.durations = deque(reversed(await self.serial(self.journal.durations)),
+                                   maxlen=LATEST)
+        if took is not None:
+            self.durations.append(took)
+        durations = self.durations
         if len(durations) >= SAMPLES:
             was = self.first_poll_s
             self.first_poll_s = max(PROBE_S, statistics.median(durations))
@@ -138,7 +148,7 @@ class Tracker:
                 "CANCELED" if "CANCEL" in status else "FAILED")
             await self.serial(self.journal.polled, run_id, status,
                               str(run["error"]) if run.get("error") else None, NEVER, took)
-            await self.learn()
+            await self.learn(took)
             return
         await self._again(run_id, created, polls, None, None, status=status)
 

@@ -22,6 +22,7 @@ from aiohttp import BodyPartReader, web
 from ..errors import SourceError
 from ..formats.mapping import auto_field
 from ..sources.files import open_source
+from .jobs_view import iso
 
 PREVIEW_TTL_S = 3600.0
 SAMPLE_ROWS = 5
@@ -59,10 +60,6 @@ class Preview:
                                               "phone_columns": self.phone_columns},
                 "expires_at": iso(self.expires_at), "suggested_mappings": self.suggested,
                 "read_as": self.read_as}
-
-
-def iso(moment: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
 async def receive(request: web.Request, uploads: Path, max_bytes: int) -> tuple[Path, str]:
