@@ -149,7 +149,7 @@ def bulkio_env(info: dict[str, str], auth_file: Path) -> dict[str, str]:
 
 
 def settings_for(info: dict[str, str], **extra: Any) -> Any:
-    from bulkio.settings import Credentials, Settings
+    from bulkio.leadgenius.settings import Credentials, Settings
 
     creds = Credentials(email=info["email"], password=info["password"], api_key=info["api_key"],
                         user_id=info["user_id"])
@@ -157,7 +157,7 @@ def settings_for(info: dict[str, str], **extra: Any) -> Any:
 
 
 async def count_leads(info: dict[str, str], slug: str) -> int:
-    from bulkio.client import open_client
+    from bulkio.leadgenius.client import open_client
 
     async with open_client(settings_for(info, rate_per_minute=None)) as client:
         return await client.count_leads(slug)

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bulkio.quota import Quota
+from bulkio.http.quota import Quota
 
 from .common import bulkio_env, sandbox, stored_leads
 

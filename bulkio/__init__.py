@@ -5,16 +5,18 @@ The public API is what `__all__` lists; everything else may change.
 
 from .api import (
     dry_run,
+    dry_run_process,
     dry_run_purge,
     export_leads,
     import_leads,
     import_leads_sync,
     iter_leads,
+    make_spec,
+    process_leads,
+    process_status,
     purge_client,
+    validate_emails,
 )
-from .api_emails import validate_emails
-from .api_processing import dry_run_process, make_spec, process_leads, process_status
-from .client import LeadGeniusClient, open_client
 from .errors import (
     ApiError,
     AuthError,
@@ -27,6 +29,11 @@ from .errors import (
     TransportError,
     UnknownClient,
 )
+from .http.quota import Quota
+from .http.retry import RetryPolicy
+from .http.stats import RunStats
+from .leadgenius.client import LeadGeniusClient, open_client
+from .leadgenius.settings import Credentials, Settings, resolve_settings
 from .models import (
     Client,
     DryRun,
@@ -40,17 +47,14 @@ from .models import (
     PurgeProgress,
     PurgeReport,
 )
-from .ops.export_job import ExportOptions
-from .ops.import_job import ImportOptions
-from .ops.process_job import ProcessOptions
-from .ops.purge_job import PurgeOptions
-from .process_report import EmailReport, ProcessPlan, ProcessProgress, ProcessReport
-from .quota import Quota
-from .retry import RetryPolicy
-from .settings import Credentials, Settings, resolve_settings
+from .ops.emails.report import EmailReport
+from .ops.exports.job import ExportOptions
+from .ops.imports.job import ImportOptions
+from .ops.process.job import ProcessOptions
+from .ops.process.report import ProcessPlan, ProcessProgress, ProcessReport
+from .ops.purge.job import PurgeOptions
 from .sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
 from .sources.hubspot.source import HubSpotOptions
-from .stats import RunStats
 from .version import __version__
 
 __all__ = [

@@ -11,7 +11,7 @@ import aiohttp
 import orjson
 import pytest
 
-from bulkio.redact import forget_secrets
+from bulkio.http.redact import forget_secrets
 from bulkio.sandbox import Sandbox, SandboxConfig, run_sandbox
 
 

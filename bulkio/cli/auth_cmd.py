@@ -9,12 +9,12 @@ import sys
 import time
 from datetime import datetime
 
-from .. import jwt
-from ..authfile import load_auth_file, save_auth_file
-from ..client import open_client
 from ..errors import ApiError, ConfigError, TransportError
-from ..redact import register_secret
-from ..settings import Settings
+from ..http.redact import register_secret
+from ..leadgenius import jwt
+from ..leadgenius.authfile import load_auth_file, save_auth_file
+from ..leadgenius.client import open_client
+from ..leadgenius.settings import Settings
 from .exit import OK, USAGE
 from .options import add_connection_options, add_output_options, settings_from_args
 

@@ -8,14 +8,9 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ..client import open_client
+from ..leadgenius.client import open_client
 from .exit import OK
-from .options import (
-    add_connection_options,
-    add_output_options,
-    add_quota_options,
-    settings_from_args,
-)
+from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
 from .shown import shown
 
 

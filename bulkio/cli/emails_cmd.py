@@ -1,4 +1,4 @@
-"""`bulkio emails validate`: the handler is thin; bulkio.api_emails does the work."""
+"""`bulkio emails validate`: the handler is thin; bulkio.api.validate_emails does the work."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..api_emails import validate_emails
-from ..process_report import EmailReport
+from ..api import validate_emails
+from ..ops.emails.report import EmailReport
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,

@@ -12,7 +12,7 @@ import sys
 import traceback
 
 from ..errors import AuthError, BulkioError, ConfigError
-from ..redact import redact
+from ..http.redact import redact
 from .shown import printable
 
 OK = 0

@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 
 from ..api import export_leads
-from ..ops.export_job import ALL_CLIENTS, FORMATS, KINDS, ExportOptions
+from ..ops.exports.job import ALL_CLIENTS, FORMATS, KINDS, ExportOptions
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,

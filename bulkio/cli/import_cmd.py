@@ -10,8 +10,8 @@ import anyio
 
 from ..api import dry_run, import_leads
 from ..errors import ConfigError
-from ..ops.import_batch import MAX_BATCH, STRATEGIES
-from ..ops.import_job import ImportOptions
+from ..ops.imports.batch import MAX_BATCH, STRATEGIES
+from ..ops.imports.job import ImportOptions
 from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
 from ..sources.hubspot.source import HubSpotOptions, hubspot_kind, split_names
 from .exit import OK, PROBLEMS

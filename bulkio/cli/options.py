@@ -9,8 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..redact import RedactingFilter
-from ..settings import TIERS, Settings, resolve_settings
+from ..http.redact import RedactingFilter
+from ..leadgenius.settings import TIERS, Settings, resolve_settings
 from .shown import printable
 
 

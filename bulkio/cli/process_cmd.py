@@ -1,4 +1,4 @@
-"""`bulkio process enrich|copyright|sdr|status`: the handlers are thin; bulkio.api_processing
+"""`bulkio process enrich|copyright|sdr|status`: the handlers are thin; bulkio.api.processing
 does the work."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..api_processing import dry_run_process, make_spec, process_leads, process_status
-from ..ops.process_job import DEFAULT_WAIT_TIMEOUT_S, ProcessOptions
-from ..ops.process_plan import parse_items
+from ..api import dry_run_process, make_spec, process_leads, process_status
+from ..ops.process.job import DEFAULT_WAIT_TIMEOUT_S, ProcessOptions
+from ..ops.process.plan import parse_items
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,

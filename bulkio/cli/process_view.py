@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from ..process_report import ProcessPlan, ProcessProgress, ProcessReport
+from ..ops.process.report import ProcessPlan, ProcessProgress, ProcessReport
 from .progress import LiveDisplay, minutes_text, print_paths, summary_table, waiting
 from .shown import shown
 

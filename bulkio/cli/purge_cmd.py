@@ -10,7 +10,7 @@ import anyio
 from ..api import dry_run_purge, purge_client
 from ..errors import ConfigError
 from ..models import Client
-from ..ops.purge_job import PurgeOptions
+from ..ops.purge.job import PurgeOptions
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,

@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..http.urls import is_loopback
 from ..service.access import load_or_create_token
-from ..settings import is_loopback
 from .exit import OK
 from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
 

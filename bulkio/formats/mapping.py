@@ -86,6 +86,15 @@ def auto_field(header: str) -> str | None:
     return _LOOKUP.get(_TRAILING_NUMBER.sub("", key))
 
 
+def field_named(name: str) -> str | None:
+    """The lead field a mapping's target names: a field's own name ("companyName", or
+    "fullName", read to derive the names), or any of its synonyms ("company_name", "Company");
+    None when it names no field."""
+    if name in FIELDS or name in DERIVED:
+        return name
+    return auto_field(name)
+
+
 @dataclass
 class ColumnMap:
     """Column -> field decisions for one import.

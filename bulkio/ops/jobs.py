@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from ..db import Releasable
 from ..errors import ConfigError
-from ..redact import RedactingFilter, redact
+from ..http.redact import RedactingFilter, redact
+from ..store.db import FINISHED, Releasable
 
 JOBS_DIR = Path(".bulkio") / "jobs"
 
@@ -142,7 +142,7 @@ def _open_locked(job_dir: Path, filename: str, opener: Callable[[Path], D], *, r
             raise ConfigError(mismatch)
         return db, True
     db.close()
-    if meta.get("status") == "finished":
+    if meta.get("status") == FINISHED:
         archived = job_dir.with_name(f"{job_dir.name}.{time.strftime('%Y%m%d-%H%M%S')}")
         shutil.move(job_dir, archived)
         logging.getLogger("bulkio.jobs").warning(

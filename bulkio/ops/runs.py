@@ -12,9 +12,9 @@ import anyio
 import orjson
 
 from ..errors import Interrupted
-from ..files import atomic_write
-from ..pool import first_error
-from ..stats import RunStats
+from ..http.stats import RunStats
+from ..store.files import atomic_write
+from .pool import first_error
 
 R = TypeVar("R")
 P = TypeVar("P")

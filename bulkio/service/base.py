@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from ..client import open_client
 from ..errors import UnknownClient
-from ..settings import Settings
+from ..leadgenius.client import open_client
+from ..leadgenius.settings import Settings
 from .access import Access
 from .mappings import BadRequest
 from .runner import Runner

@@ -14,6 +14,7 @@ from .base import SERVICE, Service, int_query, json_body, problem, reply, resolv
 from .jobs_view import errors_page, import_view
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
+from .store import JobStatus
 from .uploads import describe, receive
 
 
@@ -66,7 +67,7 @@ async def start_import(request: web.Request) -> web.Response:
     shutil.copyfile(kept["path"], job_dir / "input.csv")  # the job outlives the preview
     (job_dir / "mapping.json").write_bytes(orjson.dumps(plan.mapping))
     service.runner.submit(job_id)
-    return reply(202, {"job_id": job_id, "status": "queued", "message": "Import job started",
+    return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED, "message": "Import job started",
                        "file_name": kept["file_name"], "total_rows": kept["row_count"]})
 
 

@@ -8,10 +8,11 @@ import anyio
 import orjson
 from aiohttp import web
 
-from ..client import open_client
+from ..leadgenius.client import open_client
 from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured
 from .jobs_view import job_view
 from .mappings import BadRequest
+from .store import JobStatus
 
 
 async def start_export(request: web.Request) -> web.Response:
@@ -34,7 +35,7 @@ async def start_export(request: web.Request) -> web.Response:
     job_id = service.store.create_job("export", None, {"kind": kind, "client": client,
                                                        "fields": fields, "format": fmt}, {})
     service.runner.submit(job_id)
-    return reply(202, {"job_id": job_id, "status": "queued"})
+    return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
 
 async def download(request: web.Request) -> web.StreamResponse:
@@ -42,7 +43,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     job = service.store.job(request.match_info["job_id"])
     if job is None or job["kind"] != "export":
         return problem(404, "job not found")
-    if job["status"] != "completed":
+    if job["status"] != JobStatus.COMPLETED:
         return problem(409, f"the export is {job['status']}, not completed")
     fmt = job["request"].get("format", "ndjson")
     path = service.runner.job_dir(job["job_id"]) / f"export.{fmt}"
@@ -62,7 +63,7 @@ async def start_purge(request: web.Request) -> web.Response:
         raise BadRequest(f"type the client's slug ({slug}) in `confirm` to purge it")
     job_id = service.store.create_job("purge", None, {"client": slug}, {})
     service.runner.submit(job_id)
-    return reply(202, {"job_id": job_id, "status": "queued"})
+    return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
 
 async def clients(request: web.Request) -> web.Response:
@@ -116,7 +117,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(b"event: state\ndata: " + orjson.dumps(view) + b"\n\n")
         except ConnectionError:  # the page went away: nothing to do
             return response
-        if view["status"] in ("completed", "failed", "cancelled"):
+        if view["ended"]:
             return response
         with anyio.move_on_after(15):  # else a heartbeat: proxies close quiet streams
             await changed.wait()

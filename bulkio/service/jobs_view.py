@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ENDED = ("completed", "failed", "cancelled")
+from .store import OPEN, JobStatus
 
 
 def iso(moment: float | None) -> str | None:
@@ -20,16 +20,19 @@ def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]
     """Any job (import, export, purge): status, times, counts (live while it runs)."""
     counts = dict(job["counts"])
     progress: dict[str, Any] = {}
-    if live is not None and job["status"] not in ENDED:
+    if live is not None and job["status"] == JobStatus.IN_PROGRESS:
         counts.update(live.get("counts") or {})
         progress = {"phase": live.get("phase"), "rows_per_s": live.get("rows_per_s"),
                     "rate_limited": live.get("rate_limited")}
     view = {"job_id": job["job_id"], "kind": job["kind"], "status": job["status"],
+            "ended": job["status"].ended, "can_cancel": job["status"] in OPEN,
             "file_name": job["file_name"], "created_at": iso(job["created_at"]),
             "started_at": iso(job["started_at"]), "completed_at": iso(job["completed_at"]),
             **counts, "message": job["message"], "request": _public(job)}
     if progress:
         view["progress"] = progress
+    if job["kind"] == "export" and job["status"] == JobStatus.COMPLETED:
+        view["download"] = f"/exports/{job['job_id']}/download"
     return view
 
 

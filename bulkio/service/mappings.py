@@ -1,26 +1,19 @@
-"""The seed's import request, translated for bulkio: `primary_identifier`, `field_mappings`
-(LeadVibe's snake_case profile fields accepted as synonyms of LeadGenius's) and
-`alias_mappings` (no LeadGenius equivalent: their columns go to notes as
-`Alias (kind): value`). Every choice is said in the job's notices."""
+"""The LeadVibe import request, translated for bulkio: `primary_identifier`,
+`field_mappings` (LeadVibe's snake_case profile fields read through bulkio's own synonyms
+table, `formats.mapping`; city, country and industry, which LeadGenius has no field for, go to
+notes as `City: value`) and `alias_mappings` (no LeadGenius equivalent either: their columns
+go to notes as `Alias (kind): value`). Every choice is said in the job's notices."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..formats.mapping import FIELDS
+from ..formats.mapping import field_named
 
 KINDS = ("email", "phone", "cookie", "external_id", "social")
-#: LeadVibe's profile field names (the seed's examples and their kin) -> LeadGenius's.
-SYNONYMS = {
-    "first_name": "firstName", "firstname": "firstName", "last_name": "lastName",
-    "lastname": "lastName", "full_name": "fullName", "email": "email", "phone": "phoneNumber",
-    "phone_number": "phoneNumber", "company": "companyName", "company_name": "companyName",
-    "title": "title", "job_title": "title", "notes": "notes", "linkedin": "linkedinUrl",
-    "linkedin_url": "linkedinUrl", "website": "companyUrl", "company_url": "companyUrl",
-    "domain": "companyDomain", "company_domain": "companyDomain", "city": "city",
-    "country": "country", "industry": "industry",
-}
+#: LeadVibe profile fields that LeadGenius has no field for: their columns go to notes.
+NOTES_ONLY = {"city": "City", "country": "Country", "industry": "Industry"}
 ALIAS_KINDS = {"_alias_email": "email", "_alias_phone": "phone", "_alias_cookie": "cookie",
                "_alias_external_id": "external_id", "_alias_social": "social"}
 
@@ -34,13 +27,6 @@ class ImportPlan:
     mapping: dict[str, str | None]  # column -> LeadGenius field (None: not imported)
     notes_columns: dict[str, str] = field(default_factory=dict)  # alias column -> notes label
     notices: list[str] = field(default_factory=list)
-
-
-def lead_field(name: str) -> str | None:
-    """A LeadGenius lead field for a mapping's target, or None when it is unknown."""
-    if name in FIELDS or name == "fullName":
-        return name
-    return SYNONYMS.get(name.strip().lower())
 
 
 def plan_import(body: dict[str, Any], headers: list[str],
@@ -72,8 +58,13 @@ def plan_import(body: dict[str, Any], headers: list[str],
         for source, target in fields.items():
             if source not in headers:
                 raise BadRequest(f"field_mappings names {source!r}, not a column of the file")
-            mapped = lead_field(str(target)) if isinstance(target, str) else None
-            if mapped is None:
+            mapped = field_named(target) if isinstance(target, str) else None
+            notes_label = NOTES_ONLY.get(target.strip().lower()) if isinstance(target, str) else None
+            if notes_label is not None:
+                plan.notes_columns[source] = notes_label
+                plan.notices.append(f"field_mappings: LeadGenius has no {target!r} field; column "
+                                    f"{source!r} goes to notes as `{notes_label}: value`")
+            elif mapped is None:
                 plan.notices.append(f"field_mappings: {target!r} is not a lead field; column "
                                     f"{source!r} ignored")
             elif mapped != "email":
@@ -84,10 +75,12 @@ def plan_import(body: dict[str, Any], headers: list[str],
         alias = ALIAS_KINDS.get(str(key))
         if alias is None:
             raise BadRequest(f"alias_mappings: {key!r} is not one of {', '.join(ALIAS_KINDS)}")
-        plan.mapping[source] = None
         plan.notes_columns[source] = f"Alias ({alias})"
     if aliases:
         plan.notices.append("alias_mappings have no LeadGenius equivalent: their columns are "
                             "appended to notes as `Alias (kind): value`")
+    for source in plan.notes_columns:
+        plan.mapping[source] = None  # a notes line, never a field
     plan.mapping[column] = "email"  # the identifier feeds the email, whatever else says
+    plan.notes_columns.pop(column, None)
     return plan

@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from ..ops.import_input import ImportInput
-from ..ops.import_job import ImportOptions
+from ..ops.imports.input import ImportInput
+from ..ops.imports.job import ImportOptions
 from ..sources.files import open_source
 from .mappings import ImportPlan
 

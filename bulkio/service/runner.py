@@ -16,12 +16,12 @@ from typing import Any
 
 from ..api import export_leads, import_leads, purge_client
 from ..errors import BulkioError
+from ..leadgenius.settings import Settings
 from ..models import ImportProgress
-from ..ops.export_job import ExportOptions
-from ..ops.import_job import ImportOptions
-from ..ops.purge_job import PurgeOptions
-from ..settings import Settings
-from .store import ServiceStore
+from ..ops.exports.job import ExportOptions
+from ..ops.imports.job import ImportOptions
+from ..ops.purge.job import PurgeOptions
+from .store import OPEN, JobStatus, ServiceStore
 
 log = logging.getLogger("bulkio.service")
 
@@ -30,7 +30,7 @@ log = logging.getLogger("bulkio.service")
 class Live:
     """What a job's page shows while it runs (and what its events stream)."""
 
-    status: str
+    status: JobStatus
     counts: dict[str, Any] = field(default_factory=dict)
     phase: str = ""
     rows_per_s: float = 0.0
@@ -55,7 +55,7 @@ class Runner:
         return self.data_dir / "jobs" / job_id
 
     def submit(self, job_id: str) -> None:
-        self.live[job_id] = Live("queued")
+        self.live[job_id] = Live(JobStatus.QUEUED)
         self.queue.put_nowait(job_id)
         self.notify(job_id)
 
@@ -63,7 +63,7 @@ class Runner:
         """Jobs left open by an earlier run first (in order), then new ones, forever."""
         for job in self.store.unfinished():
             log.info("job %s was %s when the service stopped: it %s", job["job_id"],
-                     job["status"], "resumes" if job["status"] == "in_progress" else "runs")
+                     job["status"], "resumes" if job["status"] == JobStatus.IN_PROGRESS else "runs")
             self.submit(job["job_id"])
         while True:
             job_id = await self.queue.get()
@@ -85,42 +85,42 @@ class Runner:
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job; False when it has already ended."""
         job = self.store.job(job_id)
-        if job is None or job["status"] not in ("queued", "in_progress"):
+        if job is None or job["status"] not in OPEN:
             return False
         self.cancelled.add(job_id)
         if self.current and self.current[0] == job_id:
             self.current[1].cancel()
         else:
-            self.store.set_status(job_id, "cancelled", "cancelled before it started")
-            self.live[job_id] = Live("cancelled")
+            self.store.set_status(job_id, JobStatus.CANCELLED, "cancelled before it started")
+            self.live[job_id] = Live(JobStatus.CANCELLED)
             self.notify(job_id)
         return True
 
     async def _run(self, job_id: str) -> None:
         job = self.store.job(job_id)
         assert job is not None
-        resume = job["status"] == "in_progress"
-        self.store.set_status(job_id, "in_progress")
-        self.live[job_id] = Live("in_progress", dict(job["counts"]))
+        resume = job["status"] == JobStatus.IN_PROGRESS
+        self.store.set_status(job_id, JobStatus.IN_PROGRESS)
+        self.live[job_id] = Live(JobStatus.IN_PROGRESS, dict(job["counts"]))
         self.notify(job_id)
         try:
             counts, ok = await self._operation(job, resume)
         except asyncio.CancelledError:
             if job_id in self.cancelled:
-                self._end(job_id, "cancelled", None, "cancelled by the user")
+                self._end(job_id, JobStatus.CANCELLED, None, "cancelled by the user")
                 return
             raise
         except BulkioError as error:
-            self._end(job_id, "failed", None, str(error))
+            self._end(job_id, JobStatus.FAILED, None, str(error))
             return
         except Exception as error:  # a job's failure must not stop the service
             log.exception("job %s failed", job_id)
-            self._end(job_id, "failed", None, f"unexpected {type(error).__name__}: {error}")
+            self._end(job_id, JobStatus.FAILED, None, f"unexpected {type(error).__name__}: {error}")
             return
-        self._end(job_id, "completed", counts, None if ok else "finished with problems: see "
+        self._end(job_id, JobStatus.COMPLETED, counts, None if ok else "finished with problems: see "
                                                               "the errors")
 
-    def _end(self, job_id: str, status: str, counts: dict[str, Any] | None,
+    def _end(self, job_id: str, status: JobStatus, counts: dict[str, Any] | None,
              message: str | None) -> None:
         if counts is not None:
             self.store.set_counts(job_id, counts)
@@ -162,7 +162,7 @@ class Runner:
 
     def _progress(self, job_id: str) -> Callable[[ImportProgress], None]:
         def update(p: ImportProgress) -> None:
-            live = self.live.setdefault(job_id, Live("in_progress"))
+            live = self.live.setdefault(job_id, Live(JobStatus.IN_PROGRESS))
             live.counts = {"rows_done": p.rows_done, "created_count": p.created,
                            "updated_count": p.updated, "skipped_count": p.skipped,
                            "failed_count": p.rejected + p.failed}

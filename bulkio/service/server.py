@@ -16,8 +16,8 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
+from ..leadgenius.settings import Settings
 from ..ops.jobs import JobLock
-from ..settings import Settings
 from .access import Access, load_or_create_token
 from .app import create_app
 from .base import Service

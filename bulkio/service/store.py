@@ -6,15 +6,31 @@ from __future__ import annotations
 
 import secrets
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from ..db import JobDatabase, transaction
+from ..store.db import JobDatabase, transaction
 
-STATUSES = ("queued", "in_progress", "completed", "failed", "cancelled")
-OPEN = ("queued", "in_progress")
+
+class JobStatus(StrEnum):
+    """A service job's status, in the LeadVibe API's words."""
+
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def ended(self) -> bool:
+        return self in ENDED
+
+
+OPEN = (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+ENDED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class ServiceStore(JobDatabase):
@@ -66,21 +82,21 @@ class ServiceStore(JobDatabase):
         job_id = f"job_{secrets.token_hex(8)}"
         with transaction(self.db):
             self.db.execute("INSERT INTO jobs (job_id, kind, status, file_name, created_at, "
-                            "request, counts) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
-                            (job_id, kind, file_name, time.time(),
+                            "request, counts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (job_id, kind, JobStatus.QUEUED, file_name, time.time(),
                              orjson.dumps(request).decode(), orjson.dumps(counts).decode()))
         return job_id
 
-    def set_status(self, job_id: str, status: str, message: str | None = None) -> None:
-        assert status in STATUSES
+    def set_status(self, job_id: str, status: JobStatus, message: str | None = None) -> None:
         now = time.time()
+        started = now if status == JobStatus.IN_PROGRESS else None
+        completed = now if status.ended else None
         with transaction(self.db):
             self.db.execute(
                 "UPDATE jobs SET status = ?, message = coalesce(?, message), "
-                "started_at = CASE WHEN ? = 'in_progress' THEN coalesce(started_at, ?) "
-                "ELSE started_at END, completed_at = CASE WHEN ? IN ('completed', 'failed', "
-                "'cancelled') THEN ? ELSE completed_at END WHERE job_id = ?",
-                (status, message, status, now, status, now, job_id))
+                "started_at = coalesce(started_at, ?), "
+                "completed_at = coalesce(?, completed_at) WHERE job_id = ?",
+                (status, message, started, completed, job_id))
 
     def set_counts(self, job_id: str, counts: dict[str, Any]) -> None:
         with transaction(self.db):
@@ -100,8 +116,8 @@ class ServiceStore(JobDatabase):
         return [_job(r) for r in rows], total
 
     def unfinished(self) -> list[dict[str, Any]]:
-        rows = self.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE status IN "
-                               "('queued', 'in_progress') ORDER BY seq").fetchall()
+        rows = self.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE status IN (?, ?) "
+                               "ORDER BY seq", OPEN).fetchall()
         return [_job(r) for r in rows]
 
 
@@ -111,6 +127,6 @@ _COLUMNS = ("job_id, kind, status, file_name, created_at, started_at, completed_
 
 def _job(row: tuple[Any, ...]) -> dict[str, Any]:
     job_id, kind, status, file_name, created, started, completed, request, counts, message = row
-    return {"job_id": job_id, "kind": kind, "status": status, "file_name": file_name,
+    return {"job_id": job_id, "kind": kind, "status": JobStatus(status), "file_name": file_name,
             "created_at": created, "started_at": started, "completed_at": completed,
             "request": orjson.loads(request), "counts": orjson.loads(counts), "message": message}

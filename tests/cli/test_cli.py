@@ -11,8 +11,8 @@ import anyio
 import orjson
 import pytest
 
-from bulkio.authfile import load_auth_file
 from bulkio.cli.main import build_parser, main
+from bulkio.leadgenius.authfile import load_auth_file
 from bulkio.sandbox import Sandbox
 
 

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from bulkio.cli.main import main
-from bulkio.client import LeadGeniusClient
 from bulkio.errors import ApiError
+from bulkio.leadgenius.client import LeadGeniusClient
 from bulkio.models import EXPORT_REPORT_KEYS
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.cli.test_import_cli import credentials  # noqa: F401  (autouse fixture)

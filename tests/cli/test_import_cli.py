@@ -12,7 +12,7 @@ import pytest
 from bulkio.api import import_leads_sync
 from bulkio.cli.main import main
 from bulkio.sandbox import Sandbox, SandboxConfig
-from tests.ops.test_import import SAMPLES, server_emails, settings_for
+from tests.ops.imports.test_import import SAMPLES, server_emails, settings_for
 
 
 @pytest.fixture
@@ -136,7 +136,7 @@ def test_the_synchronous_wrapper_inside_a_running_event_loop(tmp_path: Path) -> 
 
     import orjson
 
-    from bulkio.settings import Credentials, Settings
+    from bulkio.leadgenius.settings import Credentials, Settings
 
     with subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", "--port", "0", "--quota",
                            "unlimited", "--seed-clients", "1"],

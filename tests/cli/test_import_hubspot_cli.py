@@ -12,8 +12,8 @@ import pytest
 
 from bulkio.cli.main import main
 from bulkio.sandbox import Sandbox, SandboxConfig
-from tests.ops.test_import import server_emails
-from tests.ops.test_import_hubspot import expected_contacts, stored
+from tests.ops.imports.test_hubspot import expected_contacts, stored
+from tests.ops.imports.test_import import server_emails
 from tests.processes import environment, stop_after
 
 

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bulkio.formats.output import AppendFile, CsvEncoder, NdjsonEncoder, cell, gzip_member
-from bulkio.ops.written_ids import WrittenIds, _parse, log_lines
+from bulkio.ops.exports.written_ids import WrittenIds, _parse, log_lines
 
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 SCALAR = st.none() | st.booleans() | st.integers(-10**12, 10**12) | TEXT

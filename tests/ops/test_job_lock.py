@@ -12,7 +12,7 @@ import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.conftest import MakeSandbox
-from tests.ops.test_import import server_emails
+from tests.ops.imports.test_import import server_emails
 from tests.processes import environment, second_while_first_runs, stop_after
 
 ROWS = 2000

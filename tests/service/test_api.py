@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox
-from tests.ops.test_import import SAMPLES, expected_sample_emails, server_emails
+from tests.ops.imports.test_import import SAMPLES, expected_sample_emails, server_emails
 from tests.service.conftest import Served, start_service, stop_service
 
 SAMPLE = SAMPLES / "leads.csv"

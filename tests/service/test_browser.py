@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox
-from tests.ops.test_import import SAMPLES, expected_sample_emails, server_emails
+from tests.ops.imports.test_import import SAMPLES, expected_sample_emails, server_emails
 from tests.service.conftest import Served
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

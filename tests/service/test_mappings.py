@@ -10,12 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bulkio.errors import ConfigError
-from bulkio.formats.mapping import FIELDS
-from bulkio.ops.process_plan import Where, parse_items
-from bulkio.service.mappings import ALIAS_KINDS, SYNONYMS, BadRequest, lead_field, plan_import
+from bulkio.formats.mapping import FIELDS, field_named
+from bulkio.ops.process.plan import Where, parse_items
+from bulkio.service.mappings import ALIAS_KINDS, NOTES_ONLY, BadRequest, plan_import
 
 NAMES = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
-TARGETS = st.sampled_from(sorted({*FIELDS, *SYNONYMS, "favourite_colour", "fax"}))
+#: LeadVibe's profile fields (the seed's snake_case names), LeadGenius's, and names of neither.
+LEADVIBE = ("first_name", "firstname", "last_name", "full_name", "email", "phone", "phone_number",
+            "company", "company_name", "title", "job_title", "notes", "linkedin", "linkedin_url",
+            "website", "company_url", "domain", "company_domain", *NOTES_ONLY)
+TARGETS = st.sampled_from(sorted({*FIELDS, *LEADVIBE, "favourite_colour", "fax"}))
 
 
 @st.composite
@@ -41,15 +45,29 @@ def test_every_column_is_decided_and_the_identifier_is_the_email(
     assert set(plan.mapping) == set(headers) and plan.mapping[primary] == "email"
     assert list(plan.mapping.values()).count("email") == 1
     for column, target in body["field_mappings"].items():
-        expected = lead_field(target)
+        if target in NOTES_ONLY:  # no LeadGenius field: a notes line, said
+            assert plan.mapping[column] is None
+            assert plan.notes_columns[column] == NOTES_ONLY[target]
+            assert any(repr(target) in n for n in plan.notices)
+            continue
+        expected = field_named(target)
         assert plan.mapping[column] == (None if expected in (None, "email") else expected)
         if expected is None:
             assert any(repr(target) in n for n in plan.notices)
     for column, key in body["alias_mappings"].items():
         assert plan.mapping[column] is None
         assert plan.notes_columns[column] == f"Alias ({ALIAS_KINDS[key]})"
-    known = {*FIELDS, *SYNONYMS.values()}
-    assert all(t is None or t in known for t in plan.mapping.values())
+    assert all(t is None or t in {*FIELDS, "fullName"} for t in plan.mapping.values())
+
+
+def test_every_leadvibe_profile_field_is_a_leadgenius_field_or_a_notes_line() -> None:
+    """One synonym table: each of LeadVibe's names is read by bulkio's own (formats.mapping),
+    except those LeadGenius has no field for, which are notes lines."""
+    for name in LEADVIBE:
+        assert (field_named(name) is None) == (name in NOTES_ONLY), name
+    assert field_named("company_name") == "companyName" == field_named("company")
+    assert field_named("phone_number") == "phoneNumber" and field_named("job_title") == "title"
+    assert field_named("full_name") == "fullName"
 
 
 @given(st.sampled_from(["phone", "cookie", "external_id", "social"]))

@@ -256,16 +256,16 @@ function renderJob(job) {
     counts.append(div);
   }
   const p = job.progress;
-  if (p && job.status === "in_progress") {
+  if (p) {
     const left = (job.total_rows || 0) - (job.rows_done || 0);
     const eta = state.quota && left > 0 ? ` · ETA at the quota ${Math.ceil(left / (state.quota / 60))} s` : "";
     text($("job-speed"), `${p.phase || ""} · ${(p.rows_per_s || 0).toFixed(1)} rows a second${eta} · 429s ${p.rate_limited || 0}`);
   } else {
     text($("job-speed"), "");
   }
-  $("cancel-job").hidden = !["queued", "in_progress"].includes(job.status);
-  $("download-link").hidden = !(job.kind === "export" && job.status === "completed");
-  $("download-link").href = `/exports/${job.job_id}/download`;
+  $("cancel-job").hidden = !job.can_cancel;
+  $("download-link").hidden = !job.download;
+  if (job.download) $("download-link").href = job.download;
 }
 
 async function loadErrors(jobId) {
@@ -296,7 +296,7 @@ async function openJob(jobId) {
   events.addEventListener("state", async (message) => {
     const job = JSON.parse(message.data);
     renderJob(job);
-    if (["completed", "failed", "cancelled"].includes(job.status)) {
+    if (job.ended) {
       events.close();
       if (job.kind === "import") await loadErrors(jobId);
     }

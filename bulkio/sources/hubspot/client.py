@@ -30,10 +30,10 @@ from ...errors import (
     TransientApiError,
     TransportError,
 )
-from ...quota import Quota, header_number, parse_retry_after
-from ...retry import RetryPolicy, call_with_retries
-from ...stats import RunStats
-from ...transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
+from ...http.quota import Quota, header_number, parse_retry_after
+from ...http.retry import RetryPolicy, call_with_retries
+from ...http.stats import RunStats
+from ...http.transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
 from .settings import SCOPES, HubSpotSettings
 
 log = logging.getLogger("bulkio.hubspot")

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import ConfigError
-from ...redact import register_secret
-from ...settings import normalise_base_url
+from ...http.redact import register_secret
+from ...http.urls import normalise_base_url
 
 log = logging.getLogger("bulkio.hubspot")
 

@@ -1,0 +1,23 @@
+"""The library entry points, one module per operation. Each falls back to the environment
+(`resolve_settings`) when no settings are given; the operations in `bulkio.ops` never do."""
+
+from .emails import validate_emails
+from .exports import export_leads, iter_leads
+from .imports import dry_run, import_leads, import_leads_sync
+from .processing import dry_run_process, make_spec, process_leads, process_status
+from .purges import dry_run_purge, purge_client
+
+__all__ = [
+    "dry_run",
+    "dry_run_process",
+    "dry_run_purge",
+    "export_leads",
+    "import_leads",
+    "import_leads_sync",
+    "iter_leads",
+    "make_spec",
+    "process_leads",
+    "process_status",
+    "purge_client",
+    "validate_emails",
+]

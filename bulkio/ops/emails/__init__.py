@@ -1,0 +1,2 @@
+"""Email checks: each distinct address asked once, verdicts kept for --resume, one line per
+row."""
