@@ -19,7 +19,7 @@ import csv
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 NAME = "csv-reading"
 ROUNDS = 3
@@ -27,7 +27,7 @@ HEADER = ["First Name", "Last Name", "Email", "Company", "Title", "Phone", "Link
           "Notes", "Stage"]
 
 
-def write(path: Path, rows: int, quoting: int) -> Path:
+def write(path: Path, rows: int, quoting: Literal[0, 1]) -> Path:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\r\n", quoting=quoting)
         writer.writerow(HEADER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -10,9 +11,20 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bulkio.http.redact import forget_secrets
 from bulkio.sandbox import Sandbox, SandboxConfig, run_sandbox
+
+# Started from a script's background job, this process (and so every bulkio it starts) would
+# ignore SIGINT, as POSIX has it: the tests that press Ctrl-C on a real bulkio need it heard.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+# Property tests share the machine with sandboxes and real processes (and, in parallel runs,
+# with other workers): how fast an input is drawn is not what they test.
+settings.register_profile("bulkio", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("bulkio")
 
 
 @pytest.fixture(autouse=True)

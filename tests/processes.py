@@ -4,6 +4,7 @@ stopped by a signal once the server has counted enough of a request (no sleeps).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -30,7 +31,7 @@ async def stop_after(sb: Sandbox, argv: list[str], env: dict[str, str], *, event
     async with await anyio.open_process(argv, env=env, stderr=subprocess.PIPE) as proc:
         with anyio.fail_after(60):
             await reached.wait()
-        proc.send_signal(sig)
+        proc.send_signal(signal.Signals(sig))
         with anyio.fail_after(60):
             await proc.wait()
         assert proc.stderr is not None
@@ -40,7 +41,7 @@ async def stop_after(sb: Sandbox, argv: list[str], env: dict[str, str], *, event
 
 async def second_while_first_runs(sb: Sandbox, first: list[str], second: list[str],
                                   env: dict[str, str], *, event: str, count: int
-                                  ) -> tuple[int, int, bytes]:
+                                  ) -> tuple[int, int, int, bytes]:
     """Run `first`; once the sandbox has counted `event` `count` times, run `second` to its end
     while `first` still runs; then let `first` finish. (first's exit code, first's pid,
     second's exit code and stderr)."""
@@ -53,4 +54,4 @@ async def second_while_first_runs(sb: Sandbox, first: list[str], second: list[st
             other = await anyio.run_process(second, env=env, check=False)
         with anyio.fail_after(120):
             await proc.wait()
-    return proc.returncode or 0, proc.pid, other.returncode, other.stderr  # type: ignore[return-value]
+    return proc.returncode or 0, proc.pid, other.returncode, other.stderr

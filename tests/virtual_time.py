@@ -24,7 +24,7 @@ class _JumpingSelector(selectors.DefaultSelector):
     def select(self, timeout: float | None = None) -> list[Any]:
         events = super().select(0)
         assert self.loop is not None
-        if events or (timeout == 0 and self.loop._ready):
+        if events or (timeout == 0 and self.loop._ready):  # type: ignore[attr-defined]  # asyncio's run queue
             return events  # there is work to do now: time stands still
         if timeout is None:
             raise RuntimeError("virtual time: every task is waiting and no timer is set (deadlock)")

@@ -118,7 +118,8 @@ async def test_every_row_is_stored_or_rejected_with_a_reason(
     lost = [e for e in EMAIL.findall(input_text(path))
             if e.lower() not in on_server and e.lower() not in rejects.lower()]
     assert not lost, f"emails neither stored nor rejected: {lost[:5]}"
-    CHECKS.get(name, lambda *_: None)(leads, report, rejects, output)
+    if name in CHECKS:
+        CHECKS[name](leads, report, rejects, output)
 
 
 def report_slug(sb: Sandbox, name: str) -> str:

@@ -126,11 +126,12 @@ def test_usage_errors_are_exit_2_in_one_line(argv: list[str], hint: str,
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     """`--help` works for every command and names its options."""
     parser = build_parser()
-    for argv, expected in ([[], "COMMAND"], [["auth", "login"], "--password-stdin"],
-                           [["auth", "status"], "--offline"], [["auth", "logout"], "auth file"],
-                           [["clients"], "--counts"], [["sandbox"], "--lost-response-rate"],
-                           [["import"], "--on-duplicate"], [["export"], "--single-cursor"],
-                           [["purge"], "--delete-client"]):
+    cases: list[tuple[list[str], str]] = [
+        ([], "COMMAND"), (["auth", "login"], "--password-stdin"), (["auth", "status"], "--offline"),
+        (["auth", "logout"], "auth file"), (["clients"], "--counts"),
+        (["sandbox"], "--lost-response-rate"), (["import"], "--on-duplicate"),
+        (["export"], "--single-cursor"), (["purge"], "--delete-client")]
+    for argv, expected in cases:
         with pytest.raises(SystemExit) as exit_:
             parser.parse_args([*argv, "--help"])
         assert exit_.value.code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 
@@ -69,9 +70,10 @@ def test_a_settle_wait_shows_the_wait_not_a_rate_or_an_eta() -> None:
     from bulkio.cli.progress import describe
     from bulkio.models import ImportProgress
 
-    base = dict(rows_done=215_570, fraction_read=0.0001, created=215_000, updated=0, skipped=570,
-                rejected=0, failed=0, in_flight=12, requests=3, retries=0, rate_limited=0,
-                elapsed_s=1.0, per_minute=100.0, rows_before=215_560)
+    base: dict[str, Any] = dict(
+        rows_done=215_570, fraction_read=0.0001, created=215_000, updated=0, skipped=570,
+        rejected=0, failed=0, in_flight=12, requests=3, retries=0, rate_limited=0,
+        elapsed_s=1.0, per_minute=100.0, rows_before=215_560)
     waiting = describe(ImportProgress(phase="waiting 28 s for requests in flight to settle", **base))
     assert "/s" not in waiting and "ETA" not in waiting and "12 awaiting their outcome" in waiting
     importing = describe(ImportProgress(phase="importing", **{**base, "fraction_read": 0.5}))

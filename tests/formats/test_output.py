@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from bulkio.formats.output import AppendFile, CsvEncoder, NdjsonEncoder, cell, gzip_member
 from bulkio.ops.exports.written_ids import WrittenIds, _parse, log_lines
 
-TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
 SCALAR = st.none() | st.booleans() | st.integers(-10**12, 10**12) | TEXT
 VALUE = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=3)
                      | st.dictionaries(TEXT, inner, max_size=3), max_leaves=6)
@@ -79,7 +79,7 @@ def test_gzip_members_read_as_one_stream(chunks: list[bytes]) -> None:
         b"".join(chunks)
 
 
-@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12),
+@given(st.lists(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12),
                 max_size=30), st.integers(0, 500))
 def test_the_id_log_round_trips_any_id(ids: list[str], stream_no: int) -> None:
     lines = log_lines(stream_no, ids).splitlines(keepends=True)

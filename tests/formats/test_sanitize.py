@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -16,7 +18,7 @@ ROWS = st.dictionaries(st.sampled_from(COLUMNS), VALUES)
 EMAILS = st.from_regex(r"[a-z]{1,6}([._-][a-z]{1,6}){0,2}@[a-z]{1,8}\.[a-z]{2,4}", fullmatch=True)
 
 
-def builder(**kwargs: bool) -> LeadBuilder:
+def builder(**kwargs: Any) -> LeadBuilder:
     return LeadBuilder(ColumnMap(), "acme-corp", **kwargs)
 
 

@@ -80,7 +80,7 @@ def test_tiers_and_rates() -> None:
     for bad in ({"tier": "gold"}, {"tier": "premium", "rate": "10"}, {"rate": "-5"},
                 {"rate": "fast"}, {"concurrency": 0}, {"timeout": 0.0}):
         with pytest.raises(ConfigError):
-            resolve_settings(env={}, **bad)  # type: ignore[arg-type]
+            resolve_settings(env={}, **bad)
 
 
 def test_concurrency_follows_the_rate() -> None:

@@ -32,7 +32,7 @@ async def test_lost_responses_do_the_work_then_lose_the_answer(api: RawApi, slug
     """--lost-response-rate 1: 502, 504 or a dropped connection, but the lead is stored."""
     before = stored(api, slug)
     api.sb.config.lost_response_rate = 1.0
-    outcomes = set()
+    outcomes: set[int | str] = set()
     for i in range(20):
         try:
             outcomes.add((await api.call("POST", "/api/leads", json=lead(slug, email=f"{i}@x.com"))).status)

@@ -21,7 +21,8 @@ async def create(api: RawApi, name: str) -> dict[str, str]:
     answer = await api.call("POST", "/api/clients", json={"clientName": name,
                                                           "companyURL": "https://x.example"})
     assert answer.status == 201
-    return answer.body["client"]
+    client: dict[str, str] = answer.body["client"]
+    return client
 
 
 async def test_create_returns_a_uuid_id_and_a_unique_slug(api: RawApi) -> None:

@@ -12,7 +12,8 @@ async def login(api: RawApi) -> dict[str, object]:
     answer = await api.call("POST", "/api/auth", auth=False,
                             json={"username": api.sb.email, "password": api.sb.password})
     assert answer.status == 200
-    return answer.body["tokens"]
+    tokens: dict[str, object] = answer.body["tokens"]
+    return tokens
 
 
 async def test_login_returns_signed_jwts_with_sub_and_exp(api: RawApi) -> None:

@@ -14,7 +14,7 @@ from bulkio.formats.mapping import FIELDS, field_named
 from bulkio.ops.process.plan import Where, parse_items
 from bulkio.service.mappings import ALIAS_KINDS, NOTES_ONLY, BadRequest, plan_import
 
-NAMES = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=12)
+NAMES = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
 #: LeadVibe's profile fields (the seed's snake_case names), LeadGenius's, and names of neither.
 LEADVIBE = ("first_name", "firstname", "last_name", "full_name", "email", "phone", "phone_number",
             "company", "company_name", "title", "job_title", "notes", "linkedin", "linkedin_url",

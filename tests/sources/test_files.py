@@ -7,6 +7,7 @@ import gzip
 import random
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def xlsx(path: Path) -> Path:
     return path
 
 
-def refusal(path: Path, **kwargs: str) -> str:
+def refusal(path: Path, **kwargs: Any) -> str:
     with pytest.raises(SourceError) as caught:
         open_source(str(path), **kwargs)
     message = str(caught.value)

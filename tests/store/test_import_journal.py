@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,9 @@ from bulkio.store.import_journal import Admission, ImportJournal, Outcome
 
 
 @pytest.fixture
-def journal(tmp_path: Path) -> ImportJournal:
+def journal(tmp_path: Path) -> Iterator[ImportJournal]:
     j = ImportJournal(tmp_path / "journal.db")
-    yield j  # type: ignore[misc]
+    yield j
     j.close()
 
 

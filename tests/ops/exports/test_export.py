@@ -51,7 +51,7 @@ async def run(sb: Sandbox, out: Path, tmp_path: Path, **options: Any) -> ExportR
 
 def stored(sb: Sandbox, kind: int = ENRICH, client: str | None = None) -> dict[str, dict[str, Any]]:
     """The leads as the sandbox's own store holds them, by id."""
-    sql, params = "SELECT id, data FROM leads WHERE kind = ?", [kind]
+    sql, params = "SELECT id, data FROM leads WHERE kind = ?", [str(kind)]
     if client:
         sql += " AND client_id = ?"
         params.append(client)

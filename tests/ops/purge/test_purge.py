@@ -33,7 +33,7 @@ def leads_of(sb: Sandbox, slug: str) -> int:
 
 
 def other_slug(sb: Sandbox) -> str:
-    return next(c["client_id"] for c in sb.state.store.list_clients(sb.company_id)
+    return next(str(c["client_id"]) for c in sb.state.store.list_clients(sb.company_id)
                 if c["client_id"] != "acme-corp")
 
 
