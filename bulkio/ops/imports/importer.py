@@ -236,12 +236,15 @@ class Importer:
                 await send(job)
             await produce(send_counted)
 
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._flush_periodically)
-            await run_pool(counted, self._work_and_record,
-                           concurrency=self.api.settings.effective_concurrency)
-            tg.cancel_scope.cancel()
-        await self._flush()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._flush_periodically)
+                await run_pool(counted, self._work_and_record,
+                               concurrency=self.api.settings.effective_concurrency)
+                tg.cancel_scope.cancel()
+        finally:  # answers that came back before a stop are outcomes: journal them
+            with anyio.CancelScope(shield=True):
+                await self._flush()
 
     async def _work_and_record(self, job: Job) -> None:
         try:
