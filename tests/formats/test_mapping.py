@@ -113,5 +113,10 @@ def test_positions_are_checked_against_the_header() -> None:
 
 
 def test_an_ndjson_key_not_seen_yet_is_not_an_error() -> None:
-    """NDJSON keys are known only as records arrive: names are not checked up front."""
-    ColumnMap({"Later": "title"}).check_columns(["email"], complete=False)
+    """NDJSON keys are known only as records arrive: names are not checked up front, and the
+    override applies when the key shows up. A CSV's header is complete: the same is refused."""
+    columns = ColumnMap({"Later": "title"})
+    columns.check_columns(["email"], complete=False)
+    assert columns.field_for("Later") == "title" and columns.field_for("email") == "email"
+    with pytest.raises(SourceError, match="'Later', which the file does not have"):
+        ColumnMap({"Later": "title"}).check_columns(["email"], complete=True)

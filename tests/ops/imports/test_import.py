@@ -192,11 +192,16 @@ async def test_a_server_that_never_stores_fails_rows_honestly(sandbox: Sandbox, 
 
 
 async def test_no_verify_trusts_the_answers(sandbox: Sandbox, tmp_path: Path) -> None:
-    """--no-verify: no final listing."""
+    """--no-verify: a 201 is believed and no final listing looks. Against a server whose 201s
+    store nothing, the rows are reported created (the user's choice; the default, above,
+    finds them missing and fails them)."""
+    sandbox.config.single_persist = 0.0
     source = tmp_path / "in.csv"
-    source.write_text("email\r\na@x.com\r\n")
-    await run(sandbox, source, tmp_path, verify=False)
+    source.write_text("email\r\na@x.com\r\nb@x.com\r\n")
+    report = await run(sandbox, source, tmp_path, verify=False)
+    assert (report.created, report.failed) == (2, 0) and server_emails(sandbox) == {}
     assert sandbox.state.counts["GET /api/enrich-leads/list"] == 1  # the duplicate check only
+    assert sandbox.state.counts["POST /api/leads"] == 2  # nothing sent again
 
 
 async def test_job_rules(sandbox: Sandbox, tmp_path: Path) -> None:
