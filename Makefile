@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo demo-hubspot demo-web test lint bench clean
+.PHONY: setup demo demo-hubspot demo-web test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,13 @@ demo-hubspot: $(STAMP)
 demo-web: $(STAMP)
 	$(BIN)/python samples/demo_web.py
 
+# Every test, on every core (tests/conftest.py says how many workers).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
+
+# A quicker loop while developing: everything but the tests marked slow.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto --dist worksteal -m "not slow"
 
 # The checkers are pinned: a new release's new rules should land by choice, not break CI.
 lint: $(STAMP)

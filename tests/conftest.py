@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -27,12 +28,16 @@ settings.register_profile("bulkio", deadline=None, suppress_health_check=[Health
 settings.load_profile("bulkio")
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker per core and one more (a third of the suite's time is spent waiting
+    on sockets and real processes, which another worker can use), at most 8."""
+    return min(8, (os.cpu_count() or 1) + 1)
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No test sees the developer's credentials (LeadGenius's or HubSpot's), nor writes to
     ~/.leadgenius_auth.json."""
-    import os
-
     for name in list(os.environ):
         if name.startswith(("LEADGENIUS_", "HUBSPOT_")):
             monkeypatch.delenv(name)

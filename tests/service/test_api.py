@@ -6,10 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import anyio
@@ -17,102 +15,9 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox
-from tests.ops.imports.test_import import SAMPLES, expected_sample_emails, server_emails
+from tests.ops.imports.test_import import expected_sample_emails, server_emails
+from tests.service.calls import call, preview, start_body, until_ended
 from tests.service.conftest import Served, start_service, stop_service
-
-SAMPLE = SAMPLES / "leads.csv"
-
-
-async def call(http: aiohttp.ClientSession, served: Served, method: str, path: str, *,
-               json: Any = None, data: Any = None, headers: dict[str, str] | None = None,
-               auth: bool = True) -> tuple[int, Any]:
-    h = dict(served.bearer() if auth else {})
-    h.update(headers or {})
-    async with http.request(method, served.url + path, json=json, data=data, headers=h) as resp:
-        raw = await resp.read()
-        try:
-            return resp.status, orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return resp.status, raw
-
-
-def upload(path: Path | bytes, name: str = "leads.csv", kind: str = "text/csv") -> aiohttp.FormData:
-    form = aiohttp.FormData()
-    body = path.read_bytes() if isinstance(path, Path) else path
-    form.add_field("file", io.BytesIO(body), filename=name, content_type=kind)
-    return form
-
-
-async def preview(http: aiohttp.ClientSession, served: Served, path: Path | bytes = SAMPLE,
-                  **kw: Any) -> tuple[int, Any]:
-    return await call(http, served, "POST", "/leads/import/preview", data=upload(path, **kw))
-
-
-def start_body(file_id: str, **extra: Any) -> dict[str, Any]:
-    return {"file_id": file_id, "client": "acme-corp",
-            "primary_identifier": {"column": "E-mail", "kind": "email"}, **extra}
-
-
-async def until_ended(http: aiohttp.ClientSession, served: Served, job_id: str,
-                      path: str = "/leads/import/jobs/") -> dict[str, Any]:
-    """Follow the job's events until it ends (no polling loop of our own)."""
-    async with http.get(f"{served.url}/jobs/{job_id}/events", headers=served.bearer()) as resp:
-        assert resp.status == 200 and resp.content_type == "text/event-stream"
-        with anyio.fail_after(120):
-            async for line in resp.content:
-                if line.startswith(b"data: "):
-                    state = orjson.loads(line[6:])
-                    if state["status"] in ("completed", "failed", "cancelled"):
-                        break
-    status, job = await call(http, served, "GET", f"{path}{job_id}")
-    assert status == 200
-    return dict(job)
-
-
-async def test_no_token_or_a_wrong_one_is_401_and_nothing_else(
-        service: Served, http: aiohttp.ClientSession) -> None:
-    for method, path in (("GET", "/leads/import/jobs"), ("POST", "/leads/import/preview"),
-                         ("POST", "/leads/import/start"), ("GET", "/jobs/job_x/events"),
-                         ("POST", "/exports"), ("POST", "/purges"), ("GET", "/clients")):
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": service.token}):
-            status, body = await call(http, service, method, path, headers=headers, auth=False)
-            assert (status, body) == (401, {"error": "unauthorized", "status": 401}), path
-    status, _ = await call(http, service, "GET", "/leads/import/jobs")
-    assert status == 200
-
-
-async def test_preview_describes_the_file(service: Served, http: aiohttp.ClientSession) -> None:
-    status, body = await preview(http, service)
-    assert status == 200
-    assert body["file_id"].startswith("preview_") and body["file_name"] == "leads.csv"
-    assert body["headers"][:3] == ["First Name", "Last Name", "E-mail"]
-    assert len(body["sample_rows"]) == 5 and body["sample_rows"][0][2] == "linda.white.0@cyberdyne.ai"
-    assert body["row_count"] == 2000
-    assert body["auto_detected_identifiers"] == {"email_columns": ["E-mail"],
-                                                 "phone_columns": ["Phone 1"]}
-    assert body["suggested_mappings"]["First Name"] == "firstName"
-    assert body["expires_at"].endswith("Z")
-
-
-@pytest.mark.parametrize(("content", "name", "kind", "status"), [
-    (b"PK\x03\x04" + b"\x00" * 200, "leads.csv", "text/csv", 400),   # a workbook named .csv
-    (b"", "leads.csv", "text/csv", 400),
-    (b"email\nada@acme.com\n", "photo.png", "image/png", 415),
-    (b"email\nada@acme.com\n", "leads.json", "application/json", 415),
-])
-async def test_preview_refuses_what_is_not_a_csv(service: Served, http: aiohttp.ClientSession,
-                                                 content: bytes, name: str, kind: str,
-                                                 status: int) -> None:
-    got, body = await preview(http, service, content, name=name, kind=kind)
-    assert got == status and body["error"]
-    assert not any((service.data_dir / "uploads").glob("*")) if status != 200 else True
-
-
-async def test_preview_without_a_file_is_400(service: Served, http: aiohttp.ClientSession) -> None:
-    form = aiohttp.FormData()
-    form.add_field("other", b"x", filename="x.csv", content_type="text/csv")
-    status, body = await call(http, service, "POST", "/leads/import/preview", data=form)
-    assert status == 400 and "file" in body["error"]
 
 
 async def test_an_upload_over_the_limit_is_413_and_not_kept(
@@ -127,23 +32,6 @@ async def test_an_upload_over_the_limit_is_413_and_not_kept(
         assert not list((served.data_dir / "uploads").glob("*"))
     finally:
         await stop_service(served)
-
-
-async def test_start_refuses_what_it_cannot_do(service: Served, http: aiohttp.ClientSession) -> None:
-    _, body = await preview(http, service)
-    file_id = body["file_id"]
-    cases = [
-        (start_body(file_id, primary_identifier={"column": "Phone 1", "kind": "phone"}), 400,
-         "email"),
-        (start_body(file_id, primary_identifier={"column": "Nope", "kind": "email"}), 400, "Nope"),
-        (start_body(file_id, primary_identifier={"column": "E-mail"}), 400, "kind"),
-        (start_body(file_id, field_mappings={"Missing": "title"}), 400, "Missing"),
-        (start_body(file_id, client="no-such-client"), 400, "no-such-client"),
-        (start_body("preview_gone"), 404, "expired"),
-    ]
-    for body_, status, words in cases:
-        got, answer = await call(http, service, "POST", "/leads/import/start", json=body_)
-        assert got == status and words in answer["error"], (body_, answer)
 
 
 async def test_an_import_job_runs_to_the_end(sandbox: Sandbox, service: Served,
@@ -295,45 +183,6 @@ async def test_no_secret_anywhere(sandbox: Sandbox, service: Served,
     assert Counter(p.suffix for p in files)[".db"] >= 1  # the job journals were looked at
 
 
-async def test_the_page_session_needs_its_csrf_token(service: Served) -> None:
-    """A session cookie alone can read, not change: a state-changing call without the CSRF
-    token is 403; the cookie is HttpOnly and SameSite=Strict."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        await session_checks(service, http)
-
-
-async def session_checks(service: Served, http: aiohttp.ClientSession) -> None:
-    async with http.post(service.url + "/login", json={"token": "wrong"}) as resp:
-        assert resp.status == 401
-    async with http.post(service.url + "/login", json={"token": service.token}) as resp:
-        assert resp.status == 200
-        csrf = (await resp.json())["csrf"]
-        cookie = resp.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
-    async with http.get(service.url + "/clients") as resp:
-        assert resp.status == 200
-    async with http.post(service.url + "/clients", json={"name": "From The Page"}) as resp:
-        assert resp.status == 403
-    async with http.post(service.url + "/clients", json={"name": "From The Page"},
-                         headers={"X-CSRF-Token": csrf}) as resp:
-        assert resp.status == 201 and (await resp.json())["client"]["slug"] == "from-the-page"
-    async with http.get(service.url + "/") as resp:
-        page = await resp.text()
-    assert resp.headers["Content-Security-Policy"].startswith("default-src 'self'")
-    assert "<script src=\"/static/app.js\"" in page and "http" not in page.split("<body>")[1]
-
-
-async def test_serve_refuses_a_public_address_and_prints_its_token(
-        service: Served, tmp_path: Path) -> None:
-    base = [sys.executable, "-m", "bulkio", "serve", "--data-dir", str(service.data_dir)]
-    with anyio.fail_after(60):
-        public = await anyio.run_process([*base, "--host", "0.0.0.0"], check=False)
-        token = await anyio.run_process([*base, "--print-token"], check=False)
-    lines = public.stderr.decode().strip().splitlines()
-    assert public.returncode == 2 and len(lines) == 1 and "--public" in lines[0]
-    assert token.returncode == 0 and token.stdout.decode().strip() == service.token
-
-
 async def test_jobs_wait_their_turn_and_a_failing_one_says_why(
         sandbox: Sandbox, service: Served, http: aiohttp.ClientSession) -> None:
     """One job at a time: the second is queued while the first runs; the second's client is
@@ -359,24 +208,3 @@ async def test_jobs_wait_their_turn_and_a_failing_one_says_why(
     assert failed["status"] == "failed" and "short-lived" in failed["message"]
 
 
-async def test_the_live_payload_and_logging_out(service: Served) -> None:
-    """/leads/import/sample builds the first rows' payloads by the import's own rules; after
-    /logout the session is gone."""
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        _, body = await preview(http, service)
-        status, sample = await call(http, service, "POST", "/leads/import/sample", json=start_body(
-            body["file_id"], field_mappings={"First Name": "first_name", "Website": "website"}))
-        assert status == 200 and len(sample["payloads"]) == 3
-        first = sample["payloads"][0]["payload"]
-        assert first == {"client_id": "acme-corp", "firstName": "Linda", "lastName": "White",
-                         "email": "linda.white.0@cyberdyne.ai",
-                         "companyUrl": "https://www.cyberdyne.ai",
-                         "companyDomain": "cyberdyne.ai"}  # derived, as an import does
-        async with http.post(service.url + "/login", json={"token": service.token}) as resp:
-            csrf = (await resp.json())["csrf"]
-        async with http.get(service.url + "/session") as resp:
-            assert (await resp.json())["logged_in"] is True
-        async with http.post(service.url + "/logout", headers={"X-CSRF-Token": csrf}) as resp:
-            assert resp.status == 200
-        async with http.get(service.url + "/clients") as resp:
-            assert resp.status == 401

@@ -90,7 +90,7 @@ async def test_persist_0_sends_every_row_again_alone(sandbox: Sandbox, tmp_path:
 async def test_late_batches_make_duplicates_that_are_removed(sandbox: Sandbox,
                                                              tmp_path: Path) -> None:
     """Stored after --settle: the first listing finds the batches missing, their rows go
-    again alone, then the batches land. The extras are found and deleted, 50 a request; the
+    again, then the batches land. The extras are found and deleted, 50 a request; the
     leads that were in the client before the job, twins of the file's emails included, stay."""
     sandbox.config.batch_persist, sandbox.config.batch_persist_delay_ms = 1.0, (450, 600)
     store, user = sandbox.state.store, sandbox.state.user
@@ -106,8 +106,10 @@ async def test_late_batches_make_duplicates_that_are_removed(sandbox: Sandbox,
     for email in valid - {"lead3@example.com", "lead5@example.com"}:
         assert on_server[email] == 1, email
     assert report.created == len(valid) and report.failed == 0
-    # Every row sent again alone had a batch land too: one extra each, all removed.
-    assert report.duplicates_removed == report.resent_single > len(valid) / 2
+    # Most rows were sent again (alone, or in batches when a listing had measured the first
+    # batches whole) and their first batch landed too: one extra each, all removed.
+    assert report.duplicates_removed > len(valid) / 2
+    assert report.duplicates_removed >= report.resent_single
     assert sandbox.state.counts["DELETE /api/leads"] >= math.ceil(report.duplicates_removed / 50)
 
 

@@ -164,7 +164,7 @@ async def test_lost_answers_are_looked_up_never_sent_twice(sandbox: Sandbox,
     the recent runs; nothing is sent twice."""
     clear_filled(sandbox, "enrichment1")
     sandbox.config.lost_response_rate = 0.3
-    report = await process(sandbox, tmp_path, "enrich", ["enrichment1"], rate=3000)
+    report = await process(sandbox, tmp_path, "enrich", ["enrichment1"], rate=20_000)
     sandbox.config.lost_response_rate = 0.0
     assert triggers(sandbox, "enrich") == Counter(dict.fromkeys(lead_ids(sandbox), 1))
     assert report.triggered == LEADS and report.unknown == 0
@@ -180,7 +180,7 @@ async def test_triggers_that_never_ran_are_sent_again_once(sandbox: Sandbox,
     clear_filled(sandbox, "enrichment1")
     sandbox.config.error_rate = 0.2
     sandbox.config.chaos_seed = 7
-    report = await process(sandbox, tmp_path, "enrich", ["enrichment1"], rate=3000, wait=True)
+    report = await process(sandbox, tmp_path, "enrich", ["enrichment1"], rate=20_000, wait=True)
     sandbox.config.error_rate = 0.0
     assert triggers(sandbox, "enrich") == Counter(dict.fromkeys(lead_ids(sandbox), 1))
     assert report.triggered == LEADS and report.unknown == 0 and report.completed == LEADS
@@ -214,13 +214,13 @@ async def test_two_thousand_leads_through_chaos(make_sandbox: Any, tmp_path: Pat
     """Lost answers, 5xx before the work, dropped connections, 3-second tokens and a quota
     the client runs at: every lead triggered exactly once, every run tracked to its end, the
     enriched fields in a following export."""
-    async with make_sandbox(quota_per_minute=12_000, seed_clients=1, seed_leads=2000,
+    async with make_sandbox(quota_per_minute=30_000, seed_clients=1, seed_leads=2000,
                             seed_settings=True, run_seconds=(0.2, 1.5), token_ttl=3.0,
                             lost_response_rate=0.03, error_rate=0.03, drop_rate=0.01,
                             latency_ms=(2, 20), chaos_seed=11) as sb:
         clear_filled(sb, "enrichment2")
         sb.state.processing.settings[(sb.company_id, "url")]["enrichment2"] = "https://e2"
-        report = await process(sb, tmp_path, "enrich", ["enrichment2"], rate=12_000, wait=True,
+        report = await process(sb, tmp_path, "enrich", ["enrichment2"], rate=30_000, wait=True,
                                settle=2.0)
         chaos = sb.state.counts
         sb.config.lost_response_rate = sb.config.error_rate = sb.config.drop_rate = 0.0

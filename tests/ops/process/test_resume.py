@@ -29,7 +29,7 @@ def sandbox_config() -> SandboxConfig:
 
 def command(sb: Sandbox, job: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "bulkio", "process", "enrich", "--client", "acme-corp",
-            "--services", "enrichment1,enrichment2", "--base-url", sb.base_url, "--rate", "6000",
+            "--services", "enrichment1,enrichment2", "--base-url", sb.base_url, "--rate", "20000",
             "--settle", "1", "--wait", "--job-dir", str(job), "--quiet", *extra]
 
 
