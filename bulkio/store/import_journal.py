@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,22 @@ import orjson
 from .db import JobDatabase, transaction, write_meta
 from .listing_checks import ListingChecks
 
-FINAL = ("created", "updated", "skipped_duplicate", "rejected", "failed")
-UNRESOLVED = ("attempted", "updating")
+
+class RowState(StrEnum):
+    """Where an input row stands. ATTEMPTED and UPDATING: sent, its outcome not known yet."""
+
+    ATTEMPTED = "attempted"
+    UPDATING = "updating"
+    CREATED = "created"
+    UPDATED = "updated"
+    SKIPPED_DUPLICATE = "skipped_duplicate"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+FINAL = (RowState.CREATED, RowState.UPDATED, RowState.SKIPPED_DUPLICATE, RowState.REJECTED,
+         RowState.FAILED)
+UNRESOLVED = (RowState.ATTEMPTED, RowState.UPDATING)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rows (
@@ -288,7 +303,7 @@ class ImportJournal(ListingChecks, JobDatabase):
     # -- totals and rejects ----------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:
-        totals = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
+        totals: dict[str, int] = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
         totals.update(self.db.execute("SELECT state, count(*) FROM rows GROUP BY state").fetchall())
         return totals
 

@@ -28,6 +28,7 @@ def hubspot_env(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
             "HUBSPOT_BASE_URL": sb.base_url}
 
 
+@pytest.mark.slow
 async def test_sigkill_then_resume_every_contact_once(sandbox: Sandbox, tmp_path: Path) -> None:
     """kill -9 with contacts in flight; --resume continues from the saved cursor and never
     sends a contact twice (its HubSpot id is its key in the journal)."""
@@ -45,6 +46,7 @@ async def test_sigkill_then_resume_every_contact_once(sandbox: Sandbox, tmp_path
     assert set(server_emails(sandbox).values()) == {1}
 
 
+@pytest.mark.slow
 async def test_the_token_is_in_no_output_and_no_file(sandbox: Sandbox, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:

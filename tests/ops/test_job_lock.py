@@ -15,6 +15,8 @@ from tests.conftest import MakeSandbox
 from tests.ops.imports.test_import import server_emails
 from tests.processes import environment, second_while_first_runs, stop_after
 
+pytestmark = pytest.mark.slow  # real bulkio processes
+
 ROWS = 2000
 
 

@@ -111,6 +111,7 @@ async def test_a_job_is_cancelled(sandbox: Sandbox, service: Served,
     assert status == 409
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 async def test_stopped_mid_job_the_service_resumes_it_exactly_once(
         sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession, sig: int) -> None:

@@ -34,7 +34,7 @@ from ...leadgenius.client import LeadGeniusClient
 from ...models import ImportProgress, ImportReport
 from ...sources.records import ImportSource
 from ...store.db import FINISHED, RUNNING
-from ...store.import_journal import FINAL, ImportJournal, Outcome
+from ...store.import_journal import FINAL, UNRESOLVED, ImportJournal, Outcome, RowState
 from ...store.serial import Serial
 from ...version import __version__
 from ..pool import Send, run_pool
@@ -80,7 +80,7 @@ class Importer:
         self.input = ImportInput(source.reader, options)
         self.slug = ""
         self.phase = "starting"
-        self.counts = dict.fromkeys((*FINAL, "attempted", "updating"), 0)
+        self.counts: dict[str, int] = dict.fromkeys((*FINAL, *UNRESOLVED), 0)
         self.started = time.monotonic()
         self.stats_before: dict[str, float] = {}
         self._pending: list[Outcome] = []
@@ -183,19 +183,19 @@ class Importer:
                 if admission.action == "repeat":  # the source sent it again: not a row
                     continue
                 if admission.action == "reject":
-                    self.counts["rejected"] += 1
+                    self.counts[RowState.REJECTED] += 1
                 elif admission.action == "skip":
-                    self.counts["skipped_duplicate"] += 1
+                    self.counts[RowState.SKIPPED_DUPLICATE] += 1
                 elif admission.action == "update":
                     assert built is not None and admission.lead_id
-                    self.counts["updating"] += 1
+                    self.counts[RowState.UPDATING] += 1
                     updates.append((admission.rowno, admission.lead_id, built.changes()))
                     if len(updates) == UPDATE_BATCH:
                         await send(UpdateJob(updates))
                         updates = []
                 else:
                     assert built is not None and built.payload is not None
-                    self.counts["attempted"] += 1
+                    self.counts[RowState.ATTEMPTED] += 1
                     job = CreateJob(admission.rowno, built.payload)
                     # A row without an email cannot be looked up in a listing: never batched.
                     if admission.email and self.policy.batch_next():
@@ -264,7 +264,7 @@ class Importer:
         for outcome in outcomes:
             self.counts[outcome.was] -= 1
             self.counts[outcome.state] += 1
-        lost = [o for o in outcomes if o.state in ("attempted", "updating") and not o.awaiting]
+        lost = [o for o in outcomes if o.state in UNRESOLVED and not o.awaiting]
         if len(lost) < len(outcomes):  # an answer came back
             self._streak = 0
             return
@@ -290,8 +290,8 @@ class Importer:
             for rowno, state, lead_id, raw, _ in rows:
                 built = self.input.rebuild(raw)
                 if built.payload is None:
-                    self._pending.append(Outcome(rowno, "rejected", error=built.error))
-                elif state == "updating" and lead_id:
+                    self._pending.append(Outcome(rowno, RowState.REJECTED, error=built.error))
+                elif state == RowState.UPDATING and lead_id:
                     updates.append((rowno, lead_id, built.changes()))
                 else:
                     creates.append(CreateJob(rowno, built.payload))
@@ -321,9 +321,10 @@ class Importer:
         c, stats = self.counts, self.api.stats
         return ImportProgress(
             phase=self.phase, rows_done=sum(c[s] for s in FINAL),
-            fraction_read=self.source.fraction_read(), created=c["created"], updated=c["updated"],
-            skipped=c["skipped_duplicate"], rejected=c["rejected"], failed=c["failed"],
-            in_flight=c["attempted"] + c["updating"], requests=stats.requests,
+            fraction_read=self.source.fraction_read(), created=c[RowState.CREATED],
+            updated=c[RowState.UPDATED], skipped=c[RowState.SKIPPED_DUPLICATE],
+            rejected=c[RowState.REJECTED], failed=c[RowState.FAILED],
+            in_flight=sum(c[s] for s in UNRESOLVED), requests=stats.requests,
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started,
             per_minute=self.api.quota.per_minute, waiting_s=self.api.waiting_s(),
@@ -348,9 +349,9 @@ class Importer:
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.journal.set_meta, stats=totals)  # the job's totals over its runs
         report = ImportReport(
-            rows_read=sum(counts[s] for s in FINAL), created=counts["created"],
-            updated=counts["updated"], skipped_duplicate=counts["skipped_duplicate"],
-            rejected=counts["rejected"], failed=counts["failed"],
+            rows_read=sum(counts[s] for s in FINAL), created=counts[RowState.CREATED],
+            updated=counts[RowState.UPDATED], skipped_duplicate=counts[RowState.SKIPPED_DUPLICATE],
+            rejected=counts[RowState.REJECTED], failed=counts[RowState.FAILED],
             requests=totals["requests"], retries=totals["retries"],
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             strategy=self.options.strategy, batch_requests=totals["batch_requests"],

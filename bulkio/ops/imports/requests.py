@@ -24,7 +24,7 @@ from ...errors import (
     TransportError,
 )
 from ...leadgenius.client import LeadGeniusClient
-from ...store.import_journal import Outcome
+from ...store.import_journal import Outcome, RowState
 
 AWAITING = "sent in a batch; not yet seen in the client's listing"
 
@@ -69,21 +69,21 @@ class Requests:
         except AuthError:
             raise
         except LeadRejected as exc:
-            return Outcome(job.rowno, "rejected", error=f"refused by the API: {exc.message}")
+            return Outcome(job.rowno, RowState.REJECTED, error=f"refused by the API: {exc.message}")
         except OutcomeUnknown as exc:
-            return Outcome(job.rowno, "attempted", error=f"outcome unknown: {exc.cause}")
+            return Outcome(job.rowno, RowState.ATTEMPTED, error=f"outcome unknown: {exc.cause}")
         except ApiError as exc:
             if isinstance(exc, Transient):  # retries spent on 429/503: it was not created
-                return Outcome(job.rowno, "attempted", error=str(exc), maybe_sent=False)
-            return Outcome(job.rowno, "rejected",
+                return Outcome(job.rowno, RowState.ATTEMPTED, error=str(exc), maybe_sent=False)
+            return Outcome(job.rowno, RowState.REJECTED,
                            error=f"refused by the API: HTTP {exc.status} {exc.message}")
         except TransportError as exc:
-            return Outcome(job.rowno, "attempted", error=str(exc),
+            return Outcome(job.rowno, RowState.ATTEMPTED, error=str(exc),
                            maybe_sent=not isinstance(exc, ConnectError))
         lead_id = lead.get("id")
         if not lead_id:  # created, but we cannot tell which lead: the listing will
-            return Outcome(job.rowno, "attempted", error="the answer carried no lead id")
-        return Outcome(job.rowno, "created", lead_id=str(lead_id))
+            return Outcome(job.rowno, RowState.ATTEMPTED, error="the answer carried no lead id")
+        return Outcome(job.rowno, RowState.CREATED, lead_id=str(lead_id))
 
     async def create_batch(self, job: BatchJob) -> list[Outcome]:
         await self.before_batch([item.rowno for item in job.items])
@@ -100,7 +100,7 @@ class Requests:
             return [await self.create(item) for item in job.items]
         except TransportError as exc:
             return self._unknown(job, str(exc), maybe_sent=not isinstance(exc, ConnectError))
-        outcomes = [Outcome(item.rowno, "attempted", error=AWAITING, sent_as="batch",
+        outcomes = [Outcome(item.rowno, RowState.ATTEMPTED, error=AWAITING, sent_as="batch",
                             awaiting=True)
                     for index, item in enumerate(job.items) if index not in skipped]
         # What it says it skipped it did not store: sent alone, the API says why (or takes it).
@@ -110,7 +110,7 @@ class Requests:
 
     @staticmethod
     def _unknown(job: BatchJob, error: str, maybe_sent: bool = True) -> list[Outcome]:
-        return [Outcome(item.rowno, "attempted", error=error, maybe_sent=maybe_sent,
+        return [Outcome(item.rowno, RowState.ATTEMPTED, error=error, maybe_sent=maybe_sent,
                         sent_as="batch") for item in job.items]
 
     async def update(self, job: UpdateJob) -> list[Outcome]:
@@ -121,11 +121,11 @@ class Requests:
             raise
         except (ApiError, TransportError) as exc:
             if isinstance(exc, Transient):
-                return [Outcome(r, "updating", error=str(exc), was="updating", sent_as=None)
+                return [Outcome(r, RowState.UPDATING, error=str(exc), was=RowState.UPDATING, sent_as=None)
                         for r, _, _ in job.items]
             updated = -1
         if updated == len(job.items):
-            return [Outcome(r, "updated", lead_id=lead, was="updating", sent_as=None)
+            return [Outcome(r, RowState.UPDATED, lead_id=lead, was=RowState.UPDATING, sent_as=None)
                     for r, lead, _ in job.items]
         return [await self.update_one(r, lead, ch) for r, lead, ch in job.items]
 
@@ -136,8 +136,9 @@ class Requests:
             raise
         except (ApiError, TransportError) as exc:
             if isinstance(exc, Transient):
-                return Outcome(rowno, "updating", error=str(exc), was="updating", sent_as=None)
-            state = "failed" if isinstance(exc, ApiError) and exc.status == 404 else "rejected"
-            return Outcome(rowno, state, error=f"update refused: {exc}", was="updating",
+                return Outcome(rowno, RowState.UPDATING, error=str(exc), was=RowState.UPDATING, sent_as=None)
+            state = RowState.FAILED if isinstance(exc, ApiError) and exc.status == 404 \
+                else RowState.REJECTED
+            return Outcome(rowno, state, error=f"update refused: {exc}", was=RowState.UPDATING,
                            sent_as=None)
-        return Outcome(rowno, "updated", lead_id=lead_id, was="updating", sent_as=None)
+        return Outcome(rowno, RowState.UPDATED, lead_id=lead_id, was=RowState.UPDATING, sent_as=None)

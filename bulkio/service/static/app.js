@@ -186,15 +186,19 @@ function startBody() {
 }
 
 let refreshing = null;
+let sampleAsked = 0;  // an answer to an older request never replaces a newer one's
 function refreshPayloads() {
   clearTimeout(refreshing);
   refreshing = setTimeout(async () => {
+    const asked = ++sampleAsked;
+    let shown;
     try {
       const { payloads, notices } = await api("POST", "/leads/import/sample", startBody());
-      text($("payloads"), payloads.map((p) => p.payload
+      shown = payloads.map((p) => p.payload
         ? `row ${p.row}: ${JSON.stringify(p.payload)}` : `row ${p.row}: rejected: ${p.error}`)
-        .concat(notices).join("\n"));
-    } catch (e) { text($("payloads"), e.message); }
+        .concat(notices).join("\n");
+    } catch (e) { shown = e.message; }
+    if (asked === sampleAsked) text($("payloads"), shown);
   }, 200);
 }
 $("client").addEventListener("change", refreshPayloads);

@@ -19,6 +19,8 @@ from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.ops.exports.test_export import read_ndjson, stored
 from tests.processes import environment, stop_after
 
+pytestmark = pytest.mark.slow  # real bulkio processes, stopped and resumed
+
 LEADS = 30_000
 KILL_AFTER = 30  # bulk list page requests the server has received (of 64)
 

@@ -16,6 +16,8 @@ from tests.ops.imports.test_import import server_emails
 from tests.ops.imports.test_resume import ROWS, command, resume
 from tests.processes import environment, stop_after
 
+pytestmark = pytest.mark.slow  # real bulkio processes, stopped and resumed
+
 BATCHES_BEFORE_THE_STOP = 12  # of 30
 
 

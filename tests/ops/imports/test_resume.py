@@ -18,6 +18,8 @@ from tests.conftest import MakeSandbox
 from tests.ops.imports.test_import import server_emails
 from tests.processes import environment, stop_after
 
+pytestmark = pytest.mark.slow  # real bulkio processes, stopped and resumed
+
 ROWS = 1500
 KILL_AFTER = 300  # POSTs the server has seen
 

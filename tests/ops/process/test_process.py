@@ -210,6 +210,7 @@ async def test_runs_past_the_wait_timeout_are_reported_running(sandbox: Sandbox,
     assert all("wait-timeout" in r["runs"][0]["error"] for r in lines)
 
 
+@pytest.mark.slow
 async def test_two_thousand_leads_through_chaos(make_sandbox: Any, tmp_path: Path) -> None:
     """Lost answers, 5xx before the work, dropped connections, 3-second tokens and a quota
     the client runs at: every lead triggered exactly once, every run tracked to its end, the

@@ -17,6 +17,8 @@ from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.ops.process.test_process import clear_filled, lead_ids, triggers
 from tests.processes import environment, stop_after
 
+pytestmark = pytest.mark.slow  # real bulkio processes, stopped and resumed
+
 LEADS = 600
 
 

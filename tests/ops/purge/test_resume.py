@@ -15,6 +15,8 @@ from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.ops.purge.test_purge import LEADS, leads_of, other_slug
 from tests.processes import environment, stop_after
 
+pytestmark = pytest.mark.slow  # real bulkio processes, stopped and resumed
+
 KILL_AFTER = 30  # batch deletes the server has done
 
 
