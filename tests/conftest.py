@@ -34,6 +34,12 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     return min(8, (os.cpu_count() or 1) + 1)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests first, so that in a parallel run none of them starts last and keeps the
+    run waiting on one worker (the order is otherwise the files', kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No test sees the developer's credentials (LeadGenius's or HubSpot's), nor writes to
