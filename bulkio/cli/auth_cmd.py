@@ -13,7 +13,6 @@ from ..errors import ApiError, ConfigError, TransportError
 from ..http.redact import register_secret
 from ..leadgenius import jwt
 from ..leadgenius.authfile import load_auth_file, save_auth_file
-from ..leadgenius.client import open_client
 from ..leadgenius.settings import Settings
 from .exit import OK, USAGE
 from .options import add_connection_options, add_output_options, settings_from_args
@@ -80,6 +79,8 @@ async def run_login(args: argparse.Namespace) -> int:
         if not api_key:
             raise ConfigError("--api-key: set LEADGENIUS_API_KEY or run on a terminal to be asked")
         register_secret(api_key)
+    from ..leadgenius.client import open_client  # the HTTP client: only when it is used
+
     async with open_client(settings) as client:
         tokens = await client.auth.login(email, password)
     token = str(tokens["accessToken"])
@@ -133,6 +134,8 @@ def _file_use(settings: Settings) -> str:
 
 async def _whoami(settings: Settings) -> tuple[str, int]:
     """The company the credentials reach, asked from the API (renewing the token if needed)."""
+    from ..leadgenius.client import open_client  # the HTTP client: only when it is used
+
     async with open_client(settings) as client:
         try:
             company = await client.get_company()

@@ -8,7 +8,6 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from ..leadgenius.client import open_client
 from .exit import OK
 from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
 from .shown import shown
@@ -29,6 +28,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..leadgenius.client import open_client
+
     settings = settings_from_args(args)
     async with open_client(settings) as client:
         clients = await client.list_clients()

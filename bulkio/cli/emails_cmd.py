@@ -7,7 +7,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from ..api import validate_emails
 from ..ops.emails.report import EmailReport
 from .exit import OK, PROBLEMS
 from .options import (
@@ -60,6 +59,8 @@ class EmailDisplay(LiveDisplay):
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..api import validate_emails
+
     display = EmailDisplay(quiet=args.quiet)
     report = await run_operation(
         args, display, validate_emails(

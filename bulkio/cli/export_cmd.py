@@ -7,7 +7,6 @@ import sys
 
 from rich.console import Console
 
-from ..api import export_leads
 from ..ops.exports.job import ALL_CLIENTS, FORMATS, KINDS, ExportOptions
 from .exit import OK, PROBLEMS
 from .options import (
@@ -93,6 +92,8 @@ def options_from_args(args: argparse.Namespace) -> ExportOptions:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..api import export_leads
+
     display = ExportDisplay(quiet=args.quiet)
     to_stdout = args.out == "-"
     report = await run_operation(

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 
-from ..api import dry_run, import_leads
 from ..errors import ConfigError
 from ..ops.imports.batch import MAX_BATCH, STRATEGIES
-from ..ops.imports.job import ImportOptions
-from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
-from ..sources.hubspot.source import HubSpotOptions, hubspot_kind, split_names
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,
@@ -22,8 +19,11 @@ from .options import (
     add_quota_options,
     settings_from_args,
 )
-from .progress import ImportDisplay, print_dry_run, print_summary
 from .running import run_operation
+
+if TYPE_CHECKING:  # imported when the command runs: `bulkio --help` loads none of it
+    from ..ops.imports.job import ImportOptions
+    from ..sources.hubspot.settings import HubSpotSettings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -129,6 +129,9 @@ HUBSPOT_FLAGS = {"--hubspot-token-file": "hubspot_token_file", "--hubspot-base-u
 
 
 def options_from_args(args: argparse.Namespace) -> ImportOptions:
+    from ..ops.imports.job import ImportOptions
+    from ..sources.hubspot.source import HubSpotOptions, split_names
+
     return ImportOptions(
         client=args.client, create_client=args.create_client, mapping=args.mapping,
         on_duplicate=args.on_duplicate, rejects=args.rejects, report=args.report,
@@ -147,6 +150,9 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
 def hubspot_settings(args: argparse.Namespace) -> HubSpotSettings | None:
     """HubSpot's settings for a hubspot: source (an unknown kind fails here, exit 2); and a
     HubSpot flag given with a file is a usage error."""
+    from ..sources.hubspot.settings import resolve_hubspot_settings
+    from ..sources.hubspot.source import hubspot_kind
+
     kind = hubspot_kind(args.source)
     if kind is None:
         given = [flag for flag, value in HUBSPOT_FLAGS.items() if getattr(args, value)]
@@ -166,6 +172,9 @@ def hubspot_settings(args: argparse.Namespace) -> HubSpotSettings | None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..api import dry_run, import_leads
+    from .progress import ImportDisplay, print_dry_run, print_summary
+
     if args.deep and not args.validate_emails:
         raise ConfigError("--deep goes with --validate-emails (it says how to check them)")
     options = options_from_args(args)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..api import dry_run_process, make_spec, process_leads, process_status
 from ..ops.process.job import DEFAULT_WAIT_TIMEOUT_S, ProcessOptions
 from ..ops.process.plan import parse_items
 from .exit import OK, PROBLEMS
@@ -99,6 +98,8 @@ def _add_selection(k: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..api import dry_run_process, make_spec, process_leads
+
     settings = settings_from_args(args)
     spec = make_spec(args.kind, parse_items(args.kind, args.items), client=args.client,
                      leads_file=args.leads, where=args.where, overwrite=args.overwrite)
@@ -120,6 +121,8 @@ async def run(args: argparse.Namespace) -> int:
 
 
 async def status(args: argparse.Namespace) -> int:
+    from ..api import process_status
+
     report = await process_status(args.job_dir, settings=settings_from_args(args),
                                   wait=args.wait, wait_timeout=args.wait_timeout,
                                   report=args.report, out=args.out)

@@ -7,7 +7,6 @@ import sys
 
 import anyio
 
-from ..api import dry_run_purge, purge_client
 from ..errors import ConfigError
 from ..models import Client
 from ..ops.purge.job import PurgeOptions
@@ -48,6 +47,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 async def run(args: argparse.Namespace) -> int:
+    from ..api import dry_run_purge, purge_client
+
     settings = settings_from_args(args)
     if args.dry_run:
         print_purge_plan(await dry_run_purge(args.client, settings=settings, report=args.report))

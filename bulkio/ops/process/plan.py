@@ -13,13 +13,15 @@ import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ...errors import ConfigError
-from ...leadgenius.client import LeadGeniusClient
 from ...leadgenius.processing import SETTINGS_OF
+
+if TYPE_CHECKING:  # a type only: the CLI reads --processes without the HTTP client
+    from ...leadgenius.client import LeadGeniusClient
 
 ENRICH_SERVICES = ("companyUrl", "emailFinder", *(f"enrichment{i}" for i in range(1, 11)))
 SETTINGS_ROUTE = {"url": "/api/settings/url", "agent": "/api/settings/agent",
