@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any
 
 
@@ -28,6 +28,14 @@ class Page:
 
     items: list[dict[str, Any]]
     next_token: str | None
+
+
+class Ended(StrEnum):
+    """How an operation's run ended: its last progress phase, and what its report says."""
+
+    DONE = "done"
+    INTERRUPTED = "interrupted"  # Ctrl-C, SIGTERM, cancelled: resumable
+    FAILED = "failed"  # the error goes on up
 
 
 class LeadKind(Enum):

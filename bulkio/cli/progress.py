@@ -16,6 +16,7 @@ from rich.table import Table
 
 from ..models import (
     DryRun,
+    Ended,
     ExportProgress,
     ExportReport,
     ImportProgress,
@@ -93,12 +94,12 @@ class LiveDisplay:
 
     def show(self, phase: str, percent: float | None, info: str) -> None:
         """`percent` None: no known total (the bar pulses)."""
-        if phase == "failed":  # the error says it, in one line
+        if phase == Ended.FAILED:  # the error says it, in one line
             self.close()
             return
         if self.quiet or self._held or phase == "starting":
             return
-        final = phase in ("done", "interrupted")
+        final = phase in (Ended.DONE, Ended.INTERRUPTED)
         if not self.tty:
             if time.monotonic() - self._printed_at >= PLAIN_EVERY_S or final:
                 self._printed_at = time.monotonic()
@@ -113,7 +114,7 @@ class LiveDisplay:
             self._task = self._bar.add_task(phase, total=100, info="", percent="")
         assert self._task is not None
         total = 100 if percent is not None or final else None
-        done = 100.0 if phase == "done" else min(percent or 0.0, 99.9)
+        done = 100.0 if phase == Ended.DONE else min(percent or 0.0, 99.9)
         self._bar.update(self._task, description=shown(phase), total=total, completed=done,
                          info=shown(info),
                          percent=f"{int(done):>3d}%" if total else "    ")
@@ -190,7 +191,7 @@ class ExportDisplay(LiveDisplay):
         kinds = {s.label.split(" ", 1)[0] for s in p.streams}
         rows = {(s.label.split(" ", 1)[-1] if len(kinds) == 1 else s.label):
                 f"{s.records:,} records · {s.pages:,} pages" for s in busiest(p, self.ROWS)}
-        if p.phase in ("done", "interrupted"):
+        if p.phase in (Ended.DONE, Ended.INTERRUPTED):
             self.show_rows({})  # the last frame: the overall line alone
         self.show(p.phase, None, describe_export(p, clients=not self.tty))
         self.show_rows(rows)

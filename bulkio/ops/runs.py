@@ -13,6 +13,7 @@ import orjson
 
 from ..errors import Interrupted
 from ..http.stats import RunStats
+from ..models import Ended
 from ..store.files import atomic_write
 from .pool import first_error
 
@@ -22,23 +23,22 @@ TICK_S = 0.25
 
 
 async def run_then_finish(work: Callable[[], Awaitable[None]],
-                          finish: Callable[[str], Awaitable[R]],
+                          finish: Callable[[Ended], Awaitable[R]],
                           progress: Callable[[], P], on_progress: Callable[[P], None] | None) -> R:
     """Run `work` while passing `progress()` to `on_progress` every quarter second; then
-    `finish(ended)`, shielded, with `ended` "done", "interrupted" (Ctrl-C, cancelled) or
-    "failed" (the error then goes on up)."""
-    ended = "failed"
+    `finish(ended)`, shielded, with how the run ended (FAILED: the error then goes on up)."""
+    ended = Ended.FAILED
     try:
         async with anyio.create_task_group() as tg:
             if on_progress is not None:
                 tg.start_soon(_ticks, lambda: on_progress(progress()))
             await work()
             tg.cancel_scope.cancel()
-        ended = "done"
+        ended = Ended.DONE
     except BaseException as error:  # from a task group, wrapped in an exception group
         if isinstance(first_error(error), (KeyboardInterrupt, Interrupted,
                                            anyio.get_cancelled_exc_class())):
-            ended = "interrupted"
+            ended = Ended.INTERRUPTED
         raise
     finally:
         with anyio.CancelScope(shield=True):

@@ -23,13 +23,26 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from enum import StrEnum
 from typing import Any
 
 import orjson
 
 from .db import JobDatabase, transaction
 
-LEAD_STATES = ("pending", "attempted", "triggered", "skipped", "not_found", "rejected", "unknown")
+
+class LeadState(StrEnum):
+    """Where a selected lead stands. ATTEMPTED: its trigger sent, the answer not known yet."""
+
+    PENDING = "pending"
+    ATTEMPTED = "attempted"
+    TRIGGERED = "triggered"
+    SKIPPED = "skipped"
+    NOT_FOUND = "not_found"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
 NEVER = 1e18  # the next_poll of a run no longer tracked (final, or past --wait-timeout)
 
 
@@ -174,7 +187,7 @@ class ProcessJournal(JobDatabase):
     # -- figures -----------------------------------------------------------------------------
 
     def lead_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(LEAD_STATES, 0)
+        counts: dict[str, int] = dict.fromkeys(LeadState, 0)
         counts.update(self.db.execute("SELECT state, count(*) FROM leads GROUP BY state"))
         return counts
 

@@ -27,7 +27,7 @@ import anyio
 from ...errors import ApiError, AuthError, ConfigError, TransportError
 from ...formats.output import AppendFile, CsvEncoder, Encoder, NdjsonEncoder
 from ...leadgenius.client import LeadGeniusClient
-from ...models import ExportProgress, ExportReport, StreamProgress
+from ...models import Ended, ExportProgress, ExportReport, StreamProgress
 from ...store.db import FINISHED
 from ...store.export_checkpoint import ExportCheckpoint, Stream, StreamStep
 from ...store.serial import Serial
@@ -228,7 +228,7 @@ class Exporter:
             requests=stats.requests, retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started, waiting_s=self.api.waiting_s())
 
-    async def _report(self, ended: str) -> ExportReport:
+    async def _report(self, ended: Ended) -> ExportReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.checkpoint.set_meta, stats=totals)
         targets = (await self.serial(self.checkpoint.targets)).values()
@@ -242,7 +242,7 @@ class Exporter:
             files=[str(t.path) for t in self.targets.values()] if finished else [],
             manifests=[str(t.manifest) for t in self.targets.values()] if finished else [],
             failed_streams=dict(self.failed), job_dir=str(self.job_dir),
-            interrupted=ended != "done")
+            interrupted=ended != Ended.DONE)
         if finished:
             report.bytes = sum(t.path.stat().st_size for t in self.targets.values())
         report.report_path = write_report(self.options.report or self.job_dir / "report.json", report)

@@ -18,7 +18,7 @@ import anyio
 from ...errors import BulkioError, ConfigError
 from ...formats.output import CsvEncoder, Encoder, NdjsonEncoder
 from ...leadgenius.client import LeadGeniusClient
-from ...models import ExportProgress, ExportReport, StreamProgress
+from ...models import Ended, ExportProgress, ExportReport, StreamProgress
 from ...store.export_checkpoint import Stream
 from ..pool import Send, run_pool
 from ..runs import run_then_finish, write_report
@@ -111,13 +111,13 @@ class StreamExport:
             requests=stats.requests, retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started, waiting_s=self.api.waiting_s())
 
-    async def _report(self, ended: str) -> ExportReport:
+    async def _report(self, ended: Ended) -> ExportReport:
         stats = self.api.stats
         report = ExportReport(
             records=self.records, pages=self.pages, requests=stats.requests,
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=round(time.monotonic() - self.started, 3), bytes=self.bytes,
-            duplicates_dropped=self.duplicates, files=["-"], interrupted=ended != "done")
+            duplicates_dropped=self.duplicates, files=["-"], interrupted=ended != Ended.DONE)
         if self.options.report:
             report.report_path = write_report(self.options.report, report)
         if self.on_progress is not None and self.phase != "starting":

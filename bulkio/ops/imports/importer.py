@@ -31,7 +31,7 @@ import anyio
 from ...errors import BulkioError, ConfigError
 from ...formats.rejects import write_rejects
 from ...leadgenius.client import LeadGeniusClient
-from ...models import ImportProgress, ImportReport
+from ...models import Ended, ImportProgress, ImportReport
 from ...sources.records import ImportSource
 from ...store.db import FINISHED, RUNNING
 from ...store.import_journal import FINAL, UNRESOLVED, ImportJournal, Outcome, RowState
@@ -343,7 +343,7 @@ class Importer:
             log.info("note: %s", notice)
         return said
 
-    async def _finish(self, ended: str) -> ImportReport:
+    async def _finish(self, ended: Ended) -> ImportReport:
         await self._flush()
         counts = await self.serial(self.journal.counts)
         totals = job_totals(self.stats_before, self.api.stats, self.started)
@@ -356,7 +356,7 @@ class Importer:
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             strategy=self.options.strategy, batch_requests=totals["batch_requests"],
             repaired_rows=await self.serial(self.journal.rows_noted, "quotes"), client=self.slug,
-            job_dir=str(self.job_dir), interrupted=ended != "done",
+            job_dir=str(self.job_dir), interrupted=ended != Ended.DONE,
             unmapped_columns=self.input.unmapped(),
             read_as=self.reader.describe())
         for key, value in (await self.serial(self.journal.batch_figures)).items():

@@ -34,7 +34,7 @@ import anyio
 from ...errors import ApiError, AuthError, TransportError
 from ...leadgenius.client import LeadGeniusClient
 from ...leadgenius.processing import MAX_RECENT_RUNS
-from ...store.process_journal import ProcessJournal
+from ...store.process_journal import LeadState, ProcessJournal
 from ...store.serial import Serial
 
 log = logging.getLogger("bulkio.process")
@@ -207,7 +207,7 @@ class Lookup:
                 log.info("lead %s was sent at %.3f; the recent runs reach back to %.3f (the "
                          "clocks' offset: %s)", lead_id, sent_at, self.unbroken_since or 0.0,
                          "unmeasured" if self.offset is None else f"{self.offset:.3f} s")
-                await self.serial(self.journal.ended, n, "unknown",
+                await self.serial(self.journal.ended, n, LeadState.UNKNOWN,
                                   "the answer was lost and its runs could not be looked up")
             elif self.last_read is not None and self.last_read >= sent_at + self.settle_s:
                 self.resent += 1

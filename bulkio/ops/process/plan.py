@@ -19,6 +19,7 @@ import orjson
 
 from ...errors import ConfigError
 from ...leadgenius.processing import SETTINGS_OF
+from ...store.process_journal import LeadState
 
 if TYPE_CHECKING:  # a type only: the CLI reads --processes without the HTTP client
     from ...leadgenius.client import LeadGeniusClient
@@ -151,7 +152,7 @@ async def select(api: LeadGeniusClient, spec: ProcessSpec, plan: Plan) -> AsyncI
     if spec.client is None:
         ids = list(dict.fromkeys(wanted or []))
         plan.selected = plan.to_trigger = len(ids)
-        yield [(i, "pending", None) for i in ids]
+        yield [(i, LeadState.PENDING, None) for i in ids]
         return
     unseen = dict.fromkeys(wanted) if wanted is not None else None
     targets = [spec.target(i) for i in plan.runnable]
@@ -172,16 +173,16 @@ async def select(api: LeadGeniusClient, spec: ProcessSpec, plan: Plan) -> AsyncI
             plan.selected += 1
             if not spec.overwrite and all(_filled(lead.get(t)) for t in targets):
                 plan.already_filled += 1
-                chosen.append((lead_id, "skipped", "every target field already has a "
+                chosen.append((lead_id, LeadState.SKIPPED, "every target field already has a "
                                                         "value (--overwrite runs them again)"))
             else:
                 plan.to_trigger += 1
-                chosen.append((lead_id, "pending", None))
+                chosen.append((lead_id, LeadState.PENDING, None))
         yield chosen
     if unseen:
         plan.selected += len(unseen)
         plan.missing = len(unseen)
-        yield [(i, "not_found", f"not a lead of {spec.client}") for i in unseen]
+        yield [(i, LeadState.NOT_FOUND, f"not a lead of {spec.client}") for i in unseen]
 
 
 def _filled(value: Any) -> bool:

@@ -25,9 +25,10 @@ import orjson
 
 from ...errors import ApiError, AuthError, ConfigError, OutcomeUnknown, TransportError
 from ...leadgenius.client import LeadGeniusClient
+from ...models import Ended
 from ...store.db import FINISHED
 from ...store.files import atomic_write
-from ...store.process_journal import ProcessJournal
+from ...store.process_journal import LeadState, ProcessJournal
 from ...store.serial import Serial
 from ..pool import Send, run_pool
 from ..runs import job_totals, run_then_finish, write_report
@@ -132,12 +133,12 @@ class Processor:
                     log.error("%d lead(s) could not be triggered in %d rounds (the server did "
                               "not run them); --resume tries again", left, MAX_ROUNDS)
             self.tracker.triggering_over()
-            self.phase = "tracking runs" if self.wait else "done"
+            self.phase = "tracking runs" if self.wait else Ended.DONE
             if self.wait:
                 await tracked.wait()
             tg.cancel_scope.cancel()
         counts = await self.serial(self.journal.lead_counts)
-        if not (counts["pending"] or counts["unknown"]):  # else --resume goes on
+        if not (counts[LeadState.PENDING] or counts[LeadState.UNKNOWN]):  # else --resume goes on
             await self.serial(self.journal.set_meta, status=FINISHED)
 
     async def _select(self) -> None:
@@ -204,7 +205,7 @@ class Processor:
                 await self._not_sent(n, error)
                 return
             self.streak = 0
-            state = "not_found" if error.status == 404 else "rejected"
+            state = LeadState.NOT_FOUND if error.status == 404 else LeadState.REJECTED
             await self.serial(self.journal.ended, n, state, error.message or str(error))
             return
         except TransportError as error:  # never left: retries ran out
@@ -247,9 +248,9 @@ class Processor:
         stats = self.api.stats
         counts, runs = self.counts, self.run_counts
         return ProcessProgress(
-            phase=self.phase, leads=sum(counts.values()), to_send=counts["pending"],
-            sent=self.sent, triggered=counts["triggered"], skipped=counts["skipped"],
-            in_doubt=counts["attempted"], runs=runs["runs"],
+            phase=self.phase, leads=sum(counts.values()), to_send=counts[LeadState.PENDING],
+            sent=self.sent, triggered=counts[LeadState.TRIGGERED],
+            skipped=counts[LeadState.SKIPPED], in_doubt=counts[LeadState.ATTEMPTED], runs=runs["runs"],
             finished_runs=runs["completed"] + runs["failed"], requests=stats.requests,
             retries=stats.retries, rate_limited=stats.rate_limited,
             elapsed_s=time.monotonic() - self.started, per_minute=self.api.quota.per_minute,
@@ -262,13 +263,13 @@ class Processor:
             self.run_counts = await self.serial(self.journal.run_counts)
             await anyio.sleep(0.25)
 
-    async def _finish(self, ended: str) -> ProcessReport:
+    async def _finish(self, ended: Ended) -> ProcessReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.journal.set_meta, stats=totals)
         report = await finish_report(self.journal, self.serial, totals, self.job_dir,
                                      self.spec.kind, tracked=self.wait,
                                      report_path=self.report_path, out_path=self.out_path)
-        report.interrupted = ended != "done"
+        report.interrupted = ended != Ended.DONE
         report.notices = self.notices
         self.counts = await self.serial(self.journal.lead_counts)
         self.run_counts = await self.serial(self.journal.run_counts)
@@ -285,9 +286,10 @@ async def finish_report(journal: ProcessJournal, serial: Serial, totals: dict[st
     counts = await serial(journal.lead_counts)
     runs = await serial(journal.run_counts)
     report = ProcessReport(
-        leads=sum(counts.values()), triggered=counts["triggered"], skipped=counts["skipped"],
-        not_found=counts["not_found"], rejected=counts["rejected"], unknown=counts["unknown"],
-        not_sent=counts["pending"] + counts["attempted"], runs=runs["runs"],
+        leads=sum(counts.values()), triggered=counts[LeadState.TRIGGERED],
+        skipped=counts[LeadState.SKIPPED], not_found=counts[LeadState.NOT_FOUND],
+        rejected=counts[LeadState.REJECTED], unknown=counts[LeadState.UNKNOWN],
+        not_sent=counts[LeadState.PENDING] + counts[LeadState.ATTEMPTED], runs=runs["runs"],
         completed=runs["completed"], failed=runs["failed"], running=runs["running"],
         polls=runs["polls"], requests=totals["requests"], retries=totals["retries"],
         rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"], kind=kind,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from ...errors import ApiError, AuthError, ConfigError, TransportError
 from ...leadgenius.client import MAX_BATCH_DELETE, LeadGeniusClient
-from ...models import Client, PurgeProgress, PurgeReport
+from ...models import Client, Ended, PurgeProgress, PurgeReport
 from ...store.db import FINISHED, RUNNING
 from ...store.purge_spool import PurgeSpool
 from ...store.serial import Serial
@@ -190,7 +190,7 @@ class Purger:
             elapsed_s=time.monotonic() - self.started, per_minute=self.api.quota.per_minute,
             waiting_s=self.api.waiting_s())
 
-    async def _report(self, ended: str) -> PurgeReport:
+    async def _report(self, ended: Ended) -> PurgeReport:
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.spool.set_meta, stats=totals)
         found = self.found or 0
@@ -200,7 +200,7 @@ class Purger:
             rounds=self.round, requests=totals["requests"], retries=totals["retries"],
             rate_limited=totals["rate_limited"], elapsed_s=totals["elapsed_s"],
             client_deleted=self.client_deleted, client=self.client.slug,
-            job_dir=str(self.job_dir), interrupted=ended != "done")
+            job_dir=str(self.job_dir), interrupted=ended != Ended.DONE)
         report.report_path = write_report(self.report_path or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":
             self.phase = ended
