@@ -16,8 +16,7 @@ from ..ops.exports.exporter import Exporter
 from ..ops.exports.job import KINDS, ExportOptions, check_outputs, open_export_job, plan_targets
 from ..ops.exports.stdout import StreamExport
 from ..ops.exports.streams import plan_streams, unique_pages
-from ..ops.jobs import job_log
-from .running import options_of, run_operation
+from .running import options_of, run_job, run_operation
 
 
 async def export_leads(out: str | Path, *, settings: Settings | None = None,
@@ -52,13 +51,13 @@ async def export_leads(out: str | Path, *, settings: Settings | None = None,
     targets = plan_targets(options)
     check_outputs(targets, options)
     job_dir, checkpoint, resumed = open_export_job(options, targets)
-    try:
-        with job_log(job_dir):
-            async with open_client(settings, policy=policy) as api:
-                exporter = Exporter(api, options, targets, checkpoint, job_dir, resumed, on_progress)
-                return await run_operation(exporter.run())
-    finally:
-        checkpoint.close()
+
+    async def export() -> ExportReport:
+        async with open_client(settings, policy=policy) as api:
+            return await Exporter(api, options, targets, checkpoint, job_dir, resumed,
+                                  on_progress).run()
+
+    return await run_job(job_dir, checkpoint, export)
 
 
 async def iter_leads(*, kind: str = "enrich", client: str = "ALL",

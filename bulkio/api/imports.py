@@ -24,12 +24,11 @@ from ..ops.imports.importer import Importer
 from ..ops.imports.input import ImportInput
 from ..ops.imports.job import ImportOptions, open_job
 from ..ops.imports.plan import plan_import
-from ..ops.jobs import job_log
 from ..ops.runs import write_report
 from ..sources.files import open_source
 from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
 from ..sources.hubspot.source import hubspot_kind
-from .running import blocking, options_of, run_operation
+from .running import blocking, options_of, run_job, run_operation
 
 
 def import_options(client: str | None, options: ImportOptions | None, kwargs: dict[str, Any]
@@ -77,13 +76,13 @@ async def import_leads(source: str | Path, *, client: str | None = None,
     src = open_source(name, fmt=options.format, encoding=options.encoding, stdin=options.stdin)
     try:
         job_dir, journal, resumed = open_job(name, options, src.fingerprint())
-        try:
-            with job_log(job_dir):
-                async with open_client(settings, policy=policy) as api:
-                    importer = Importer(api, src, journal, job_dir, resumed, options, on_progress)
-                    return await run_operation(importer.run())
-        finally:
-            journal.close()
+
+        async def run() -> ImportReport:
+            async with open_client(settings, policy=policy) as api:
+                return await Importer(api, src, journal, job_dir, resumed, options,
+                                      on_progress).run()
+
+        return await run_job(job_dir, journal, run)
     finally:
         src.close()
 

@@ -36,8 +36,12 @@ async def run_operation(operation: Awaitable[R]) -> R:
         raise first_error(group) from None
 
 
+class NothingDone(Exception):
+    """Never raised: the default `nothing_done` of a job that always leaves something."""
+
+
 async def run_job(job_dir: Path, db: HasMeta, operation: Callable[[], Awaitable[R]], *,
-                  nothing_done: type[BaseException]) -> R:
+                  nothing_done: type[BaseException] = NothingDone) -> R:
     """A job's run, logged to JOB/log.txt; its database closed at the end. Stopped by
     `nothing_done` (nothing was sent), the job directory goes too: nothing to resume."""
     try:
