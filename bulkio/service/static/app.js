@@ -81,14 +81,22 @@ $("logout").addEventListener("click", async () => {
 // -- clients -------------------------------------------------------------------------------
 
 async function fillClients(ids, withAll) {
-  const { clients } = await api("GET", "/clients");
-  for (const id of ids) {
-    const select = $(id);
-    const chosen = select.value;
-    select.replaceChildren();
-    if (withAll) select.append(make("option", "every client", { value: "" }));
-    for (const c of clients) select.append(make("option", `${c.name} (${c.slug})`, { value: c.slug }));
-    if (chosen) select.value = chosen;
+  // The forms' buttons wait for their client pickers: a click before the list arrives would
+  // send no client (seen on a slow machine: "client is required").
+  const buttons = ids.flatMap((id) => [...($(id).form ? $(id).form.querySelectorAll("button") : [])]);
+  for (const b of buttons) b.disabled = true;
+  try {
+    const { clients } = await api("GET", "/clients");
+    for (const id of ids) {
+      const select = $(id);
+      const chosen = select.value;
+      select.replaceChildren();
+      if (withAll) select.append(make("option", "every client", { value: "" }));
+      for (const c of clients) select.append(make("option", `${c.name} (${c.slug})`, { value: c.slug }));
+      if (chosen) select.value = chosen;
+    }
+  } finally {
+    for (const b of buttons) b.disabled = false;
   }
 }
 
