@@ -18,7 +18,7 @@ from . import (
     export_throughput,
     hubspot_import,
     import_memory,
-    import_vs_seed,
+    import_vs_loop,
     process,
     purge,
     quota_utilisation,
@@ -28,7 +28,7 @@ from .chart import render as render_chart
 from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
-    import_vs_seed, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
+    import_vs_loop, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
     sandbox_ceiling, csv_reading, hubspot_import, batch_strategy, process)}
 
 

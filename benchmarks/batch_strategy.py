@@ -51,7 +51,7 @@ def server_books(db: Path, expected: int) -> tuple[int, int]:
 def one_run(rows: Path, count: int, strategy: str, persist: float, tmp: Path) -> dict[str, Any]:
     db = tmp / f"{strategy}-{persist}.db"
     report_path = tmp / f"{strategy}-{persist}.json"
-    with sandbox("--quota", str(QUOTA), "--latency-ms", "50-300", "--seed-clients", "1",
+    with sandbox("--quota", str(QUOTA), "--latency-ms", "50-300", "--clients", "1",
                  "--batch-persist", str(persist), "--db", str(db)) as sb:
         argv = [sys.executable, "-m", "bulkio", "import", str(rows), "--client", "acme-corp",
                 "--rate", str(QUOTA), "--settle", str(SETTLE_S), "--strategy", strategy,

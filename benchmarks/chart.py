@@ -1,7 +1,9 @@
-"""The README's chart: leads stored over time, bulkio against the seeds' loop, per latency.
+"""The documentation's chart: leads stored over time, bulkio against the documented loop (one
+POST, then a sleep), per latency.
 
-Rendered from `import-vs-seed.json` (its once-a-second counts) into `import-vs-seed.png`.
-matplotlib is a benchmark-only dependency (`pip install -e .[bench]`).
+Rendered from `import-vs-loop.json` (its once-a-second counts) into
+docs/images/import-vs-loop.png, where the docs show it. matplotlib is a benchmark-only
+dependency (`pip install -e .[bench]`).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from pathlib import Path
 
 import orjson
 
-NAME = "import-vs-seed"
+NAME = "import-vs-loop"
+IMAGES = Path(__file__).parent.parent / "docs" / "images"
 
 
-def render(results: Path) -> Path | None:
-    """Write the chart beside the results; None when there is nothing to draw it from."""
+def render(results: Path, images: Path = IMAGES) -> Path | None:
+    """Write the chart into `images`; None when there is nothing to draw it from."""
     source = results / f"{NAME}.json"
     if not source.exists():
         return None
@@ -30,7 +33,7 @@ def render(results: Path) -> Path | None:
                              squeeze=False)
     for ax, run in zip(axes[0], runs, strict=True):
         for key, label, style in (("bulkio_series", "bulkio import", "-"),
-                                  ("seed_series", "the seeds' loop", "--")):
+                                  ("loop_series", "one POST, then 150 ms sleep", "--")):
             points = run[key]
             ax.plot([t for t, _ in points], [n for _, n in points], style, label=label)
         ax.set_title(f"{run['latency_ms']} ms latency (x{run['ratio']:.1f})")
@@ -40,7 +43,7 @@ def render(results: Path) -> Path | None:
     axes[0][0].legend(loc="upper left")
     fig.suptitle("Importing at the premium quota (1,000 requests a minute)")
     fig.tight_layout()
-    out = results / f"{NAME}.png"
+    out = images / f"{NAME}.png"
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out

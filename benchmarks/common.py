@@ -131,7 +131,7 @@ def write_result(name: str, figures: dict[str, Any], out: Path = RESULTS) -> Pat
 
 
 def write_csv(path: Path, rows: int, prefix: str = "lead") -> Path:
-    """A clean CSV of `rows` distinct leads (the seeds' own column names)."""
+    """A clean CSV of `rows` distinct leads (the column names of LeadGenius's documentation)."""
     with path.open("w", encoding="utf-8") as f:
         f.write("First Name,Last Name,Email,Company,Title\n")
         for i in range(rows):

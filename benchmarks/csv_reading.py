@@ -2,7 +2,7 @@
 
 bulkio's CSV reader (sources/) assembles records itself so that an unterminated quote never
 swallows the rest of a file, stray quotes are kept as typed, and every row knows its line and
-byte offset. The alternative is `csv.DictReader` over the decoded file, what the seeds'
+byte offset. The alternative is `csv.DictReader` over the decoded file, what the guides'
 scripts (and bulkio before issue 10) use. Both read the same files, in alternating rounds of
 the same run, best of each:
 

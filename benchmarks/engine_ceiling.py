@@ -31,7 +31,7 @@ def run(quick: bool) -> dict[str, Any]:
     rounds = 1 if quick else 2
     best = {"bulkio_rows_per_s": 0.0, "raw_posts_per_s": 0.0}
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as tmp, \
-            sandbox("--quota", "unlimited", "--seed-clients", str(2 * rounds)) as sb:
+            sandbox("--quota", "unlimited", "--clients", str(2 * rounds)) as sb:
         info = sb.info
         slugs = ["acme-corp", "historic-leads", "northwind-traders", "contoso"]
         settings = settings_for(info, rate_per_minute=None, concurrency=CONCURRENCY)

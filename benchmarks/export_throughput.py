@@ -68,7 +68,7 @@ def bulkio_export(info: dict[str, str], tmp: Path, run: str, *extra: str) -> dic
 def one_cursor(quick: bool, tmp: Path, leads: int, latency_ms: int = 0) -> dict[str, Any]:
     rounds = 1 if quick else 2
     bulkio_runs, raw_runs = [], []
-    with sandbox("--quota", "unlimited", "--seed-clients", "1", "--seed-leads", str(leads),
+    with sandbox("--quota", "unlimited", "--clients", "1", "--leads", str(leads),
                  "--latency-ms", str(latency_ms), "--db", str(tmp / f"one-{latency_ms}.db")) as sb:
         for i in range(rounds):
             start = time.perf_counter()
@@ -90,7 +90,7 @@ def one_cursor(quick: bool, tmp: Path, leads: int, latency_ms: int = 0) -> dict[
 def many_clients(quick: bool, tmp: Path) -> dict[str, Any]:
     clients = 20
     leads = 40_000 if quick else 1_000_000
-    with sandbox("--quota", "unlimited", "--seed-clients", str(clients), "--seed-leads", str(leads),
+    with sandbox("--quota", "unlimited", "--clients", str(clients), "--leads", str(leads),
                  "--latency-ms", "300", "--db", str(tmp / "many.db")) as sb:
         per_client = bulkio_export(sb.info, tmp, "per-client", "--concurrency", str(clients))
         single = bulkio_export(sb.info, tmp, "single", "--single-cursor")

@@ -38,7 +38,7 @@ def run(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-hubspot-") as tmp:
         for name in ("guide", "bulkio"):
             db = Path(tmp) / f"{name}.db"
-            with sandbox("--quota", "premium", "--latency-ms", "300", "--seed-clients", "1",
+            with sandbox("--quota", "premium", "--latency-ms", "300", "--clients", "1",
                          "--hubspot-contacts", str(contacts), "--db", str(db)) as sb:
                 info = sb.info
                 argv = ([sys.executable, str(GUIDE), info["base_url"], info["email"],
@@ -71,7 +71,7 @@ def _import(tmp: Path, info: dict[str, str], job: str) -> tuple[list[str], dict[
 def _requests_per_contact(tmp: Path, contacts: int) -> dict[str, Any]:
     """A whole import: HubSpot's requests a contact, from bulkio's log; and what the guide's
     method costs on the same portal (a page per 100 contacts, a read per 100 companies)."""
-    with sandbox("--quota", "unlimited", "--seed-clients", "1", "--hubspot-contacts",
+    with sandbox("--quota", "unlimited", "--clients", "1", "--hubspot-contacts",
                  str(contacts), "--hubspot-rate", "unlimited") as sb:
         argv, env = _import(tmp, sb.info, "job-requests")
         run_measured(argv, env)
@@ -85,7 +85,7 @@ def _requests_per_contact(tmp: Path, contacts: int) -> dict[str, Any]:
 
 
 def _memory(tmp: Path, contacts: int) -> dict[str, Any]:
-    with sandbox("--quota", "unlimited", "--seed-clients", "1", "--hubspot-contacts",
+    with sandbox("--quota", "unlimited", "--clients", "1", "--hubspot-contacts",
                  str(contacts), "--hubspot-rate", "unlimited", "--db", str(tmp / "big.db")) as sb:
         argv, env = _import(tmp, sb.info, "job-memory")
         start = time.perf_counter()

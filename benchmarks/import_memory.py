@@ -21,7 +21,7 @@ def run(quick: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as tmp:
         source = write_csv(Path(tmp) / "big.csv", count)
         # The sandbox keeps its data in a file so that it, not bulkio, is what grows on disk.
-        with sandbox("--quota", "unlimited", "--seed-clients", "1", "--db",
+        with sandbox("--quota", "unlimited", "--clients", "1", "--db",
                      str(Path(tmp) / "sandbox.db")) as sb:
             start = time.perf_counter()
             code, peak_mb = run_measured(

@@ -7,7 +7,7 @@ take 5-30 s, as the issue sets them, unscaled. Contenders, each against a fresh 
 - bulkio: `bulkio process enrich --services enrichment1 --wait` (a real process) over a
   client of 2,000 leads (500 quick);
 - a hand-written tracker: the same triggers at the quota (aiolimiter, 16 at a time), then
-  every run polled every 2 seconds until it is final, what a script built on the seed's
+  every run polled every 2 seconds until it is final, what a script built on the documented
   "trigger, then trigger-task-status" would do; over 500 leads (100 quick), since only its
   polls a run are compared.
 Figures: requests a minute (triggers, status polls and reads together) over the quota while
@@ -42,8 +42,8 @@ FINAL = ("COMPLETED", "FAILED", "CANCELED")
 
 
 def config(leads: int) -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=QUOTA, latency_ms=(50, 300), seed_clients=1,
-                         seed_leads=leads, seed_settings=True, run_seconds=RUN_SECONDS)
+    return SandboxConfig(quota_per_minute=QUOTA, latency_ms=(50, 300), clients=1,
+                         leads=leads, processing_settings=True, run_seconds=RUN_SECONDS)
 
 
 def requests_so_far(sb: Sandbox) -> int:

@@ -69,8 +69,8 @@ async def one_delete_per_lead(info: dict[str, str]) -> int:
 
 def run(quick: bool) -> dict[str, Any]:
     leads = 1000 if quick else 10_000
-    knobs = ("--quota", str(QUOTA), "--latency-ms", "50-150", "--seed-clients", "1",
-             "--seed-leads", str(leads))
+    knobs = ("--quota", str(QUOTA), "--latency-ms", "50-150", "--clients", "1",
+             "--leads", str(leads))
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as folder:
         tmp = Path(folder)
         with sandbox(*knobs, "--db", str(tmp / "a.db")) as sb:

@@ -76,7 +76,7 @@ async def naive_run(info: dict[str, str], quota: int, seconds: float,
 
 def run(quick: bool) -> dict[str, Any]:
     quota, seconds = (1200, 15) if quick else (6000, 90)
-    knobs = ("--quota", str(quota), "--latency-ms", "50-2000", "--seed-clients", "1")
+    knobs = ("--quota", str(quota), "--latency-ms", "50-2000", "--clients", "1")
     with tempfile.TemporaryDirectory(prefix="bulkio-bench-") as tmp:
         rows = write_csv(Path(tmp) / "leads.csv", int(quota / 60 * seconds * 1.5))
         with sandbox(*knobs) as sb:

@@ -38,7 +38,7 @@ def run(quick: bool) -> dict[str, Any]:
     # Both servers up at once, measured in alternating rounds, best of each: the ratio then
     # holds even when something else wakes up on the machine during one round.
     minimal = [sys.executable, str(Path(__file__).parent / "baselines" / "minimal_server.py")]
-    with server(minimal) as ref, sandbox("--quota", "unlimited", "--seed-clients", "1") as sb:
+    with server(minimal) as ref, sandbox("--quota", "unlimited", "--clients", "1") as sb:
         contenders = {
             "minimal_aiohttp_posts_per_s": (ref.base_url, {"Content-Type": "application/json"}),
             "sandbox_posts_per_s": (sb.base_url, {"Authorization": f"Bearer {sb.info['token']}",
@@ -54,7 +54,7 @@ def run(quick: bool) -> dict[str, Any]:
     figures["post_ratio_sandbox_to_minimal"] = (
         figures["sandbox_posts_per_s"] / figures["minimal_aiohttp_posts_per_s"])
 
-    with sandbox("--quota", "unlimited", "--seed-clients", "20", "--seed-leads", str(seeded)) as sb:
+    with sandbox("--quota", "unlimited", "--clients", "20", "--leads", str(seeded)) as sb:
         figures["seeded_leads"] = seeded
         figures["seed_and_start_s"] = sb.started_in
         headers = {"x-api-key": sb.info["api_key"], "x-user-id": sb.info["user_id"]}

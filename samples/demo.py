@@ -25,8 +25,8 @@ import aiohttp
 import orjson
 from running import banner, bulkio, started, stop
 
-SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "6000",
-           "--seed-source-leads", "1500", "--seed-settings", "--run-seconds", "1-4"]
+SANDBOX = ["--port", "0", "--quota", "6000", "--clients", "3", "--leads", "6000",
+           "--source-leads", "1500", "--processing-settings", "--run-seconds", "1-4"]
 OUT = Path("out")
 SAMPLE = Path(__file__).parent / "leads.csv"
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 from running import banner, bulkio, started, stop
 
-SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "1", "--hubspot-contacts", "2000",
+SANDBOX = ["--port", "0", "--quota", "6000", "--clients", "1", "--hubspot-contacts", "2000",
            "--hubspot-leads-v1", "300", "--chaos-seed", "7"]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from running import started, stop
 
-SANDBOX = ["--port", "0", "--quota", "6000", "--seed-clients", "3", "--seed-leads", "3000"]
+SANDBOX = ["--port", "0", "--quota", "6000", "--clients", "3", "--leads", "3000"]
 
 
 def main() -> int:

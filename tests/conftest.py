@@ -54,7 +54,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
     """Override in a module to change the default sandbox of its tests."""
-    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=10)
+    return SandboxConfig(quota_per_minute=None, clients=2, leads=10)
 
 
 @pytest.fixture

@@ -70,9 +70,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="after a lost answer, wait this long (the server's own timeout) before "
                         "looking the row up (default: 30)")
-    g = p.add_argument_group("sending (see 'Faster than one request per lead' in the README)")
+    g = p.add_argument_group("sending (see 'Faster than one request per lead' in the docs)")
     g.add_argument("--strategy", choices=STRATEGIES, default="single",
-                   help="single: one lead a request, the seeds' rule (default); batch: 50 leads "
+                   help="single: one lead a request, as LeadGenius's documentation does it "
+                        "(default); batch: 50 leads "
                         "a request, each lead believed only once the client's listing shows it, "
                         "the missing ones sent again; auto: batches while the listings show "
                         "them stored, single leads when they are not")

@@ -17,8 +17,8 @@ log = logging.getLogger("bulkio.service")
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
-        "serve", help="the lead import job service (the LeadVibe seed's API) and its web page",
-        description="Serve the LeadVibe seed's lead import API (preview, start, jobs, cancel), "
+        "serve", help="the lead import job service (the LeadVibe import API) and its web page",
+        description="Serve the LeadVibe lead import API (preview, start, jobs, cancel), "
                     "exports and purges as jobs, and a web page on top, acting as the "
                     "LeadGenius identity of your settings. Once listening it prints one JSON "
                     "line on stdout: url and token (the service's own bearer token, made at "
@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--data-dir", type=Path, default=Path(".bulkio") / "service", metavar="DIR",
                    help="token, jobs and uploads (default: %(default)s)")
     p.add_argument("--max-upload-mb", type=int, default=10, metavar="MB",
-                   help="largest CSV accepted by the preview (default: 10, as the seed)")
+                   help="largest CSV accepted by the preview (default: 10, as the LeadVibe API)")
     p.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="for every import job: the server's own timeout (default: 30)")
     p.add_argument("--print-token", action="store_true",

@@ -22,7 +22,7 @@ import orjson
 
 from ..errors import SourceError
 
-#: Fields the LeadGenius API is known to store (the seeds), with the headers people use.
+#: Fields the LeadGenius API is documented to store, with the headers people use.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "firstName": ("firstname", "first", "givenname", "forename", "fname",
                   "prenom", "vorname", "nombre", "primernombre", "nome", "primeironome"),

@@ -1,6 +1,6 @@
 """Turning one input record into a lead payload that the API will store.
 
-The seeds' rules, applied to every payload before it is sent:
+The API's payload rules (each broken one is a 500), applied to every payload before it is sent:
 - no empty or whitespace-only value is sent (an empty string is a 500); values are trimmed;
 - the phone field is `phoneNumber` (the mapping sees to that: `phone` is a 500);
 - a missing first or last name is derived from the email's local part, a last name that is

@@ -14,7 +14,7 @@ def normalise_base_url(url: str, insecure: bool, *, setting: str, example: str) 
     refuse plain http to anything but loopback unless `insecure`."""
     url = url.strip().rstrip("/")
     if url.endswith("/api"):
-        url = url[: -len("/api")]  # the seeds write the base URL with /api; both work
+        url = url[: -len("/api")]  # LeadGenius's documentation writes it with /api; both work
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"the base URL {url!r} is not an http(s) URL; set {setting} to e.g. "

@@ -1,4 +1,5 @@
-"""The saved-credentials file (`~/.leadgenius_auth.json`): the seeds' format plus `api_key`.
+"""The saved-credentials file (`~/.leadgenius_auth.json`): the format the LeadGenius Pro API's
+own scripts use, plus `api_key`.
 
 Written atomically (temporary file in the same directory, fsync, rename) with mode 0600 from
 the first byte, so a crash never leaves a half-written file and no other user can read it.
@@ -19,7 +20,7 @@ from ..store.files import atomic_write
 
 log = logging.getLogger("bulkio.auth")
 
-#: Keys of the seeds' format, plus api_key. Nothing else is written.
+#: Keys of that format, plus api_key. Nothing else is written.
 KEYS = ("token", "id_token", "refresh_token", "email", "user_id", "base_url", "api_key")
 
 

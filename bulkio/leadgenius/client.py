@@ -221,7 +221,7 @@ class LeadGeniusClient(ProcessingCalls):
 
     async def create_leads(self, leads: Sequence[Mapping[str, Any]]) -> dict[int, str]:
         """The batch POST. Its 201 is a claim, not a fact: it counts every lead it did not
-        skip as created whether it stored them or not (the seeds' Bug #2), so only the
+        skip as created whether it stored them or not (a known bug of the API), so only the
         client's listing can say. Returns what it says it skipped: {index: reason}.
 
         Raises like `create_lead` (OutcomeUnknown: the answer was lost).

@@ -34,10 +34,10 @@ class SandboxConfig:
     cursor_name: str = "nextToken"  # the JWT lead list's cursor key: nextToken or lastKey
     run_seconds: tuple[float, float] = (5.0, 30.0)  # how long a processing run takes
     run_failure_rate: float = 0.0  # chance a processing run ends FAILED
-    seed_settings: bool = False  # processing settings for a few services (processing.seed_settings)
-    seed_clients: int = 0
-    seed_leads: int = 0  # enrich leads in all, spread over the seeded clients
-    seed_source_leads: int = 0  # source leads in all, spread over the seeded clients
+    processing_settings: bool = False  # settings for a few services (processing.seed_settings)
+    clients: int = 0  # clients made at start, with fake data
+    leads: int = 0  # enrich leads in all, spread over those clients
+    source_leads: int = 0  # source leads in all, spread over those clients
     db: str | None = None  # SQLite file; None keeps everything in memory
     chaos_seed: int | None = None
     email: str = "demo@sandbox.local"
@@ -172,17 +172,26 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    help="how long a processing run takes, uniform in the range (default: 5-30)")
     g.add_argument("--run-failure-rate", type=probability, default=d.run_failure_rate,
                    metavar="P", help="chance that a processing run ends FAILED (default: 0)")
-    g.add_argument("--seed-settings", action="store_true",
+    g.add_argument("--processing-settings", action="store_true",
                    help="configure processing: URLs for companyUrl, emailFinder and "
                         "enrichment1-3, copyright agents for processes 1-3, SDR agents for "
                         "aiLeadScore, aiQualification and message1")
     g = parser.add_argument_group("data")
-    g.add_argument("--seed-clients", type=count, default=d.seed_clients, metavar="N",
-                   help="create N clients with realistic fake data")
-    g.add_argument("--seed-leads", type=count, default=d.seed_leads, metavar="M",
-                   help="create M enrich leads in all, spread evenly over the seeded clients")
-    g.add_argument("--seed-source-leads", type=count, default=d.seed_source_leads, metavar="M",
-                   help="create M source leads in all (served by /api/source-leads/list)")
+    g.add_argument("--clients", type=count, default=d.clients, metavar="N",
+                   help="start with N clients holding realistic fake data")
+    g.add_argument("--leads", type=count, default=d.leads, metavar="M",
+                   help="start with M enrich leads in all, spread evenly over those clients")
+    g.add_argument("--source-leads", type=count, default=d.source_leads, metavar="M",
+                   help="start with M source leads in all (served by /api/source-leads/list)")
+    # The 0.1 spellings, for one release (not in --help).
+    for old, new in (("--seed-settings", "processing_settings"), ("--seed-clients", "clients"),
+                     ("--seed-leads", "leads"), ("--seed-source-leads", "source_leads")):
+        if new == "processing_settings":
+            g.add_argument(old, dest=new, action="store_true", default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
+        else:
+            g.add_argument(old, dest=new, type=count, default=argparse.SUPPRESS,
+                           help=argparse.SUPPRESS)
     g.add_argument("--db", default=None, metavar="FILE",
                    help="keep the data in this SQLite file (default: in memory)")
     g.add_argument("--email", default=d.email, help="the sandbox user's login (default: %(default)s)")
@@ -225,10 +234,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         cursor_name=args.cursor_name,
         run_seconds=args.run_seconds,
         run_failure_rate=args.run_failure_rate,
-        seed_settings=args.seed_settings,
-        seed_clients=args.seed_clients,
-        seed_leads=args.seed_leads,
-        seed_source_leads=args.seed_source_leads,
+        processing_settings=args.processing_settings,
+        clients=args.clients,
+        leads=args.leads,
+        source_leads=args.source_leads,
         db=args.db,
         chaos_seed=args.chaos_seed,
         email=args.email,

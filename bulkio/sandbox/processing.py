@@ -39,7 +39,7 @@ SETTINGS_FIELDS = {
     "sdr-ai": frozenset(("projectId", *(f"{f}AgentId" for f in SDR_FIELDS))),
 }
 def seed_settings(processing: Processing, company_id: str) -> None:
-    """--seed-settings: companyUrl, emailFinder and enrichment1-3 URLs, copyright agents for
+    """--processing-settings: companyUrl, emailFinder and enrichment1-3 URLs, copyright agents for
     processes 1-3, SDR agents for aiLeadScore, aiQualification and message1."""
     url = {s: f"https://{s.lower()}.enrich.sandbox.local/v1" for s in ENRICH_SERVICES[:5]}
     url.update({f"{s}_Apikey": f"key-{s}" for s in url})

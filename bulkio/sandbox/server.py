@@ -62,10 +62,10 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
     user = store.ensure_user(config.email)
     state = SandboxState(config=config, store=store, user=user, chaos=Chaos(config),
                          quota=SlidingWindowQuota())
-    if config.seed_clients or config.seed_leads or config.seed_source_leads:
-        seed(store, user, config.seed_clients, config.seed_leads, config.seed_source_leads,
+    if config.clients or config.leads or config.source_leads:
+        seed(store, user, config.clients, config.leads, config.source_leads,
              random.Random(config.chaos_seed))
-    if config.seed_settings:
+    if config.processing_settings:
         seed_settings(state.processing, user.company_id)
     # The twin's token is kept with the data, so a --db rehearsal keeps working after a restart.
     hs_store = HubSpotStore(store.db)

@@ -1,4 +1,4 @@
-"""The seed's import endpoints: preview, start, the jobs and their errors, cancel, rejects."""
+"""The LeadVibe API's import endpoints: preview, start, the jobs and their errors, cancel, rejects."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Jobs as the seed shows them: its field names, ISO times, counts, and the row errors read
+"""Jobs as the LeadVibe import API shows them: its field names, ISO times, counts, and the row errors read
 from the job's rejects file (`row`, `error`, `value`: the identifier's value), a page at a
 time."""
 
@@ -37,7 +37,7 @@ def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]
 
 
 def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool) -> dict[str, Any]:
-    """The seed's job shape (GET /leads/import/jobs and /jobs/{id})."""
+    """The LeadVibe API's job shape (GET /leads/import/jobs and /jobs/{id})."""
     full = job_view(job, live)
     view = {k: full.get(k) for k in ("job_id", "status", "file_name", "created_at",
                                      "completed_at")}

@@ -180,7 +180,7 @@ class Runner:
 
 
 def import_counts(report: dict[str, Any], total_rows: int | None) -> dict[str, Any]:
-    """The seed's counts from bulkio's report (a rejected or failed row is a failed row)."""
+    """The LeadVibe API's counts from bulkio's report (a rejected or failed row is a failed row)."""
     return {"total_rows": total_rows if total_rows is not None else report["rows_read"],
             "rows_done": report["rows_read"], "created_count": report["created"],
             "updated_count": report["updated"], "skipped_count": report["skipped_duplicate"],

@@ -35,7 +35,7 @@ async def login(sb: Sandbox, monkeypatch: pytest.MonkeyPatch) -> int:
 
 async def test_login_saves_a_0600_auth_file_and_status_shows_who(
         sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """login writes the seeds' format (mode 0600, no password); status names the account."""
+    """login writes the LeadGenius scripts' format (mode 0600, no password); status names the account."""
     assert await login(sandbox, monkeypatch) == 0
     path = Path(os.environ["LEADGENIUS_AUTH_FILE"])
     saved = load_auth_file(path)

@@ -19,7 +19,7 @@ from tests.cli.test_import_cli import credentials  # noqa: F401  (autouse fixtur
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=300)
+    return SandboxConfig(quota_per_minute=None, clients=2, leads=300)
 
 
 async def bulkio(*argv: str) -> int:

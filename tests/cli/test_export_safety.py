@@ -26,7 +26,7 @@ FORMULAS = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+cmd|' /C calc'!
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, seed_leads=120)
+    return SandboxConfig(quota_per_minute=None, clients=1, leads=120)
 
 
 async def bulkio(*argv: str) -> int:

@@ -17,7 +17,7 @@ from tests.ops.imports.test_import import SAMPLES, server_emails, settings_for
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2)
+    return SandboxConfig(quota_per_minute=None, clients=2)
 
 
 @pytest.fixture(autouse=True)
@@ -139,7 +139,7 @@ def test_the_synchronous_wrapper_inside_a_running_event_loop(tmp_path: Path) -> 
     from bulkio.leadgenius.settings import Credentials, Settings
 
     with subprocess.Popen([sys.executable, "-m", "bulkio", "sandbox", "--port", "0", "--quota",
-                           "unlimited", "--seed-clients", "1"],
+                           "unlimited", "--clients", "1"],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as sandbox:
         try:
             assert sandbox.stdout is not None

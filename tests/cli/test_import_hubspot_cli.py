@@ -19,7 +19,7 @@ from tests.processes import environment, stop_after
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, hubspot_contacts=1500,
+    return SandboxConfig(quota_per_minute=None, clients=1, hubspot_contacts=1500,
                          hubspot_leads_v1=300, hubspot_rate=None, latency_ms=(1, 5), chaos_seed=4)
 
 

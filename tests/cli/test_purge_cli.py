@@ -18,7 +18,7 @@ from tests.cli.test_import_cli import credentials  # noqa: F401  (autouse fixtur
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=400)
+    return SandboxConfig(quota_per_minute=None, clients=2, leads=400)
 
 
 async def bulkio(*argv: str) -> int:

@@ -1,4 +1,4 @@
-"""Payloads obey the seeds' rules, whatever the row holds."""
+"""Payloads obey the API's rules, whatever the row holds."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_names_are_derived_from_the_email(email: str) -> None:
 
 
 def test_concrete_rules() -> None:
-    """The seeds' cases, one by one."""
+    """The documented cases, one by one."""
     b = builder()
     assert b.build({"Email": "jane.doe@x.com"}).payload == {
         "client_id": "acme-corp", "email": "jane.doe@x.com", "firstName": "Jane", "lastName": "Doe"}

@@ -1,4 +1,4 @@
-"""The auth file: the seeds' format plus api_key, mode 0600, atomic."""
+"""The auth file: the LeadGenius scripts' format plus api_key, mode 0600, atomic."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def test_missing_file_is_empty_and_garbage_is_a_config_error(tmp_path: Path) -> 
 
 
 def test_the_seeds_own_format_loads(tmp_path: Path) -> None:
-    """A file written by the seeds' auth script is read as is."""
+    """A file written by LeadGenius's own auth script is read as is."""
     path = tmp_path / "auth.json"
     path.write_text('{"token": "a", "id_token": "b", "refresh_token": "c", "email": "d@x.com", '
                     '"user_id": "u", "base_url": "https://last.leadgenius.app"}')

@@ -16,8 +16,8 @@ from bulkio.sandbox import Sandbox, SandboxConfig
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=2_500,
-                         seed_source_leads=7)
+    return SandboxConfig(quota_per_minute=None, clients=2, leads=2_500,
+                         source_leads=7)
 
 
 def settings_for(sb: Sandbox, *, api_key: bool = True, **extra: object) -> Settings:

@@ -22,7 +22,7 @@ ROWS = 2000
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, seed_leads=3000,
+    return SandboxConfig(quota_per_minute=None, clients=1, leads=3000,
                          latency_ms=(5, 10))
 
 
@@ -58,7 +58,7 @@ async def test_a_second_import_on_a_running_job_is_refused(sandbox: Sandbox, tmp
 async def test_a_second_purge_on_a_running_job_is_refused(make_sandbox: MakeSandbox,
                                                           tmp_path: Path) -> None:
     """Two purges of one client at once would double the deletes and both report them."""
-    async with make_sandbox(seed_clients=1, seed_leads=1000, latency_ms=(200, 300)) as sb:
+    async with make_sandbox(clients=1, leads=1000, latency_ms=(200, 300)) as sb:
         first = bulkio(sb, "purge", "--client", "acme-corp", "--yes", "--concurrency", "2",
                        "--job-dir", str(tmp_path / "job"))
         code, pid, other, err = await second_while_first_runs(
@@ -70,7 +70,7 @@ async def test_a_second_purge_on_a_running_job_is_refused(make_sandbox: MakeSand
 async def test_a_second_export_on_a_running_job_is_refused(make_sandbox: MakeSandbox,
                                                            tmp_path: Path) -> None:
     """Two exports writing one file at once would interleave it."""
-    async with make_sandbox(seed_clients=1, seed_leads=1000, latency_ms=(200, 300)) as sb:
+    async with make_sandbox(clients=1, leads=1000, latency_ms=(200, 300)) as sb:
         out = tmp_path / "leads.ndjson"
         first = bulkio(sb, "export", "--out", str(out), "--page-size", "100", "--job-dir",
                        str(tmp_path / "job"))

@@ -12,8 +12,8 @@ from tests.conftest import RawApi
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=3, seed_leads=7_000,
-                         seed_source_leads=30)
+    return SandboxConfig(quota_per_minute=None, clients=3, leads=7_000,
+                         source_leads=30)
 
 
 def params(api: RawApi, **extra: Any) -> dict[str, Any]:

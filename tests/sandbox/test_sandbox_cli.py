@@ -39,7 +39,7 @@ def stop(proc: subprocess.Popen[bytes]) -> tuple[int, bytes]:
 
 async def test_prints_one_json_line_then_serves_and_stops_on_sigterm() -> None:
     """The JSON line has the seven fields; its token works; SIGTERM ends it with code 0."""
-    proc = start("--seed-clients", "2", "--seed-leads", "20", "--quota", "premium")
+    proc = start("--clients", "2", "--leads", "20", "--quota", "premium")
     try:
         info = first_line(proc)
         assert set(info) == KEYS and info["base_url"].startswith("http://127.0.0.1:")
@@ -58,7 +58,7 @@ async def test_prints_one_json_line_then_serves_and_stops_on_sigterm() -> None:
 async def test_db_file_keeps_data_and_credentials_across_restarts(tmp_path: Path) -> None:
     """--db FILE: a second run sees the first run's clients and the same password."""
     db = str(tmp_path / "rehearsal.db")
-    proc = start("--db", db, "--seed-clients", "1", "--seed-leads", "5")
+    proc = start("--db", db, "--clients", "1", "--leads", "5")
     first = first_line(proc)
     assert stop(proc)[0] == 0
     proc = start("--db", db)
@@ -96,7 +96,7 @@ def test_latency_values() -> None:
 
 
 def test_seeding_spreads_leads_evenly_with_unique_emails() -> None:
-    """--seed-clients N --seed-leads M: M leads in all, spread evenly, every email unique."""
+    """--clients N --leads M: M leads in all, spread evenly, every email unique."""
     import random
 
     store = Store()

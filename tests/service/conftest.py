@@ -21,7 +21,7 @@ from tests.processes import environment
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, latency_ms=(1, 5))
+    return SandboxConfig(quota_per_minute=None, clients=1, latency_ms=(1, 5))
 
 
 @dataclass

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def shared_sandbox() -> AsyncIterator[Sandbox]:
-    async with run_sandbox(SandboxConfig(quota_per_minute=None, seed_clients=1,
+    async with run_sandbox(SandboxConfig(quota_per_minute=None, clients=1,
                                          latency_ms=(1, 5))) as sb:
         yield sb
 

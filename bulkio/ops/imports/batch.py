@@ -27,7 +27,7 @@ import anyio
 log = logging.getLogger("bulkio.import")
 
 STRATEGIES = ("single", "batch", "auto")
-MAX_BATCH = 50  # the Pro API seed's batch size
+MAX_BATCH = 50  # the batch size the LeadGenius Pro API documents
 MEASURE_AT_LEAST = 50  # rows verified before a measurement counts
 FIRST_PROBE_AFTER = 2000  # single rows after a fall back before `auto` tries a batch again
 SINGLE_ROUNDS = 2  # the last re-send rounds of an import send single leads

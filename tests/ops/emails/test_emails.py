@@ -22,7 +22,7 @@ from tests.ops.imports.test_import import FAST, SAMPLES, run, server_emails, set
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, seed_leads=50)
+    return SandboxConfig(quota_per_minute=None, clients=1, leads=50)
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

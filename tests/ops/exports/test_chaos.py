@@ -14,7 +14,7 @@ QUOTA = 1200  # a minute: tight enough that pacing matters, quick enough for a t
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=QUOTA, seed_clients=4, seed_leads=6000, token_ttl=2,
+    return SandboxConfig(quota_per_minute=QUOTA, clients=4, leads=6000, token_ttl=2,
                          latency_ms=(1, 30), error_rate=0.05, lost_response_rate=0.05,
                          drop_rate=0.03, page_repeat=0.2, chaos_seed=20261122)
 

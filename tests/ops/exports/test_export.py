@@ -30,8 +30,8 @@ FAST = RetryPolicy(base_delay=0.01, max_delay=0.05)
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=3, seed_leads=2500,
-                         seed_source_leads=700)
+    return SandboxConfig(quota_per_minute=None, clients=3, leads=2500,
+                         source_leads=700)
 
 
 def settings_for(sb: Sandbox, *, api_key: bool = True, **extra: Any) -> Settings:

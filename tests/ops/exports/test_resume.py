@@ -27,7 +27,7 @@ KILL_AFTER = 30  # bulk list page requests the server has received (of 64)
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=4, seed_leads=LEADS,
+    return SandboxConfig(quota_per_minute=None, clients=4, leads=LEADS,
                          latency_ms=(5, 20))
 
 
@@ -94,7 +94,7 @@ def test_memory_stays_flat(tmp_path: Path) -> None:
     from benchmarks.peak_rss import run_measured
 
     async def go() -> tuple[int, float]:
-        config = SandboxConfig(quota_per_minute=None, seed_clients=5, seed_leads=100_000)
+        config = SandboxConfig(quota_per_minute=None, clients=5, leads=100_000)
         from bulkio.sandbox import run_sandbox
 
         async with run_sandbox(config) as sb:

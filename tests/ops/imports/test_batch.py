@@ -21,7 +21,7 @@ BAD = 7  # rows without a usable email: rejected before anything is sent
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, chaos_seed=13)
+    return SandboxConfig(quota_per_minute=None, clients=1, chaos_seed=13)
 
 
 def leads_csv(tmp_path: Path, rows: int = ROWS) -> tuple[Path, set[str]]:

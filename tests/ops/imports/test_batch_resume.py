@@ -23,7 +23,7 @@ BATCHES_BEFORE_THE_STOP = 12  # of 30
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, latency_ms=(5, 40),
+    return SandboxConfig(quota_per_minute=None, clients=1, latency_ms=(5, 40),
                          batch_persist=0.5, lost_response_rate=0.05, chaos_seed=7)
 
 

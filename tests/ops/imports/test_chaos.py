@@ -15,7 +15,7 @@ QUOTA = 6000  # a minute: the client runs at it (pacing matters), quick enough f
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=QUOTA, seed_clients=1, token_ttl=1,
+    return SandboxConfig(quota_per_minute=QUOTA, clients=1, token_ttl=1,
                          latency_ms=(1, 20), error_rate=0.05, lost_response_rate=0.05,
                          drop_rate=0.02, chaos_seed=20261122)
 

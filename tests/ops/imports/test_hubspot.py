@@ -26,7 +26,7 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, hubspot_contacts=CONTACTS,
+    return SandboxConfig(quota_per_minute=None, clients=1, hubspot_contacts=CONTACTS,
                          hubspot_leads_v1=250, hubspot_rate=None, chaos_seed=11)
 
 
@@ -103,7 +103,7 @@ async def test_rejects_are_ndjson_with_the_hubspot_id(sandbox: Sandbox, tmp_path
 async def test_chaos_on_both_sides_every_contact_once(make_sandbox: MakeSandbox,
                                                       tmp_path: Path) -> None:
     """Errors, lost answers and dropped connections on LeadGenius and HubSpot alike."""
-    async with make_sandbox(seed_clients=1, hubspot_contacts=CONTACTS, hubspot_rate=None,
+    async with make_sandbox(clients=1, hubspot_contacts=CONTACTS, hubspot_rate=None,
                             error_rate=0.08, lost_response_rate=0.05, drop_rate=0.03,
                             chaos_seed=5) as sb:
         report = await run(sb, "contacts", tmp_path)
@@ -116,7 +116,7 @@ async def test_a_tight_hubspot_quota_is_kept_without_a_429_storm(make_sandbox: M
                                                                  tmp_path: Path) -> None:
     """HubSpot allows 4 requests per 0.4 s here: bulkio takes the pace from its headers (and
     pauses on a 429) instead of hammering it."""
-    async with make_sandbox(seed_clients=1, hubspot_contacts=1500, hubspot_rate=4,
+    async with make_sandbox(clients=1, hubspot_contacts=1500, hubspot_rate=4,
                             hubspot_interval_ms=400) as sb:
         hubspot = HubSpotSettings(base_url=sb.base_url, token=sb.hubspot_token)
         await import_leads("hubspot:contacts", client="acme-corp", settings=settings_for(sb),
@@ -128,7 +128,7 @@ async def test_a_tight_hubspot_quota_is_kept_without_a_429_storm(make_sandbox: M
 async def test_v1_leads_with_inserts_while_paging_none_missed_none_twice(
         make_sandbox: MakeSandbox, tmp_path: Path) -> None:
     """The list grows by one lead with each request: every lead with an email lands once."""
-    async with make_sandbox(seed_clients=1, hubspot_leads_v1=450, hubspot_rate=None,
+    async with make_sandbox(clients=1, hubspot_leads_v1=450, hubspot_rate=None,
                             hubspot_insert_during_paging=4, chaos_seed=2) as sb:
         report = await run(sb, "leads-v1", tmp_path)
         db = sb.hubspot.store.db
@@ -145,7 +145,7 @@ async def test_the_daily_quota_interrupts_and_resume_finishes(make_sandbox: Make
                                                               tmp_path: Path) -> None:
     """HubSpot's daily cap reached: the run stops as an interruption (report written), saying
     when it resets; resumed once there is quota again, every contact once."""
-    async with make_sandbox(seed_clients=1, hubspot_contacts=CONTACTS, hubspot_rate=None,
+    async with make_sandbox(clients=1, hubspot_contacts=CONTACTS, hubspot_rate=None,
                             hubspot_daily=4) as sb:
         with pytest.raises(Interrupted, match=r"daily request quota is used up .* midnight"):
             await run(sb, "contacts", tmp_path)
@@ -182,7 +182,7 @@ async def test_a_hubspot_outage_interrupts_and_resume_finishes(sandbox: Sandbox,
 
 async def test_a_missing_scope_is_an_auth_error_naming_it(make_sandbox: MakeSandbox,
                                                           tmp_path: Path) -> None:
-    async with make_sandbox(seed_clients=1, hubspot_contacts=10,
+    async with make_sandbox(clients=1, hubspot_contacts=10,
                             hubspot_scopes=("crm.objects.contacts.read",)) as sb:
         with pytest.raises(AuthError, match=r"lacks the scope crm\.objects\.companies\.read"):
             await run(sb, "contacts", tmp_path)

@@ -27,7 +27,7 @@ SIMPLE_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2)
+    return SandboxConfig(quota_per_minute=None, clients=2)
 
 
 def settings_for(sb: Sandbox, **extra: Any) -> Settings:

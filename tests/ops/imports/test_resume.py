@@ -26,7 +26,7 @@ KILL_AFTER = 300  # POSTs the server has seen
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, latency_ms=(2, 10))
+    return SandboxConfig(quota_per_minute=None, clients=1, latency_ms=(2, 10))
 
 
 @pytest.fixture
@@ -141,7 +141,7 @@ async def test_a_resumed_run_sends_new_rows_while_lost_answers_settle(
     """Lost answers before a kill -9, resumed with --settle 3: the new rows go out at once (the
     resumed run sent nothing for 30 s before), the lost ones are looked up in the background
     once their settle time has passed; every row on the server once."""
-    async with make_sandbox(seed_clients=1, latency_ms=(2, 10), lost_response_rate=0.2,
+    async with make_sandbox(clients=1, latency_ms=(2, 10), lost_response_rate=0.2,
                             chaos_seed=7) as sb:
         killed = await start_and_stop(sb, source, tmp_path, signal.SIGKILL)
         assert killed.returncode == -signal.SIGKILL

@@ -25,8 +25,8 @@ LEADS = 300
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, seed_leads=LEADS,
-                         seed_settings=True, run_seconds=(0.05, 0.3))
+    return SandboxConfig(quota_per_minute=None, clients=1, leads=LEADS,
+                         processing_settings=True, run_seconds=(0.05, 0.3))
 
 
 def lead_ids(sb: Sandbox, slug: str = "acme-corp") -> list[str]:
@@ -215,8 +215,8 @@ async def test_two_thousand_leads_through_chaos(make_sandbox: Any, tmp_path: Pat
     """Lost answers, 5xx before the work, dropped connections, 3-second tokens and a quota
     the client runs at: every lead triggered exactly once, every run tracked to its end, the
     enriched fields in a following export."""
-    async with make_sandbox(quota_per_minute=30_000, seed_clients=1, seed_leads=2000,
-                            seed_settings=True, run_seconds=(0.2, 1.5), token_ttl=3.0,
+    async with make_sandbox(quota_per_minute=30_000, clients=1, leads=2000,
+                            processing_settings=True, run_seconds=(0.2, 1.5), token_ttl=3.0,
                             lost_response_rate=0.03, error_rate=0.03, drop_rate=0.01,
                             latency_ms=(2, 20), chaos_seed=11) as sb:
         clear_filled(sb, "enrichment2")

@@ -24,8 +24,8 @@ LEADS = 600
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=1, seed_leads=LEADS,
-                         seed_settings=True, run_seconds=(0.1, 0.5), latency_ms=(5, 40),
+    return SandboxConfig(quota_per_minute=None, clients=1, leads=LEADS,
+                         processing_settings=True, run_seconds=(0.1, 0.5), latency_ms=(5, 40),
                          lost_response_rate=0.02)
 
 

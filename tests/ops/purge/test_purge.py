@@ -24,7 +24,7 @@ LEADS = 5000  # per client
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=2 * LEADS)
+    return SandboxConfig(quota_per_minute=None, clients=2, leads=2 * LEADS)
 
 
 def leads_of(sb: Sandbox, slug: str) -> int:

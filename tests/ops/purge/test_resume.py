@@ -22,7 +22,7 @@ KILL_AFTER = 30  # batch deletes the server has done
 
 @pytest.fixture
 def sandbox_config() -> SandboxConfig:
-    return SandboxConfig(quota_per_minute=None, seed_clients=2, seed_leads=2 * LEADS,
+    return SandboxConfig(quota_per_minute=None, clients=2, leads=2 * LEADS,
                          latency_ms=(5, 15))
 
 

@@ -1,7 +1,8 @@
-"""The seeds' documented import method, as their scripts write it: one `requests` POST per lead,
-a 150 ms sleep after each, a fresh login every 200 leads (HubSpot import guide, section 6).
+"""The documented import method, as the LeadGenius and HubSpot guides' scripts write it: one
+`requests` POST per lead, a 150 ms sleep after each, a fresh login every 200 leads (HubSpot
+import guide, section 6).
 
-    python seed_loop.py BASE_URL EMAIL PASSWORD CLIENT_SLUG FILE.csv
+    python documented_loop.py BASE_URL EMAIL PASSWORD CLIENT_SLUG FILE.csv
 
 Runs until the file is done or it is killed; each created lead is on the server, which is where
 the benchmark counts them.
