@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo demo-hubspot demo-web test test-fast lint bench clean
+.PHONY: setup demo demo-hubspot demo-web test test-fast lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'mypy==2.4.1' 'ruff==0.17.6' 'types-aiofiles==25.1.0.20261107'
 	$(BIN)/python -m ruff check bulkio tests benchmarks samples
 	$(BIN)/python -m mypy
+
+# The documentation site, into build/site/: the command reference regenerated from the
+# commands' --help, then a --strict build (a broken link or a page left out fails it).
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	$(BIN)/python docs/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

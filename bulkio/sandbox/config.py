@@ -141,7 +141,8 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--drop-rate", type=probability, default=d.drop_rate, metavar="P",
                    help="drop the connection before doing the work")
     g.add_argument("--chaos-seed", type=int, default=None, metavar="N",
-                   help="seed for the chaos dice, for repeatable rehearsals")
+                   help="the chaos dice's starting number: the same number, the same faults "
+                        "(repeatable rehearsals)")
     g = parser.add_argument_group("API quirks")
     g.add_argument("--batch-persist", type=probability, default=d.batch_persist, metavar="P",
                    help="fraction of batch-POSTed leads really stored (default: 0, the bug)")

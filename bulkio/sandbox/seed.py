@@ -80,7 +80,7 @@ def seed(store: Store, user: User, clients: int, leads: int, source_leads: int,
             name = f"{name} {i // len(CLIENT_NAMES) + 1}"
         created.append(store.create_client(user.company_id, user.id, {
             "clientName": name, "companyURL": f"https://{name.lower().replace(' ', '')}.example",
-            "description": "Seeded by the bulkio sandbox"}))
+            "description": "Made by the bulkio sandbox"}))
     if not created:
         return created
     start = store.db.execute("SELECT coalesce(max(seq), 0) FROM leads").fetchone()[0]
