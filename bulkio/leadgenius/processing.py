@@ -1,5 +1,5 @@
 """The processing and email-check endpoints of the LeadGenius Pro API, one method each (mixed
-into `LeadGeniusClient`; ../shared/API.md, "Processing" and "Email checks")."""
+into `LeadGeniusClient`; docs/api-contract.md, "Processing" and "Email checks")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sandbox's routes: the wire contract of ../shared/API.md, quirks included.
+"""The sandbox's routes: the wire contract of docs/api-contract.md, quirks included.
 
 A request passes, in order: latency, authentication (per route), the per-identity quota,
 the "before work" chaos dice, the handler, the "after work" dice. Every answer to an

@@ -1,4 +1,4 @@
-"""Email checks (../shared/API.md, "Email checks"), with deterministic verdicts so tests and
+"""Email checks (docs/api-contract.md, "Email checks"), with deterministic verdicts so tests and
 rehearsals know what to expect:
 
 - validate: `syntax` (not one @, an empty or over-long part, a space, dots out of place, no

@@ -1,5 +1,5 @@
 """The sandbox's lead routes: the JWT lead list, the single and batch POST with every quirk of
-the seeds, the batch PUT, single and batch DELETE, and the API-key bulk lists."""
+the API's documentation, the batch PUT, single and batch DELETE, and the API-key bulk lists."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .state import CALLER, STATE, Handler, SandboxState
 from .store import ENRICH, SOURCE, CursorInvalid, User
 
 # Fields the lead schema knows. Anything else (e.g. `phone`) fails the single-lead POST,
-# as a GraphQL-backed create does: that is the mechanism behind the seeds' `phone` bug.
+# as a GraphQL-backed create does: that is the mechanism behind the documented `phone` bug.
 LEAD_FIELDS = frozenset("""
 client_id firstName lastName fullName email phoneNumber title companyName companyDomain companyUrl
 linkedinUrl city country industry notes source status aiLeadScore aiQualification aiJustification

@@ -1,5 +1,5 @@
 """Lead processing: the settings that drive it, the three trigger routes, and the runs they
-start (../shared/API.md, "Processing").
+start (docs/api-contract.md, "Processing").
 
 A trigger decides per service (enrich), process (copyright) or field (sdr) whether to run it:
 skipped when its setting is missing, or when the lead's target field already has a value and

@@ -69,7 +69,7 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
         seed_settings(state.processing, user.company_id)
     # The twin's token is kept with the data, so a --db rehearsal keeps working after a restart.
     hs_store = HubSpotStore(store.db)
-    twin = HubSpotTwin(hs_store, config, token=store.hubspot_token(),  # its own dice: not the seed's
+    twin = HubSpotTwin(hs_store, config, token=store.hubspot_token(),  # its own dice, apart from the leads'
                        rng=random.Random(None if config.chaos_seed is None else -config.chaos_seed - 1))
     if config.hubspot_contacts or config.hubspot_leads_v1:
         seed_hubspot(hs_store, random.Random(config.chaos_seed), contacts=config.hubspot_contacts,

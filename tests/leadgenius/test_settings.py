@@ -66,7 +66,7 @@ def test_a_bad_base_url_says_what_to_set(url: str) -> None:
 
 
 def test_the_seeds_api_suffix_is_accepted() -> None:
-    """The seeds write the base URL with /api; both forms work."""
+    """LeadGenius's documentation writes the base URL with /api; both forms work."""
     assert resolve_settings(base_url="https://last.leadgenius.app/api/", env={}).base_url == \
         "https://last.leadgenius.app"
 

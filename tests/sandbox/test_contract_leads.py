@@ -1,4 +1,4 @@
-"""Contract: /api/leads (JWT) with every quirk of the seeds."""
+"""Contract: /api/leads (JWT) with every documented quirk."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ async def test_single_post_stores_the_lead(api: RawApi, slug: str) -> None:
 ])
 async def test_each_broken_payload_rule_is_the_validation_500(
         api: RawApi, slug: str, payload_change: dict[str, Any]) -> None:
-    """Every rule the seeds found is a 500 'Failed to create lead - no data returned', storing nothing."""
+    """Every documented rule is a 500 'Failed to create lead - no data returned', storing nothing."""
     payload = lead(slug)
     payload.update(payload_change)
     payload = {k: v for k, v in payload.items() if v is not None}

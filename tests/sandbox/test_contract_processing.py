@@ -1,5 +1,5 @@
 """Contract: processing settings, the three trigger routes, runs and their tracking, email
-checks (../shared/API.md, "Processing" and "Email checks")."""
+checks (docs/api-contract.md, "Processing" and "Email checks")."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ async def test_jobs_are_listed_and_paged(service: Served, http: aiohttp.ClientSe
     _, default = await call(http, service, "GET", "/leads/import/jobs")
     assert default["limit"] == 25 and default["page"] == 1
     second = await call(http, service, "GET", f"/leads/import/jobs/{ids[1]}")
-    assert second[1]["updated_count"] == 1  # the same lead again: updated, as the seed says
+    assert second[1]["updated_count"] == 1  # the same lead again: updated, as the LeadVibe API says
     assert (await call(http, service, "GET", "/leads/import/jobs/job_nope"))[0] == 404
 
 

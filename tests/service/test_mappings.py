@@ -1,4 +1,4 @@
-"""Properties of the service's translation of the seed's import request into bulkio's column
+"""Properties of the service's translation of the LeadVibe import request into bulkio's column
 map, and of the processing command's small parsers."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from bulkio.ops.process.plan import Where, parse_items
 from bulkio.service.mappings import ALIAS_KINDS, NOTES_ONLY, BadRequest, plan_import
 
 NAMES = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
-#: LeadVibe's profile fields (the seed's snake_case names), LeadGenius's, and names of neither.
+#: LeadVibe's profile fields (LeadVibe's snake_case names), LeadGenius's, and names of neither.
 LEADVIBE = ("first_name", "firstname", "last_name", "full_name", "email", "phone", "phone_number",
             "company", "company_name", "title", "job_title", "notes", "linkedin", "linkedin_url",
             "website", "company_url", "domain", "company_domain", *NOTES_ONLY)

@@ -1,7 +1,7 @@
 """The HubSpot twin's routes, on the sandbox's own port: `GET /crm/v3/objects/contacts`,
 `POST /crm/v3/objects/companies/batch/read` and `GET /leads/v1/list`.
 
-Answers have HubSpot's shapes (../shared/API.md): errors are `{"status": "error", "message",
+Answers have HubSpot's shapes (docs/api-contract.md): errors are `{"status": "error", "message",
 "correlationId", "category"}`; a private-app token goes in `Authorization: Bearer`, or, for
 the legacy v1 list, as `access_token` in the query string. The quota is HubSpot's: a rolling
 10-second window per token (`--hubspot-rate`) and an optional daily cap, with the

@@ -1,7 +1,7 @@
 """Realistic HubSpot portals, mess included, fast enough for a million contacts.
 
 The mess is what the import guide seed warns about: the contact's own `company` property empty
-while a company is associated (its Bug #5), missing first or last names, `phone` empty but
+while a company is associated (a quirk the guide warns about), missing first or last names, `phone` empty but
 `mobilephone` set, contacts without an email, several associated companies (the primary one
 not always first, sometimes none marked primary), companies without a domain.
 """
@@ -88,7 +88,7 @@ def _contact(rng: random.Random, cid: int, companies: int, domains: list[str | N
         "lifecyclestage": rng.choice(STAGES) if rng.random() < 0.9 else None,
         "hs_lead_status": rng.choice(STATUSES) if rng.random() < 0.6 else None,
         "city": rng.choice(CITIES), "country": rng.choice(COUNTRIES),
-        # Bug #5: the contact's own company text is empty while a company is associated.
+        # The guide's warning: the contact's own company text is empty while a company is associated.
         "company": (rng.choice(("", None)) if links else
                     f"{rng.choice(COMPANY_WORDS)} Co" if rng.random() < 0.5 else None),
     }
@@ -103,7 +103,7 @@ def _contact(rng: random.Random, cid: int, companies: int, domains: list[str | N
 
 
 def v1_lead(rng: random.Random, n: int, inserted_at: int) -> dict[str, Any]:
-    """A legacy v1 lead as the seed shows one (empty strings for missing values)."""
+    """A legacy v1 lead as HubSpot's v1 documentation shows one (empty strings for missing values)."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
     guid = f"{rng.getrandbits(128):032x}"
     company = f"{rng.choice(COMPANY_WORDS)} {rng.choice(SUFFIXES)}"

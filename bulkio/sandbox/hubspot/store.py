@@ -1,7 +1,7 @@
 """The HubSpot twin's data: CRM v3 contacts and companies, and the legacy v1 leads list.
 
 Kept in the sandbox's SQLite database (tables `hs_*`), so a million contacts cost disk, not
-memory. Shapes follow HubSpot's public v3 docs and the v1 seed (../shared/API.md):
+memory. Shapes follow HubSpot's public v3 docs and the v1 documentation (docs/api-contract.md):
 
 - a contact is `{"id", "properties", "createdAt", "updatedAt", "archived": false}`, with
   `associations.companies.results` of `{"id", "type"}` (`contact_to_company` marks the

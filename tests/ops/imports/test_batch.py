@@ -79,7 +79,7 @@ async def test_persist_half_repairs_what_is_missing(sandbox: Sandbox, tmp_path: 
 
 
 async def test_persist_0_sends_every_row_again_alone(sandbox: Sandbox, tmp_path: Path) -> None:
-    """The bug as the seeds met it (201, nothing stored): nothing is lost, every lead comes
+    """The bug as the documentation describes it (201, nothing stored): nothing is lost, every lead comes
     from a single POST after its batch was found missing."""
     report, valid = await batch_import(sandbox, tmp_path)
     assert_exactly_once(sandbox, valid, report)
