@@ -64,6 +64,7 @@ def test_links_stay_in_the_repository(page: Path) -> None:
         path = target.split("#")[0]
         if not path:
             continue  # an anchor on the same page
+        assert "../" not in path, f"{target}: links go down the tree, never up (../)"
         resolved = (page.parent / path).resolve()
         assert resolved.is_relative_to(ROOT), f"{target} leaves the repository"
         assert resolved.exists(), f"{target} does not exist"
