@@ -34,6 +34,10 @@ class SandboxConfig:
     cursor_name: str = "nextToken"  # the JWT lead list's cursor key: nextToken or lastKey
     run_seconds: tuple[float, float] = (5.0, 30.0)  # how long a processing run takes
     run_failure_rate: float = 0.0  # chance a processing run ends FAILED
+    # The API documents no format for a run's taskIdentifier: "kind" names it as
+    # "enrich:companyUrl", "opaque" as a name that says nothing a client could parse.
+    task_names: str = "kind"
+    clock_skew_s: float = 0.0  # the server's clock minus the real one (createdAt, batchTag)
     processing_settings: bool = False  # settings for a few services (processing.seed_settings)
     clients: int = 0  # clients made at start, with fake data
     leads: int = 0  # enrich leads in all, spread over those clients
@@ -171,6 +175,12 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("processing runs")
     g.add_argument("--run-seconds", type=parse_seconds, default=d.run_seconds, metavar="MIN[-MAX]",
                    help="how long a processing run takes, uniform in the range (default: 5-30)")
+    g.add_argument("--task-names", choices=("kind", "opaque"), default=d.task_names,
+                   help="how runs' taskIdentifier reads: kind (enrich:companyUrl) or opaque "
+                        "(a name a client cannot parse; the API documents no format)")
+    g.add_argument("--clock-skew", type=float, default=d.clock_skew_s, metavar="SECONDS",
+                   help="the sandbox's clock runs this far ahead of the real one (negative: "
+                        "behind), in runs' times and batch tags (default: 0)")
     g.add_argument("--run-failure-rate", type=probability, default=d.run_failure_rate,
                    metavar="P", help="chance that a processing run ends FAILED (default: 0)")
     g.add_argument("--processing-settings", action="store_true",
@@ -235,6 +245,8 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         cursor_name=args.cursor_name,
         run_seconds=args.run_seconds,
         run_failure_rate=args.run_failure_rate,
+        task_names=args.task_names,
+        clock_skew_s=args.clock_skew,
         processing_settings=args.processing_settings,
         clients=args.clients,
         leads=args.leads,

@@ -6,9 +6,11 @@ skipped when its setting is missing, or when the lead's target field already has
 `overwrite` is off. Each triggered service or process gets a run; an SDR trigger gets one run
 for its fields. A run is QUEUED, EXECUTING after a tenth of its time, then COMPLETED (its
 results written onto the lead) or FAILED (`--run-failure-rate`), after `--run-seconds`.
-Runs live in memory; `taskIdentifier` says what a run does (`enrich:companyUrl`,
-`copyright:3`, `sdr`), so a caller whose answer was lost can recognise its runs in
-`trigger-recent-runs`.
+Runs live in memory. The API documents no format for `taskIdentifier`: by default it says
+what a run does (`enrich:companyUrl`, `copyright:3`, `sdr`), and `--task-names opaque` makes
+it a name a client cannot parse, so that bulkio is tested on what the API does document (the
+trigger's `runIds`, each run's `leadId`, `createdAt` and `batchTag`). `--clock-skew` sets the
+server's clock apart from the client's.
 """
 
 from __future__ import annotations
@@ -151,7 +153,8 @@ def trigger_route(kind: str) -> Any:
             return failure(400, str(error), "invalid_value")
         state.processing.triggers[(lead_id, kind)] += 1
         state.bump(f"trigger:{kind}")
-        tag = f"{kind}-process-{int(time.time())}-{secrets.token_hex(3)}"
+        server_now = time.time() + state.config.clock_skew_s
+        tag = f"{kind}-process-{int(server_now)}-{secrets.token_hex(3)}"
         runs = [start_run(state, user, lead, task, fields, tag) for task, fields in triggered]
         names = [task.partition(":")[2] or task for task, _ in triggered]
         if kind == "copyright":
@@ -193,6 +196,10 @@ def finish(state: SandboxState, run: Run) -> None:
 # -- tracking -----------------------------------------------------------------------------------
 
 
+def shown(state: SandboxState, run: Run, now: float) -> dict[str, Any]:
+    return run.record(now, skew=state.config.clock_skew_s, names=state.config.task_names)
+
+
 async def task_status(request: web.Request) -> web.Response:
     state, user = request.app[STATE], CALLER.get()
     run_id = required(request.query, "runId")
@@ -200,7 +207,7 @@ async def task_status(request: web.Request) -> web.Response:
     if run is None or run.company_id != user.company_id:
         return failure(404, f"Run {run_id} not found", "not_found")
     state.bump("run_polled")
-    return answer(200, {"success": True, "run": run.record(time.time())})
+    return answer(200, {"success": True, "run": shown(state, run, time.time())})
 
 
 async def recent_runs(request: web.Request) -> web.Response:
@@ -208,7 +215,7 @@ async def recent_runs(request: web.Request) -> web.Response:
     limit = int_param(request, "limit", 20, 1, 100)
     now = time.time()
     runs = state.processing.recent(user.company_id, limit)
-    return answer(200, {"success": True, "runs": [r.record(now) for r in runs]})
+    return answer(200, {"success": True, "runs": [shown(state, r, now) for r in runs]})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,20 +31,28 @@ class Run:
     status: str = "QUEUED"  # until it ends; then set by `finish`
     finished: float | None = None
 
-    def record(self, now: float) -> dict[str, Any]:
+    def record(self, now: float, *, skew: float = 0.0, names: str = "kind") -> dict[str, Any]:
+        """The run as the API shows it, in the server's clock (`skew` ahead of the real one),
+        its task named as `names` says (`kind` or `opaque`)."""
         status = self.status
         if status == "QUEUED" and now >= self.started:
             status = "EXECUTING"
-        out: dict[str, Any] = {"id": self.id, "status": status, "taskIdentifier": self.task,
+        task = self.task if names == "kind" else opaque(self.task)
+        out: dict[str, Any] = {"id": self.id, "status": status, "taskIdentifier": task,
                                "leadId": self.lead_id, "batchTag": self.batch_tag,
-                               "createdAt": iso(self.created)}
+                               "createdAt": iso(self.created + skew)}
         if status != "QUEUED":
-            out["startedAt"] = iso(self.started)
+            out["startedAt"] = iso(self.started + skew)
         if self.finished is not None:
-            out["finishedAt"] = iso(self.finished)
+            out["finishedAt"] = iso(self.finished + skew)
         if status == "FAILED":
-            out["error"] = f"{self.task}: the service answered 502 Bad Gateway"
+            out["error"] = f"{task}: the service answered 502 Bad Gateway"
         return out
+
+
+def opaque(task: str) -> str:
+    """A task's name that says nothing of its kind: what another server might call it."""
+    return "lg_task_" + hashlib.sha1(task.encode()).hexdigest()[:12]
 
 
 @dataclass

@@ -139,6 +139,12 @@ class ProcessJournal(JobDatabase):
         return self.db.execute("SELECT id, created FROM runs ORDER BY rowid DESC LIMIT ?",
                                (limit,)).fetchall()
 
+    def batch_tags(self, limit: int) -> list[str]:
+        """The batch tags of our latest answered triggers (what the server tags them with)."""
+        return [tag for (tag,) in self.db.execute(
+            "SELECT batch_tag FROM leads WHERE batch_tag IS NOT NULL ORDER BY n DESC LIMIT ?",
+            (limit,))]
+
     def retrigger_unknown(self) -> int:
         with transaction(self.db):
             return self.db.execute("UPDATE leads SET state = 'pending', error = NULL "

@@ -150,3 +150,25 @@ async def test_email_checks_are_deterministic(api: RawApi, email: str, valid: bo
     deep = (await api.call("POST", "/api/email-verify", json={"email": email})).body
     assert deep["result"] == result and deep["email"] == email and deep["reason"]
     assert (await api.call("POST", "/api/email-validate", json={})).status == 400
+
+
+async def test_task_names_and_the_clock_are_knobs(api: RawApi, lead_id: str) -> None:
+    """--task-names opaque: a run's taskIdentifier says nothing of its kind (the API documents
+    no format); the batch tag keeps its documented form. --clock-skew: runs' times and the
+    tag's epoch are in the server's clock, that far from the real one."""
+    import time
+    from datetime import datetime
+
+    await configure(api)
+    api.sb.config.task_names, api.sb.config.clock_skew_s = "opaque", -3600.0
+    before = time.time()
+    answer = await api.call("POST", "/api/leads/process/enrich",
+                            json={"leadId": lead_id, "services": ["companyUrl"]})
+    (run_id,) = answer.body["runIds"]
+    tag = answer.body["batchTag"]
+    assert tag.startswith("enrich-process-")
+    assert abs(int(tag.split("-")[2]) - (before - 3600)) < 5
+    run = (await api.call("GET", "/api/trigger-task-status", params={"runId": run_id})).body["run"]
+    assert run["batchTag"] == tag and not run["taskIdentifier"].startswith("enrich")
+    created = datetime.fromisoformat(run["createdAt"].replace("Z", "+00:00")).timestamp()
+    assert abs(created - (before - 3600)) < 5

@@ -212,7 +212,7 @@ class Processor:
             await self._not_sent(n, error)
             return
         self.streak = 0
-        self.lookup.note_answered(answer.run_ids, time.time())
+        self.lookup.note_answered(answer.run_ids, time.time(), answer.batch_tag)
         runs = [(run_id, self._task(answer.triggered, i)) for i, run_id in enumerate(answer.run_ids)]
         await self.serial(self.journal.triggered, n, runs, answer.triggered, answer.skipped,
                           answer.batch_tag, self.tracker.first_poll())
@@ -232,10 +232,11 @@ class Processor:
         log.info("a trigger did not reach the server (%s); it is sent again later", error)
 
     async def _found(self, n: int, runs: list[dict[str, Any]]) -> None:
+        """Its answer was lost, its runs found: what was triggered is said in the server's own
+        words (the runs' task identifiers, never parsed)."""
         tasks = [str(r.get("taskIdentifier") or self.spec.kind) for r in runs]
-        names = [t.partition(":")[2] or t for t in tasks]
         await self.serial(self.journal.triggered, n, [(str(r["id"]), t) for r, t in zip(
-            runs, tasks, strict=True)], names, [], runs[0].get("batchTag"),
+            runs, tasks, strict=True)], tasks, [], runs[0].get("batchTag"),
             self.tracker.first_poll())
         self.tracker.runs_added()
 

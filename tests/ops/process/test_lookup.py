@@ -31,10 +31,14 @@ class FakeRuns:
         self.runs: list[dict[str, Any]] = []
         self.reads = 0
 
-    def start(self, run_id: str, lead_id: str, created: float, task: str = "enrich:companyUrl"
-              ) -> dict[str, Any]:
+    def start(self, run_id: str, lead_id: str, created: float, task: str = "enrich:companyUrl",
+              tag: str | None = "enrich-process") -> dict[str, Any]:
+        """A run as the API documents it: a batch tag `<kind>-process-<epoch>-<rand>` (None:
+        none at all), and a task identifier of no documented format."""
         run = {"id": run_id, "leadId": lead_id, "taskIdentifier": task, "createdAt": iso(created),
                "status": "EXECUTING"}
+        if tag is not None:
+            run["batchTag"] = f"{tag}-{int(created)}-a1b2c3"
         self.runs.insert(0, run)
         return run
 
@@ -110,11 +114,13 @@ async def test_a_trigger_that_never_ran_is_sent_again_once_the_view_covers_its_s
 async def test_a_run_from_before_the_trigger_is_not_taken_for_it(
         journal: ProcessJournal) -> None:
     """The lead's run of an earlier job (long before this trigger was sent) is not this
-    trigger's: the trigger never ran, and goes again."""
+    trigger's: once our own run has placed the clocks, the trigger never ran, and goes again."""
     api = FakeRuns()
-    sent = in_doubt(journal, 1)
-    api.start("last-week", "lead-1", sent - 7 * 86400)
-    _, decided = await look_up(api, journal)
+    api.start("last-week", "lead-1", time.time() - 7 * 86400)
+    answered = time.time()
+    api.start("ours", "lead-2", answered - 0.01)
+    in_doubt(journal, 1)
+    _, decided = await look_up(api, journal, answered={"ours": answered})
     assert decided.resent == [1] and decided.found == {}
 
 
@@ -126,7 +132,7 @@ async def test_when_the_view_does_not_reach_back_to_the_trigger_the_lead_ends_un
     sent = in_doubt(journal, 1)
     for i in range(MAX_RECENT_RUNS):
         api.start(f"busy-{i}", "lead-2", sent + 10 + i)
-    _, decided = await look_up(api, journal)
+    _, decided = await look_up(api, journal, answered={"busy-99": sent + 109.1})
     assert decided.resent == [] and decided.found == {}
     state, error = journal.db.execute("SELECT state, error FROM leads WHERE n = 1").fetchone()
     assert state == "unknown" and "could not be looked up" in error
@@ -168,3 +174,93 @@ async def test_new_triggers_wait_for_a_read_while_a_lead_is_in_doubt(
             await lookup.admit()  # granted by a read
         assert api.reads >= 1
     assert lookup.credits is None  # resolved (sent again): no credit needed any more
+
+
+@pytest.mark.parametrize("names", ["enrich:companyUrl", "lg_task_7f3a9c21e0b4", "Enrichment v2"])
+async def test_runs_are_recognised_whatever_their_task_is_called(
+        journal: ProcessJournal, names: str) -> None:
+    """The API documents no format for taskIdentifier: a run is this kind's by its batch tag
+    (or by being ours), whatever the server calls its task."""
+    api = FakeRuns()
+    sent = in_doubt(journal, 1)
+    api.start("its-run", "lead-1", sent + 0.2, task=names)
+    _, decided = await look_up(api, journal)
+    assert decided.found == {1: ["its-run"]} and decided.resent == []
+
+
+async def test_a_task_name_seen_on_our_own_runs_names_the_kind(journal: ProcessJournal) -> None:
+    """A server that tags no run: the identifiers seen on our own answered runs are this
+    kind's, so a lost trigger's run under one of them is found."""
+    api = FakeRuns()
+    answered = time.time()
+    api.start("ours", "lead-2", answered - 0.01, task="job-42", tag=None)
+    sent = in_doubt(journal, 1)
+    api.start("its-run", "lead-1", sent + 0.2, task="job-42", tag=None)
+    _, decided = await look_up(api, journal, answered={"ours": answered})
+    assert decided.found == {1: ["its-run"]}
+
+
+async def test_a_run_of_this_lead_of_unknown_kind_is_never_answered_by_a_resend(
+        journal: ProcessJournal) -> None:
+    """A run of the lead started after the send, that nothing says the kind of: it might be
+    the trigger's. The lead ends unknown; it is not sent again (that could be a second,
+    paid run)."""
+    api = FakeRuns()
+    answered = time.time()
+    api.start("ours", "lead-2", answered - 0.01)
+    sent = in_doubt(journal, 1)
+    api.start("mystery", "lead-1", sent + 0.2, task="x-17", tag=None)
+    _, decided = await look_up(api, journal, answered={"ours": answered})
+    assert decided.resent == [] and decided.found == {}
+    assert journal.db.execute("SELECT state FROM leads WHERE n = 1").fetchone()[0] == "unknown"
+
+
+async def test_another_kinds_run_is_not_the_triggers(journal: ProcessJournal) -> None:
+    """An SDR run of the lead (its documented tag says so) does not answer for an enrich
+    trigger: that trigger never ran, and goes again."""
+    api = FakeRuns()
+    answered = time.time()
+    api.start("ours", "lead-2", answered - 0.01)
+    sent = in_doubt(journal, 1)
+    api.start("sdr-run", "lead-1", sent + 0.2, task="sdr", tag="sdr-process")
+    _, decided = await look_up(api, journal, answered={"ours": answered})
+    assert decided.resent == [1] and decided.found == {}
+
+
+async def test_a_server_clock_behind_ours_is_waited_for_not_resent(
+        journal: ProcessJournal) -> None:
+    """The server's clock is 90 s behind: the trigger's run reads as 90 s before the send.
+    Until our own run places the clocks, nothing is decided; then it is found."""
+    api = FakeRuns()
+    behind = -90.0
+    sent = in_doubt(journal, 1)
+    api.start("its-run", "lead-1", sent + behind + 0.2)
+    decisions = Decisions(journal)
+    lookup = Lookup(cast(LeadGeniusClient, api), journal, Serial(), "enrich", 0.0,
+                    decisions.on_found, decisions.on_resend)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lookup.run)
+        with anyio.fail_after(10):
+            while api.reads < 3:  # read, found no clock to place them by: waits
+                await anyio.sleep(0.05)
+        assert decisions.found == {} and decisions.resent == []
+        answered = time.time()
+        api.start("ours", "lead-2", answered + behind - 0.01)
+        lookup.note_answered(["ours"], answered)
+    assert decisions.found == {1: ["its-run"]} and decisions.resent == []
+
+
+async def test_clocks_never_placed_end_unknown(journal: ProcessJournal,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """No run of ours is ever seen: the clocks cannot be placed. Past the grace, the lead ends
+    unknown rather than being sent again on a guess."""
+    monkeypatch.setattr("bulkio.ops.process.lookup.UNPLACED_GIVE_UP_S", 0.0)
+    api = FakeRuns()
+    sent = in_doubt(journal, 1)
+    api.start("earlier", "lead-1", sent - 30)  # before the send, if the clocks agree
+    for i in range(MAX_RECENT_RUNS - 1):
+        api.start(f"busy-{i}", "lead-2", sent + i)
+    _, decided = await look_up(api, journal)
+    assert decided.resent == [] and decided.found == {}
+    error = journal.db.execute("SELECT error FROM leads WHERE n = 1").fetchone()[0]
+    assert "clock could not be placed" in error

@@ -158,19 +158,27 @@ async def test_leads_file_with_a_missing_lead_goes_on(sandbox: Sandbox, tmp_path
     assert again.triggered == 5 and set(triggers(sandbox, "copyright")) == set(ids)
 
 
-async def test_lost_answers_are_looked_up_never_sent_twice(sandbox: Sandbox,
-                                                           tmp_path: Path) -> None:
-    """A third of the answers lost after the work is done: each such lead's runs are found in
-    the recent runs; nothing is sent twice."""
-    clear_filled(sandbox, "enrichment1")
+@pytest.mark.parametrize(("names", "skew"), [("kind", 0.0), ("opaque", 0.0), ("opaque", -90.0),
+                                              ("kind", 90.0)],
+                         ids=["kind names", "opaque names", "clock 90 s behind", "clock 90 s ahead"])
+async def test_lost_answers_are_looked_up_never_sent_twice(sandbox: Sandbox, tmp_path: Path,
+                                                           names: str, skew: float) -> None:
+    """A third of the answers lost after the work is done, two services, --overwrite (a second
+    trigger would be a second paid run): each such lead's runs are found in the recent runs,
+    whatever the server calls its tasks and however its clock is set; nothing is sent twice,
+    and the report and --out say what the server did."""
+    clear_filled(sandbox, "enrichment1", "enrichment2")
+    sandbox.config.task_names, sandbox.config.clock_skew_s = names, skew
     sandbox.config.lost_response_rate = 0.3
-    report = await process(sandbox, tmp_path, "enrich", ["enrichment1"], rate=20_000)
+    report = await process(sandbox, tmp_path, "enrich", ["enrichment1", "enrichment2"],
+                           rate=20_000, overwrite=True)
     sandbox.config.lost_response_rate = 0.0
     assert triggers(sandbox, "enrich") == Counter(dict.fromkeys(lead_ids(sandbox), 1))
-    assert report.triggered == LEADS and report.unknown == 0
+    assert (report.triggered, report.skipped, report.unknown) == (LEADS, 0, 0)
+    assert report.runs == 2 * LEADS == len(server_runs(sandbox))
     lines = results(tmp_path / "job" / "results.ndjson")
-    assert all(len(r["runIds"]) == 1 and r["runIds"][0] in sandbox.state.processing.runs
-               for r in lines)
+    assert all(r["state"] == "triggered" and len(r["runIds"]) == 2 and
+               set(r["runIds"]) <= set(sandbox.state.processing.runs) for r in lines)
 
 
 async def test_triggers_that_never_ran_are_sent_again_once(sandbox: Sandbox,

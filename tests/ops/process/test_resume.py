@@ -52,19 +52,25 @@ def assert_once_and_tracked(sb: Sandbox, job: Path) -> None:
     assert sorted(r["leadId"] for r in lines) == sorted(ids)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
+@pytest.mark.parametrize(("sig", "names", "skew"), [
+    (signal.SIGKILL, "kind", 0.0), (signal.SIGINT, "kind", 0.0),
+    (signal.SIGKILL, "opaque", -90.0)],
+    ids=["SIGKILL", "SIGINT", "SIGKILL, opaque task names, clock 90 s behind, --overwrite"])
 async def test_killed_mid_triggers_then_resumed_triggers_nothing_twice(
-        sandbox: Sandbox, tmp_path: Path, sig: int) -> None:
+        sandbox: Sandbox, tmp_path: Path, sig: int, names: str, skew: float) -> None:
     clear_filled(sandbox, "enrichment1", "enrichment2")
+    sandbox.config.task_names, sandbox.config.clock_skew_s = names, skew
     job = tmp_path / "job"
-    code, err = await stop_after(sandbox, command(sandbox, job), environment(sandbox, tmp_path),
+    overwrite = ("--overwrite",) if names == "opaque" else ()  # a second trigger: a second run
+    code, err = await stop_after(sandbox, command(sandbox, job, *overwrite),
+                                 environment(sandbox, tmp_path),
                                  event="trigger:enrich", count=200, sig=sig)
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL
     else:
         assert code == 130 and b"--resume" in err and b"Traceback" not in err
     assert 200 <= triggers(sandbox, "enrich").total() < LEADS
-    await finish(sandbox, job, tmp_path)
+    await finish(sandbox, job, tmp_path, *overwrite)
     assert_once_and_tracked(sandbox, job)
 
 
