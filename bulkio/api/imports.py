@@ -22,7 +22,7 @@ from ..ops.imports.email_check import check_usable
 from ..ops.imports.hubspot import import_from_hubspot, plan_hubspot
 from ..ops.imports.importer import Importer
 from ..ops.imports.input import ImportInput
-from ..ops.imports.job import ImportOptions, open_job
+from ..ops.imports.job import ImportOptions, open_job, resume_rules
 from ..ops.imports.plan import plan_import
 from ..ops.runs import write_report
 from ..sources.files import open_source
@@ -69,6 +69,8 @@ async def import_leads(source: str | Path, *, client: str | None = None,
     settings = settings or resolve_settings()
     name = str(source)
     kind = hubspot_kind(name)
+    if kind is None:
+        options = resume_rules(name, options)  # before the file is opened: its encoding too
     check_usable(name, options)
     if kind is not None:
         return await run_operation(import_from_hubspot(

@@ -36,7 +36,7 @@ async def purge_client(client: str, *, settings: Settings | None = None,
     settings = settings or resolve_settings()
     async with open_client(settings, policy=policy) as api:
         target = await api.resolve_client(client)
-        job_dir, spool, _ = open_purge_job(target.slug, options)
+        job_dir, spool, _, options = open_purge_job(target.slug, options)
         purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
                         confirm=confirm, report_path=options.report, on_progress=on_progress)
         return await run_job(job_dir, spool, purger.run, nothing_done=Refused)

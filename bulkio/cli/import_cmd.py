@@ -57,33 +57,33 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="columns that map to no field, and second values of a filled field "
                         "(Email 2): drop them or append them to notes (default: drop for a "
                         "file; notes for HubSpot, as its import guide does)")
-    g.add_argument("--allow-no-email", action="store_true",
+    g.add_argument("--allow-no-email", action="store_true", default=None,
                    help="import rows without an email (they cannot be checked for duplicates)")
     g = p.add_argument_group("behaviour")
-    g.add_argument("--on-duplicate", choices=("skip", "update", "create"), default="skip",
+    g.add_argument("--on-duplicate", choices=("skip", "update", "create"),
                    help="an email the client already has: skip the row (default), update the lead "
                         "with the row's non-empty values, or create another lead")
     g.add_argument("--dry-run", action="store_true",
                    help="show the mapping, the first payloads and the counts; send nothing")
-    g.add_argument("--no-verify", action="store_true",
+    g.add_argument("--no-verify", action="store_true", default=None,
                    help="skip the final check that every created lead is listed in the client")
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="after a lost answer, wait this long (the server's own timeout) before "
                         "looking the row up (default: 30)")
     g = p.add_argument_group("sending (see 'Faster than one request per lead' in the docs)")
-    g.add_argument("--strategy", choices=STRATEGIES, default="single",
+    g.add_argument("--strategy", choices=STRATEGIES,
                    help="single: one lead a request, as LeadGenius's documentation does it "
                         "(default); batch: 50 leads "
                         "a request, each lead believed only once the client's listing shows it, "
                         "the missing ones sent again; auto: batches while the listings show "
                         "them stored, single leads when they are not")
-    g.add_argument("--batch-size", type=batch_size, default=MAX_BATCH, metavar="N",
+    g.add_argument("--batch-size", type=batch_size, metavar="N",
                    help=f"leads a batch request (1-{MAX_BATCH}, default {MAX_BATCH})")
-    g.add_argument("--validate-emails", action="store_true",
+    g.add_argument("--validate-emails", action="store_true", default=None,
                    help="before sending anything, check every distinct address (POST "
                         "/api/email-validate, a request each) and reject the rows the checker "
                         "calls invalid, with its reason (a file source)")
-    g.add_argument("--deep", action="store_true",
+    g.add_argument("--deep", action="store_true", default=None,
                    help="with --validate-emails: verify deliverability (email-verify) instead; "
                         "undeliverable rows are rejected")
     g = p.add_argument_group(
@@ -130,22 +130,30 @@ HUBSPOT_FLAGS = {"--hubspot-token-file": "hubspot_token_file", "--hubspot-base-u
 
 
 def options_from_args(args: argparse.Namespace) -> ImportOptions:
+    """The import's options. Those that decide what is sent and how rows are judged are left
+    to the job on --resume when not given (see ops.rules): `given` says which were."""
     from ..ops.imports.job import ImportOptions
     from ..sources.hubspot.source import HubSpotOptions, split_names
 
+    flags = {"mapping": args.mapping, "on_duplicate": args.on_duplicate,
+             "unmapped_to_notes": args.unmapped, "strategy": args.strategy,
+             "batch_size": args.batch_size, "allow_no_email": args.allow_no_email,
+             "check_emails": args.validate_emails, "encoding": args.encoding,
+             "format": args.format, "verify": args.no_verify}
     return ImportOptions(
         client=args.client, create_client=args.create_client, mapping=args.mapping,
-        on_duplicate=args.on_duplicate, rejects=args.rejects, report=args.report,
+        on_duplicate=args.on_duplicate or "skip", rejects=args.rejects, report=args.report,
         job_dir=args.job_dir, resume=args.resume, verify=not args.no_verify,
-        allow_no_email=args.allow_no_email,
+        allow_no_email=bool(args.allow_no_email),
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         format=args.format, encoding=args.encoding, settle_s=max(0.0, args.settle),
-        strategy=args.strategy, batch_size=args.batch_size,
+        strategy=args.strategy or "single", batch_size=args.batch_size or MAX_BATCH,
         check_emails=("deep" if args.deep else "validate") if args.validate_emails else None,
         stdin=sys.stdin.buffer if args.source == "-" else None,
         hubspot=HubSpotOptions(properties=split_names(args.properties),
                                company_properties=split_names(args.company_properties),
-                               since=args.since, until=args.until))
+                               since=args.since, until=args.until),
+        given=frozenset(name for name, value in flags.items() if value is not None))
 
 
 def hubspot_settings(args: argparse.Namespace) -> HubSpotSettings | None:

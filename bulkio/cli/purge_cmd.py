@@ -33,7 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                     "configuration or not confirmed, 130 interrupted (resumable).")
     p.add_argument("--client", required=True, metavar="SLUG",
                    help="the client's slug (client_id); a UUID is translated, with a warning")
-    p.add_argument("--delete-client", action="store_true",
+    p.add_argument("--delete-client", action="store_true", default=None,
                    help="then delete the client record itself, once no lead is left")
     p.add_argument("--yes", action="store_true",
                    help="do not ask for confirmation (needed when not on a terminal)")
@@ -66,7 +66,8 @@ async def run(args: argparse.Namespace) -> int:
             answer = await anyio.to_thread.run_sync(lambda: input(printable(question)))
         return answer.strip() == client.slug
 
-    options = PurgeOptions(delete_client=args.delete_client, resume=args.resume,
+    options = PurgeOptions(delete_client=bool(args.delete_client), resume=args.resume,
+                           given=frozenset({"delete_client"} if args.delete_client else set()),
                            report=args.report, job_dir=args.job_dir)
     report = await run_operation(
         args, display, purge_client(args.client, settings=settings, options=options,

@@ -100,14 +100,18 @@ def job_log(job_dir: Path) -> Iterator[Path]:
         handler.close()
 
 
+Mismatch = str | Callable[[dict[str, Any]], str]  # why a resume is refused, or what says it
+
+
 def open_job(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resume: bool,
-             fingerprint: dict[str, Any], what: str, mismatch: str) -> tuple[D, bool]:
+             fingerprint: dict[str, Any], what: str, mismatch: Mismatch) -> tuple[D, bool]:
     """The job's database, locked for this process until it is closed, and whether this run
     resumes an earlier one.
 
     Refuses (ConfigError) a job another process is running (JobBusy), to start over an
     unfinished job without --resume, to resume a job that does not exist, or to resume one
-    whose fingerprint differs (`mismatch` says why). A finished job is archived beside itself
+    whose fingerprint differs (`mismatch` says why, or makes the message from the job's own
+    fingerprint). A finished job is archived beside itself
     (and the log says where) and a new one starts.
     """
     lock = JobLock(job_dir, what)
@@ -125,7 +129,7 @@ def open_job(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resum
 
 
 def _open_locked(job_dir: Path, filename: str, opener: Callable[[Path], D], *, resume: bool,
-                 fingerprint: dict[str, Any], what: str, mismatch: str) -> tuple[D, bool]:
+                 fingerprint: dict[str, Any], what: str, mismatch: Mismatch) -> tuple[D, bool]:
     path = job_dir / filename
     if not path.exists():
         if resume:
@@ -139,7 +143,7 @@ def _open_locked(job_dir: Path, filename: str, opener: Callable[[Path], D], *, r
     if resume:
         if meta["fingerprint"] != fingerprint:
             db.close()
-            raise ConfigError(mismatch)
+            raise ConfigError(mismatch if isinstance(mismatch, str) else mismatch(meta["fingerprint"]))
         return db, True
     db.close()
     if meta.get("status") == FINISHED:

@@ -50,6 +50,19 @@ def read_meta(db: sqlite3.Connection) -> dict[str, Any]:
     return {k: orjson.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 
 
+def peek_meta(path: Path) -> dict[str, Any] | None:
+    """A job file's meta, read without opening the job (None: no such file, or not a job's)."""
+    if not path.exists():
+        return None
+    db = sqlite3.connect(path)
+    try:
+        return read_meta(db)
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        db.close()
+
+
 def write_meta(db: sqlite3.Connection, values: dict[str, Any]) -> None:
     db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                    [(k, orjson.dumps(v).decode()) for k, v in values.items()])

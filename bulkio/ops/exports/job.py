@@ -11,6 +11,7 @@ from ...errors import ConfigError
 from ...models import LeadKind
 from ...store.export_checkpoint import ExportCheckpoint
 from .. import jobs
+from ..rules import differences
 
 FORMATS = ("ndjson", "csv")
 KINDS = {"enrich": (LeadKind.ENRICH,), "source": (LeadKind.SOURCE,),
@@ -109,6 +110,22 @@ def fingerprint(options: ExportOptions, targets: list[Target]) -> dict[str, Any]
             **({"csv_raw": True} if options.csv_raw else {})}
 
 
+#: How the user writes each part of an export's fingerprint.
+FLAGS = {"client": "--client", "fields": "--fields", "page_size": "--page-size",
+         "single_cursor": "--single-cursor", "targets": "--out/--kind/--format",
+         "csv_raw": "--csv-raw"}
+
+
+def shown(key: str, value: Any) -> str:
+    """A part of an export's fingerprint as the user wrote it."""
+    if key == "targets":
+        return ", ".join(f"{t['path']} ({t['kind']}, {t['format']}"
+                         f"{', gzip' if t['gzip'] else ''})" for t in value or [])
+    if key == "fields":
+        return ",".join(value) or "(all)"
+    return "(not given)" if value is None else str(value)
+
+
 def check_outputs(targets: list[Target], options: ExportOptions) -> None:
     """Refuse to overwrite a file without --force (its own job's resume may), or to start an
     export whose file cannot be written: before the job or any request, in one line naming
@@ -135,7 +152,6 @@ def open_export_job(options: ExportOptions, targets: list[Target]
     checkpoint, resumed = jobs.open_job(
         job_dir, "checkpoint.db", ExportCheckpoint, resume=options.resume,
         fingerprint=fingerprint(options, targets), what=f"export to {options.out}",
-        mismatch=f"the export in {job_dir} was started with other options (kind, client, "
-                 "fields, page size or output); resume with the same command, or start a new "
-                 "job with --job-dir")
+        mismatch=lambda recorded: differences(recorded, fingerprint(options, targets), FLAGS,
+                                              shown, f"export in {job_dir}"))
     return job_dir, checkpoint, resumed

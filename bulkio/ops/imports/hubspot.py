@@ -21,7 +21,7 @@ from ...store.source_cache import CompanyCache
 from ..jobs import job_log
 from .importer import Importer
 from .input import ImportInput
-from .job import ImportOptions, open_job
+from .job import ImportOptions, open_job, resume_rules
 from .plan import plan_import
 
 
@@ -30,6 +30,7 @@ async def import_from_hubspot(kind: str, settings: Settings, hubspot: HubSpotSet
                               on_progress: Callable[[ImportProgress], None] | None,
                               policy: RetryPolicy | None) -> ImportReport:
     name = PREFIX + kind
+    options = resume_rules(name, options, where=f"{name}|{hubspot.base_url}")
     async with open_hubspot(hubspot, policy=policy) as hs:
         source = HubSpotSource(name, kind, hs, options.hubspot)
         job_dir, journal, resumed = open_job(name, options, source.fingerprint(),

@@ -42,7 +42,7 @@ from ..runs import job_totals, run_then_finish, write_report
 from .batch import BatchPolicy, Outstanding
 from .email_check import refused_addresses
 from .input import ImportInput
-from .job import ImportOptions
+from .job import ImportOptions, record_rules
 from .requests import BatchJob, CreateJob, Job, Requests, UpdateJob
 from .settle import Settlement, emails_and_ids
 
@@ -146,7 +146,7 @@ class Importer:
             await self.serial(
                 self.journal.set_meta, source=self.source.name, fingerprint=self.source.fingerprint(),
                 format=self.source.format, client_slug=self.slug, status=RUNNING,
-                on_duplicate=self.options.on_duplicate, bulkio=__version__,
+                rules=record_rules(self.job_dir, self.options), bulkio=__version__,
                 delimiter=getattr(self.reader, "delimiter", ","))
         self.input.for_client(self.slug)
         await self._refresh_counts()

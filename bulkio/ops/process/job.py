@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from ...errors import ConfigError
 from ...store.process_journal import ProcessJournal
 from .. import jobs
+from ..rules import differences
 from .plan import ProcessSpec
 
 DEFAULT_WAIT_TIMEOUT_S = 3600.0
@@ -30,6 +32,19 @@ class ProcessOptions:
     job_dir: Path | None = None
 
 
+#: How the user writes each part of a processing job's fingerprint.
+FLAGS = {"kind": "the kind", "items": "--services/--processes/--fields", "client": "--client",
+         "leads_file": "--leads (the file's contents)", "overwrite": "--overwrite",
+         "where": "--where"}
+
+
+def shown(key: str, value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "(none)"
+    return "(not given)" if value is None else str(value).lower() if isinstance(value, bool) \
+        else str(value)
+
+
 def open_process_job(spec: ProcessSpec, options: ProcessOptions
                      ) -> tuple[Path, ProcessJournal, bool]:
     """The job directory and its journal, and whether this run resumes an earlier one."""
@@ -44,8 +59,9 @@ def open_process_job(spec: ProcessSpec, options: ProcessOptions
                           "--wait`, or add --again to trigger them all again as a new job")
     journal, resumed = jobs.open_job(
         job_dir, "journal.db", ProcessJournal, resume=options.resume, fingerprint=fingerprint,
-        what=f"{spec.kind} processing", mismatch=f"the job in {job_dir} processes other leads, "
-        "or with other services; give its own --job-dir")
+        what=f"{spec.kind} processing",
+        mismatch=lambda recorded: differences(recorded, fingerprint, FLAGS, shown,
+                                              f"{spec.kind} processing in {job_dir}"))
     if not resumed:
         journal.set_meta(fingerprint=fingerprint, kind=spec.kind, items=list(spec.items),
                          overwrite=spec.overwrite)
