@@ -16,8 +16,8 @@
     │       └── AnswerTimeout   no answer within the timeout
     ├── ServerUnreachable       the server never answered a first request, or its login
     │                           gave up: not worth retrying request by request
-    ├── Interrupted             a run stopped for now, resumable: a source's daily quota is
-    │                           used up, or the source is down
+    ├── Interrupted             a run stopped for now, to resume later (exit code 75): a
+    │                           source's daily quota is used up, or an API went down mid-run
     └── OutcomeUnknown          a non-idempotent request may or may not have taken effect
 
 Retryability lives on the type (the Transient mixin), so the retry policy never parses
@@ -116,12 +116,14 @@ class AnswerTimeout(ResponseLost):
 
 class ServerUnreachable(BulkioError):
     """The server cannot be reached at all (not transient at the level of one request): a
-    first contact refused or unanswered, or a login that ran out of retries."""
+    first contact refused or unanswered, or a login that ran out of retries. A URL to check
+    (exit code 2)."""
 
 
 class Interrupted(BulkioError):
     """The run stopped before its end for a reason that passes (a daily quota, an outage):
-    it ends as an interruption (report written, the resume command printed)."""
+    it ends as an interruption (report written, the resume command printed), exit code 75
+    ("temporary failure: resume later", as sysexits has it)."""
 
 
 class OutcomeUnknown(BulkioError):

@@ -2,8 +2,10 @@
 
     0    done: everything succeeded
     1    finished, but with problems (see the report), or an unexpected failure
-    2    usage or configuration: a bad flag, missing or refused credentials, unknown client
-    130  interrupted (Ctrl-C); resumable where the command says so
+    2    usage or configuration: a bad flag, missing or refused credentials, unknown client,
+         a server that cannot be reached at all
+    75   stopped for now (a daily quota used up, an API that went down mid-run): resume later
+    130  interrupted (Ctrl-C, SIGTERM); resumable where the command says so
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import sys
 import traceback
 
-from ..errors import AuthError, BulkioError, ConfigError
+from ..errors import AuthError, BulkioError, ConfigError, Interrupted, ServerUnreachable
 from ..http.redact import redact
 from .shown import printable
 
 OK = 0
 PROBLEMS = 1
 USAGE = 2
+RESUME_LATER = 75  # sysexits' EX_TEMPFAIL
 INTERRUPTED = 130
 
 
@@ -31,9 +34,12 @@ def exit_code_for(error: BaseException, *, debug: bool = False) -> int:
     if isinstance(error, KeyboardInterrupt):
         print("bulkio: interrupted", file=sys.stderr)
         return INTERRUPTED
-    if isinstance(error, (ConfigError, AuthError)):
+    if isinstance(error, (ConfigError, AuthError, ServerUnreachable)):
         fail(str(error))
         return USAGE
+    if isinstance(error, Interrupted):
+        fail(str(error))
+        return RESUME_LATER
     if debug:
         print(redact("".join(traceback.format_exception(error))), file=sys.stderr, end="")
     if isinstance(error, BulkioError):

@@ -90,7 +90,7 @@ async def test_a_wrong_password_is_exit_2_in_one_line(
 
 async def test_an_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    """Connection refused: exit 1 with one line, no traceback."""
+    """Connection refused: a URL to check, exit 2, one line, no traceback."""
     import socket
 
     with socket.socket() as s:
@@ -100,7 +100,7 @@ async def test_an_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[s
     monkeypatch.setenv("LEADGENIUS_API_KEY", "k" * 20)
     monkeypatch.setenv("LEADGENIUS_USER_ID", "u")
     code = await bulkio("clients", "--base-url", f"http://127.0.0.1:{port}", "--timeout", "2")
-    assert code == 1
+    assert code == 2
     assert "cannot connect" in one_line(capsys.readouterr().err)
 
 

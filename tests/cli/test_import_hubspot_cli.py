@@ -84,3 +84,22 @@ async def test_a_missing_scope_is_one_line_and_exit_2(sandbox: Sandbox, tmp_path
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1, err
     assert "lacks the scope crm.objects.companies.read" in err and "--resume" not in err
+
+
+async def test_the_daily_cap_stops_with_exit_75_and_the_resume_command(
+        sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """HubSpot's daily quota used up mid-run: a stop to resume later (exit 75), in one error
+    line with the command that resumes; resumed once the quota is back, it finishes."""
+    for key, value in hubspot_env(sandbox, tmp_path).items():
+        monkeypatch.setenv(key, value)
+    sandbox.config.hubspot_daily = 6
+    argv = ["import", "hubspot:contacts", "--client", "acme-corp", "--base-url",
+            sandbox.base_url, "--rate", "unlimited", "--settle", "0", "--job-dir",
+            str(tmp_path / "job"), "--quiet"]
+    assert await anyio.to_thread.run_sync(main, argv) == 75
+    err = capsys.readouterr().err
+    assert "daily request quota is used up" in err and "--resume" in err
+    sandbox.config.hubspot_daily = None
+    assert await anyio.to_thread.run_sync(main, [*argv, "--resume"]) == 1  # rows without email
+    assert set(stored(sandbox)) == set(expected_contacts(sandbox))

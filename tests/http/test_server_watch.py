@@ -66,7 +66,7 @@ async def test_a_server_that_accepts_and_never_answers(silent: SilentServer, tmp
     """One login sent, not 36; one line naming the server; exit 1 (a real process)."""
     url = f"http://127.0.0.1:{silent.port}"
     code, err, wall = await bulkio_clients(url, tmp_path, "--timeout", "2")
-    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert f"no answer from {url} (--base-url, or LEADGENIUS_BASE_URL) within 2 s" in err
     assert silent.connections == 1 and silent.requests == [b"POST /api/auth HTTP/1.1"], wall
     assert "probe-password-1" not in err
@@ -76,7 +76,7 @@ async def test_a_closed_port_fails_at_once(tmp_path: Path) -> None:
     """Connection refused on first contact: one line naming the URL, no retries."""
     url = f"http://127.0.0.1:{closed_port()}"
     code, err, _ = await bulkio_clients(url, tmp_path)
-    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert code == 2 and len(err.strip().splitlines()) == 1
     assert f"cannot connect to {url}" in err and "check the address" in err
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import anyio
 
-from ...errors import BulkioError, ConfigError
+from ...errors import ConfigError, Interrupted
 from ...formats.rejects import write_rejects
 from ...leadgenius.client import LeadGeniusClient
 from ...models import Ended, ImportProgress, ImportReport
@@ -53,8 +53,8 @@ FLUSH_EVERY_S = 0.25
 GIVE_UP_STREAK = 50  # consecutive requests with no answer: the API is down, stop (resumable)
 
 
-class ApiUnreachable(BulkioError):
-    """Too many requests in a row got no answer; the run stops and can be resumed."""
+class ApiUnreachable(Interrupted):
+    """Too many requests in a row got no answer: the API went down; resume later."""
 
 
 class Importer:
@@ -271,7 +271,8 @@ class Importer:
         self._streak += 1
         if self._streak >= GIVE_UP_STREAK:
             raise ApiUnreachable(f"{self._streak} requests in a row got no answer from the "
-                                 f"API (last: {lost[-1].error}); stopping")
+                                 f"API (last: {lost[-1].error}); stopped for now: run the same "
+                                 "command with --resume once it answers again")
 
     async def _flush(self) -> None:
         if self._pending:

@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 import orjson
 
-from ...errors import ApiError, AuthError, ConfigError, OutcomeUnknown, TransportError
+from ...errors import ApiError, AuthError, ConfigError, Interrupted, OutcomeUnknown, TransportError
 from ...leadgenius.client import LeadGeniusClient
 from ...models import Ended
 from ...store.db import FINISHED
@@ -228,7 +228,9 @@ class Processor:
         await self.serial(self.journal.unsent, n)
         self.streak += 1
         if self.streak >= GIVE_UP_STREAK:
-            raise error
+            raise Interrupted(f"{self.streak} triggers in a row did not reach the server "
+                              f"(last: {error}); stopped for now: run the same command with "
+                              "--resume once it answers again") from error
         log.info("a trigger did not reach the server (%s); it is sent again later", error)
 
     async def _found(self, n: int, runs: list[dict[str, Any]]) -> None:
