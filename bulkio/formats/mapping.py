@@ -109,12 +109,14 @@ class ColumnMap:
     names: dict[str, str] = field(default_factory=dict)  # label -> the header's name
     positions: dict[str, int] = field(default_factory=dict)  # label -> 1-based position
     labels: dict[str, str] = field(default_factory=dict)  # column -> how people call it
+    dropped: set[str] = field(default_factory=set)  # columns the mapping maps to null
 
     def bind(self, labels: list[str], names: list[str]) -> None:
         """Know a CSV header: its labels, their names and positions."""
         self.names = dict(zip(labels, names, strict=True))
         self.positions = {label: i for i, label in enumerate(labels, start=1)}
         self.decided.clear()
+        self.dropped.clear()
 
     def field_for(self, column: str) -> str | None:
         """The field a column feeds (None: not imported). Decided once per column."""
@@ -127,6 +129,8 @@ class ColumnMap:
         for key in (by_position, column, name):
             if key in self.overrides:
                 target = self.overrides[key]
+                if target is None:
+                    self.dropped.add(column)  # null: not imported, not even to notes
                 break
         else:  # bulkio's own columns; the client comes from --client, never from the file
             internal = name in INTERNAL or name.strip().lower() in ("client_id", "clientid")

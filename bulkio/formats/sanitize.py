@@ -95,7 +95,8 @@ class LeadBuilder:
         decided, field_for = self.columns.decided, self.columns.field_for
         for column, raw in values.items():
             target = decided[column] if column in decided else field_for(column)
-            if target is None and not self.unmapped_to_notes and column not in self.notes_columns:
+            if target is None and column not in self.notes_columns and (
+                    not self.unmapped_to_notes or column in self.columns.dropped):
                 continue
             try:
                 value = clean(raw)

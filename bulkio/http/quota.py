@@ -111,13 +111,16 @@ class Quota:
             # A 429 arrived while this worker queued: wait it out, then take a fresh slot, so
             # the workers do not all fire the moment the pause ends.
 
-    def pause(self, seconds: float, reason: str) -> None:
-        """Hold every worker for `seconds` (extends, never shortens, a running pause)."""
+    def pause(self, seconds: float, reason: str, *, problem: bool = True) -> None:
+        """Hold every worker for `seconds` (extends, never shortens, a running pause). A pause
+        that is only pacing (the server said its quota is used for now, before refusing
+        anything) is logged at info: nothing went wrong."""
         now = self._now()
         until = now + seconds
         if until > self._paused_until:
             if self._paused_until <= now:
-                log.warning("%s: pausing all requests for %.1f s", reason, seconds)
+                log.log(logging.WARNING if problem else logging.INFO,
+                        "%s: pausing all requests for %.1f s", reason, seconds)
             self._paused_until = until
 
     def observe(self, status: int, headers: Mapping[str, str]) -> None:
@@ -134,7 +137,8 @@ class Quota:
         if status != 429 and remaining is not None and remaining <= 0 and reset is not None:
             wait = reset - self._wall()
             if 0 < wait <= MAX_HEADER_PAUSE:
-                self.pause(wait, "quota exhausted (X-RateLimit-Remaining: 0)")
+                self.pause(wait, "the quota is used for this minute (X-RateLimit-Remaining: 0)",
+                           problem=False)
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()

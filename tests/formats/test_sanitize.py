@@ -100,3 +100,13 @@ def test_unmapped_columns_can_go_to_notes() -> None:
     """--unmapped notes appends 'Column: value' lines to the notes."""
     built = builder(unmapped_to_notes=True).build({"Email": "a@x.com", "Notes": "hi", "Stage": "mql"})
     assert built.payload is not None and built.payload["notes"] == "hi\nStage: mql"
+
+
+def test_a_column_mapped_to_null_is_dropped_even_with_unmapped_notes() -> None:
+    """--mapping {"Company": null} --unmapped notes: null means not imported, not even as a
+    notes line; a column that maps to nothing by itself still goes to notes."""
+    columns = ColumnMap({"Company": None})
+    built = LeadBuilder(columns, "acme-corp", unmapped_to_notes=True).build(
+        {"Email": "ada@x.com", "Company": "Acme", "Fax": "+1 555"})
+    assert built.payload is not None
+    assert built.payload.get("notes") == "Fax: +1 555" and "companyName" not in built.payload

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 
 import anyio
 import pytest
@@ -111,8 +112,9 @@ def test_a_429_pauses_every_worker_for_retry_after() -> None:
     assert sum(1 for _, s in sent if s == 200) == 40  # the refused one went through later
 
 
-def test_remaining_zero_pauses_until_reset() -> None:
-    """X-RateLimit-Remaining: 0 holds every worker until X-RateLimit-Reset, before any 429."""
+def test_remaining_zero_pauses_until_reset(caplog: pytest.LogCaptureFixture) -> None:
+    """X-RateLimit-Remaining: 0 holds every worker until X-RateLimit-Reset, before any 429.
+    That is pacing, not a problem: said at info, never as a warning."""
     sent: list[float] = []
 
     def handler(request: Request) -> Response:
@@ -122,10 +124,13 @@ def test_remaining_zero_pauses_until_reset() -> None:
             headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(wall()) + 12)}
         return json_response(200, {"success": True, "clients": []}, headers)
 
-    run_client(handler, requests=10, workers=4)
+    with caplog.at_level(logging.INFO, logger="bulkio.quota"):
+        run_client(handler, requests=10, workers=4)
     third = sent[2]
     assert all(t <= third or t >= third + 11 for t in sent)
     assert max(sent) >= third + 11
+    pauses = [r for r in caplog.records if "pausing all requests" in r.getMessage()]
+    assert pauses and all(r.levelno == logging.INFO for r in pauses)
 
 
 def test_a_lower_server_limit_slows_the_run_to_it() -> None:
