@@ -40,7 +40,7 @@ def lead_problem(lead: Any, creating: bool) -> str | None:
             return f"unknown field {key!r}"
         if isinstance(value, (dict, list)):
             return f"field {key!r} must be a scalar"
-        if value == "":
+        if value == "" and creating:  # a PUT's "" clears the field
             return f"field {key!r} is an empty string"
     if creating:
         if not isinstance(lead.get("client_id"), str) or not lead["client_id"]:

@@ -289,6 +289,8 @@ class Store:
             return None
         protected = {"id", "company_id", "owner", "createdAt"}
         lead.update({k: v for k, v in changes.items() if k not in protected})
+        for key in [k for k, v in changes.items() if v == "" and k not in protected]:
+            del lead[key]  # "" in an update clears the field
         lead["updatedAt"] = now_iso()
         self.db.execute("UPDATE leads SET data = ?, client_id = ? WHERE id = ?",
                         (orjson.dumps(lead).decode(), str(lead.get("client_id", "")), lead_id))

@@ -150,6 +150,7 @@ async def test_the_ten_second_quota_and_the_daily_cap(make_sandbox: MakeSandbox,
             seen.append((status, headers.get("X-HubSpot-RateLimit-Remaining")))
         assert seen == [(200, "2"), (200, "1"), (200, "0"), (429, "0")]
         assert body["policyName"] == "TEN_SECONDLY_ROLLING" and body["errorType"] == "RATE_LIMIT"
+        assert 1 <= int(headers["Retry-After"]) <= 10  # when a slot of the window frees
         assert headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "10000"
         assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "2"
         sb.config.hubspot_rate = None
@@ -165,3 +166,15 @@ async def test_chaos_applies_with_hubspot_shaped_errors(make_sandbox: MakeSandbo
     async with make_sandbox(hubspot_contacts=3, error_rate=1.0, chaos_seed=1) as sb:
         status, body, _ = await call(http, sb, "GET", "/crm/v3/objects/contacts")
         assert status in (500, 503) and body["status"] == "error" and "category" in body
+
+
+async def test_the_daily_headers_come_with_every_answer(make_sandbox: MakeSandbox,
+                                                        http: aiohttp.ClientSession) -> None:
+    """All five rate-limit headers, as HubSpot sends them, even with no daily cap set."""
+    async with make_sandbox(hubspot_contacts=3) as sb:
+        status, _, headers = await call(http, sb, "GET", "/crm/v3/objects/contacts")
+        assert status == 200
+        for name in ("Max", "Remaining", "Interval-Milliseconds", "Daily", "Daily-Remaining"):
+            assert f"X-HubSpot-RateLimit-{name}" in headers, name
+        assert int(headers["X-HubSpot-RateLimit-Daily-Remaining"]) < \
+            int(headers["X-HubSpot-RateLimit-Daily"])

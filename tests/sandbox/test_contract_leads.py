@@ -228,3 +228,17 @@ async def test_tenants_are_isolated(api: RawApi, slug: str) -> None:
     gone = await api.call("DELETE", "/api/leads", params={"id": created["id"]}, headers=headers)
     assert gone.status == 404
     assert len(await api.all_leads(slug)) == 1
+
+
+async def test_an_empty_string_in_a_put_clears_the_field(api: RawApi, slug: str) -> None:
+    """Unlike the POST (where "" is a 500), a PUT's "" clears the field: single and batch."""
+    one = (await api.call("POST", "/api/leads", json=lead(slug, email="a@x.com", title="CTO",
+                                                           companyName="Acme"))).body["lead"]
+    two = (await api.call("POST", "/api/leads", json=lead(slug, email="b@x.com", title="VP"))
+           ).body["lead"]
+    answer = await api.call("PUT", "/api/leads", json={"id": one["id"], "title": ""})
+    assert answer.status == 200 and "title" not in answer.body["lead"]
+    answer = await api.call("PUT", "/api/leads", json={"leads": [{"id": two["id"], "title": ""}]})
+    assert answer.body == {"success": True, "updated": 1}
+    stored = {x["id"]: x for x in await api.all_leads(slug)}
+    assert "title" not in stored[two["id"]] and stored[one["id"]]["companyName"] == "Acme"

@@ -31,6 +31,7 @@ COMPANIES_SCOPE = "crm.objects.companies.read"
 SCOPES = {"/crm/v3/objects/contacts": CONTACTS_SCOPE, "/leads/v1/list": CONTACTS_SCOPE,
           "/crm/v3/objects/companies/batch/read": COMPANIES_SCOPE}
 DEFAULT_PROPERTIES = ("firstname", "lastname", "email")
+UNCAPPED_DAILY = 1_000_000  # the daily cap shown when --hubspot-daily sets none (HubSpot always sends it)
 
 
 @dataclass
@@ -78,13 +79,12 @@ def gate(request: web.Request, twin: HubSpotTwin) -> tuple[dict[str, str], web.R
                          errors=[{"message": "One or more of the following scopes are required.",
                                   "context": {"requiredGranularScopes": [scope]}}])
     c = twin.config
-    headers: dict[str, str] = {}
-    if c.hubspot_daily is not None:
-        left = max(0, c.hubspot_daily - twin.used_today)
-        headers.update({"X-HubSpot-RateLimit-Daily": str(c.hubspot_daily),
-                        "X-HubSpot-RateLimit-Daily-Remaining": str(left)})
-        if left == 0:
-            return headers, _rate_limited(headers, "DAILY", "You have reached your daily limit.")
+    daily = c.hubspot_daily if c.hubspot_daily is not None else UNCAPPED_DAILY
+    left = max(0, daily - twin.used_today)
+    headers = {"X-HubSpot-RateLimit-Daily": str(daily),
+               "X-HubSpot-RateLimit-Daily-Remaining": str(left)}
+    if left == 0:
+        return headers, _rate_limited(headers, "DAILY", "You have reached your daily limit.")
     twin.quota.window = c.hubspot_interval_ms / 1000
     verdict = twin.quota.check(token, c.hubspot_rate)
     if verdict is not None:
@@ -92,11 +92,11 @@ def gate(request: web.Request, twin: HubSpotTwin) -> tuple[dict[str, str], web.R
                         "X-HubSpot-RateLimit-Max": str(verdict.limit),
                         "X-HubSpot-RateLimit-Remaining": str(max(0, verdict.remaining))})
         if not verdict.allowed:
+            headers["Retry-After"] = str(verdict.retry_after)  # when a slot frees
             return headers, _rate_limited(headers, "TEN_SECONDLY_ROLLING",
                                           "You have reached your ten_secondly_rolling limit.")
     twin.used_today += 1
-    if c.hubspot_daily is not None:
-        headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(c.hubspot_daily - twin.used_today)
+    headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(daily - twin.used_today)
     return headers, None
 
 
