@@ -75,6 +75,8 @@ class ImportReport:
     resent_single: int = 0  # rows sent in a batch, then alone (missing, or skipped by it)
     duplicates_removed: int = 0  # leads this job created twice (a late batch), deleted
     # Context for people, not part of the JSON report:
+    sent_alone: int = 0  # created rows sent one a request and never in a batch (auto's
+    #                      singles before its verdict or after a fall back; rows without email)
     client: str = ""
     job_dir: str = ""
     rejects_path: str | None = None
@@ -246,6 +248,8 @@ class PurgeReport:
     client_deleted: bool = False
     dry_run: bool = False  # a --dry-run's report: `requests` is what the purge would send
     # Context for people, not part of the JSON report:
+    sent_alone: int = 0  # created rows sent one a request and never in a batch (auto's
+    #                      singles before its verdict or after a fall back; rows without email)
     client: str = ""
     job_dir: str = ""
     report_path: str | None = None

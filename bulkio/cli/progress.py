@@ -272,7 +272,8 @@ def print_summary(report: ImportReport, console: Console | None = None) -> None:
     if report.strategy != "single":
         console.print(f"--strategy {report.strategy}: {report.batch_requests:,} batch requests; "
                       f"{report.batch_leads_persisted:,} leads stored by batches, "
-                      f"{report.resent_single:,} rows sent again alone, "
+                      f"{report.sent_alone:,} rows sent alone (never in a batch), "
+                      f"{report.resent_single:,} sent alone after a batch, "
                       f"{report.duplicates_removed:,} leads created twice removed")
     _print_notices(console, report.notices)
     if report.rejects_path:

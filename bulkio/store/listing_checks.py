@@ -162,8 +162,10 @@ class ListingChecks:
         """The report's batch keys that the rows hold."""
         one = self.db.execute(
             "SELECT coalesce(sum(state = 'created' AND sent_as = 'batch'), 0), "
-            "coalesce(sum(batched > 0 AND sent_as = 'single'), 0) FROM rows").fetchone()
+            "coalesce(sum(batched > 0 AND sent_as = 'single'), 0), "
+            "coalesce(sum(state = 'created' AND batched = 0 AND sent_as = 'single'), 0) "
+            "FROM rows").fetchone()
         removed = self.db.execute("SELECT count(*) FROM extras WHERE state = 'removed'").fetchone()
         return {"batch_leads_persisted": int(one[0]), "resent_single": int(one[1]),
-                "duplicates_removed": int(removed[0])}
+                "sent_alone": int(one[2]), "duplicates_removed": int(removed[0])}
 

@@ -121,6 +121,8 @@ async def test_auto_falls_back_when_batches_store_nothing(sandbox: Sandbox,
     assert_exactly_once(sandbox, valid, report)
     assert report.strategy == "auto" and report.batch_requests == 1
     assert report.resent_single == 50
+    # every other row went alone, and the summary counts them (it said 0 before)
+    assert report.sent_alone == len(valid) - 50 == report.created - report.resent_single
     said = [n for n in report.notices if n.startswith("auto:")]
     assert len(said) == 1 and "stored 0%" in said[0]
     assert report.requests <= len(valid) + 20
