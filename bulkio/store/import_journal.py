@@ -278,6 +278,17 @@ class ImportJournal(ListingChecks, JobDatabase):
                 "batch_at = coalesce(batch_at, ?), sent_at = ? WHERE rowno = ?",
                 [(now, now, rowno) for rowno in rownos])
 
+    def mark_unsent(self, rownos: list[int]) -> None:
+        """Rows whose request never started (a graceful stop): due to be settled at once on
+        resume (a listing, then sent), not a settle time after the stop. A row never sent at
+        all is known not to be on the server."""
+        with self._tx():
+            self.db.executemany(
+                "UPDATE rows SET unknown_at = 0, error = 'not sent: the run stopped before its "
+                "request', maybe_sent = CASE WHEN tries = 0 THEN 0 ELSE maybe_sent END "
+                "WHERE rowno = ? AND state IN ('attempted', 'updating')",
+                [(rowno,) for rowno in rownos])
+
     def stamp_left_in_flight(self) -> int:
         """Rows a stopped run left in flight: their outcome became unknown when it stopped
         (its last write). How many."""

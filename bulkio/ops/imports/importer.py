@@ -43,7 +43,7 @@ from .batch import BatchPolicy, Outstanding
 from .email_check import refused_addresses
 from .input import ImportInput
 from .job import ImportOptions, record_rules
-from .requests import BatchJob, CreateJob, Job, Requests, UpdateJob
+from .requests import BatchJob, CreateJob, Job, Requests, UpdateJob, rownos
 from .settle import Settlement, emails_and_ids
 
 log = logging.getLogger("bulkio.import")
@@ -84,6 +84,10 @@ class Importer:
         self.started = time.monotonic()
         self.stats_before: dict[str, float] = {}
         self._pending: list[Outcome] = []
+        # Rows journalled as attempted whose request has not started: on a graceful stop they
+        # are marked never sent, so that --resume sends them at once instead of waiting for
+        # their settle time as for rows really in flight.
+        self._not_started: set[int] = set()
         self._streak = 0
         self.rows_before = 0  # rows the job's earlier runs finished (for this run's rate)
         self.settlement: Settlement | None = None
@@ -179,6 +183,8 @@ class Importer:
                 break
             await self.serial(self.journal.admit, [a for a, _ in prepared], position,
                                self.options.on_duplicate)
+            self._not_started.update(a.rowno for a, _ in prepared
+                                     if a.action in ("create", "update"))
             for admission, built in prepared:
                 if admission.action == "repeat":  # the source sent it again: not a row
                     continue
@@ -247,6 +253,7 @@ class Importer:
                 await self._flush()
 
     async def _work_and_record(self, job: Job) -> None:
+        self._not_started.difference_update(rownos(job))
         try:
             outcomes = await self.requests.outcomes(job)
         finally:
@@ -285,6 +292,8 @@ class Importer:
 
     async def _resend(self, rows: list[tuple[int, str, str | None, str, str | None]],
                       rounds_left: int | None) -> None:
+        self._not_started.update(row[0] for row in rows)
+
         async def produce(send: Send[Job]) -> None:
             updates: list[tuple[int, str, dict[str, str]]] = []
             creates: list[CreateJob] = []
@@ -346,6 +355,9 @@ class Importer:
 
     async def _finish(self, ended: Ended) -> ImportReport:
         await self._flush()
+        if self._not_started:  # stopped (every sender has ended): these never left
+            unsent, self._not_started = sorted(self._not_started), set()
+            await self.serial(self.journal.mark_unsent, unsent)
         counts = await self.serial(self.journal.counts)
         totals = job_totals(self.stats_before, self.api.stats, self.started)
         await self.serial(self.journal.set_meta, stats=totals)  # the job's totals over its runs

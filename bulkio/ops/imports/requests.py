@@ -48,6 +48,15 @@ class UpdateJob:
 Job = CreateJob | BatchJob | UpdateJob
 
 
+def rownos(job: Job) -> list[int]:
+    """The input rows a job carries."""
+    if isinstance(job, CreateJob):
+        return [job.rowno]
+    if isinstance(job, BatchJob):
+        return [item.rowno for item in job.items]
+    return [rowno for rowno, _, _ in job.items]
+
+
 class Requests:
     """Sends jobs; `before_batch(rownos)` journals a batch's rows before it goes out."""
 
