@@ -48,6 +48,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
         if name.startswith(("LEADGENIUS_", "HUBSPOT_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LEADGENIUS_AUTH_FILE", str(tmp_path / "auth.json"))
+    monkeypatch.setenv("BULKIO_STATE_DIR", str(tmp_path / "state"))  # client locks: per test
     forget_secrets()
 
 

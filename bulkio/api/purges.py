@@ -10,6 +10,7 @@ from ..http.retry import RetryPolicy
 from ..leadgenius.client import open_client
 from ..leadgenius.settings import Settings, resolve_settings
 from ..models import PurgePlan, PurgeProgress, PurgeReport
+from ..ops.jobs import ClientLock
 from ..ops.purge.job import PurgeOptions, open_purge_job
 from ..ops.purge.purger import Confirm, Purger, Refused, requests_needed
 from ..ops.runs import write_report
@@ -36,10 +37,16 @@ async def purge_client(client: str, *, settings: Settings | None = None,
     settings = settings or resolve_settings()
     async with open_client(settings, policy=policy) as api:
         target = await api.resolve_client(client)
-        job_dir, spool, _, options = open_purge_job(target.slug, options)
-        purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
-                        confirm=confirm, report_path=options.report, on_progress=on_progress)
-        return await run_job(job_dir, spool, purger.run, nothing_done=Refused)
+        # No import into this client on this machine while its leads are deleted.
+        lock = ClientLock(settings.base_url, await api.company_id(), target.slug,
+                          f"purge of {target.slug}")
+        try:
+            job_dir, spool, _, options = open_purge_job(target.slug, options)
+            purger = Purger(api, target, spool, job_dir, delete_client=options.delete_client,
+                            confirm=confirm, report_path=options.report, on_progress=on_progress)
+            return await run_job(job_dir, spool, purger.run, nothing_done=Refused)
+        finally:
+            lock.release()
 
 
 async def dry_run_purge(client: str, *, settings: Settings | None = None,

@@ -40,28 +40,27 @@ class JobBusy(ConfigError):
     """Another process is working on this job now."""
 
 
-class JobLock:
-    """An exclusive lock on JOB/lock, which also says who holds it (pid, command, start)."""
+class FileLock:
+    """An exclusive lock on a file (the kernel's: released however the process ends, kill -9
+    included), which also says who holds it: `busy(holder)` is the error when another does."""
 
-    def __init__(self, job_dir: Path, what: str) -> None:
-        self.path = job_dir / "lock"
+    def __init__(self, path: Path, what: str, busy: Callable[[str], ConfigError]) -> None:
+        self.path = path
         try:
-            job_dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
-            raise ConfigError(f"cannot use the job directory {job_dir}: {exc.strerror}; run "
-                              "where you can write, or give --job-dir") from None
+            raise ConfigError(f"cannot use {path.parent}: {exc.strerror}; run where you can "
+                              "write, or give another directory") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 4096).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise JobBusy(f"the {what} in {job_dir} is running now, in {holder}: wait for it to "
-                          "end, or stop it first; two processes on one job would send rows "
-                          "twice") from None
+            raise busy(holder) from None
         command = redact(shlex.join(["bulkio", *sys.argv[1:]]))
         os.ftruncate(fd, 0)
-        os.write(fd, f"process {os.getpid()} (`{command}`, started "
+        os.write(fd, f"the {what}, in process {os.getpid()} (`{command}`, started "
                      f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n".encode())
         self._fd: int | None = fd
 
@@ -69,6 +68,39 @@ class JobLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
+
+
+class JobLock(FileLock):
+    """One process per job: JOB/lock."""
+
+    def __init__(self, job_dir: Path, what: str) -> None:
+        super().__init__(job_dir / "lock", what, lambda holder: JobBusy(
+            f"the {what} in {job_dir} is running now ({holder}): wait for it to end, or stop "
+            "it first; two processes on one job would send rows twice"))
+
+
+class ClientBusy(ConfigError):
+    """Another operation writes to, or deletes from, the same client now."""
+
+
+def state_dir() -> Path:
+    """Where bulkio keeps what outlives a job: $BULKIO_STATE_DIR, else the XDG state home."""
+    if os.environ.get("BULKIO_STATE_DIR"):
+        return Path(os.environ["BULKIO_STATE_DIR"])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "bulkio"
+
+
+class ClientLock(FileLock):
+    """One operation at a time that writes or deletes a client's leads, on this machine (the
+    CLI and `bulkio serve` alike): a purge beside an import would delete what the import
+    writes, and the import send again what the purge deleted."""
+
+    def __init__(self, base_url: str, company: str, slug: str, what: str) -> None:
+        key = hashlib.sha1(f"{base_url}|{company}|{slug}".encode()).hexdigest()[:16]
+        super().__init__(state_dir() / "clients" / f"{key}.lock", what, lambda holder: ClientBusy(
+            f"{holder} is working on the client {slug} now: wait for it to end (an import and "
+            "a purge of one client at once would undo each other)"))
 
 
 D = TypeVar("D", bound=HasMeta)

@@ -32,9 +32,11 @@ def bulkio(sb: Sandbox, *argv: str) -> list[str]:
 
 
 def assert_refused(code: int, err: bytes, pid: int) -> None:
+    """Refused in one line naming the running process: by its job's lock, or (a purge) by the
+    client's."""
     text = err.decode()
     assert code == 2 and len(text.strip().splitlines()) == 1, text
-    assert f"is running now, in process {pid}" in text and "--resume" not in text
+    assert f"in process {pid}" in text and "now" in text and "--resume" not in text
 
 
 @pytest.mark.parametrize("second_has_resume", [True, False], ids=["with --resume", "plain rerun"])
@@ -92,3 +94,33 @@ async def test_a_killed_process_leaves_no_lock(sandbox: Sandbox, tmp_path: Path)
 
     done = await anyio.run_process([*argv, "--resume"], env=environment(sandbox, tmp_path), check=False)
     assert done.returncode == 0, done.stderr.decode()
+
+
+async def test_a_purge_and_an_import_of_one_client_never_overlap(make_sandbox: MakeSandbox,
+                                                                 tmp_path: Path) -> None:
+    """The issue's case: `purge --yes` while an import writes to the same client. Refused in
+    one line naming the import (the purge would delete what the import writes, and the import
+    send again what it deleted); the import ends with every row once. And the other way: an
+    import while a purge runs is refused the same way."""
+    async with make_sandbox(clients=1, leads=1000, latency_ms=(200, 300)) as sb:
+        source = tmp_path / "in.csv"
+        source.write_text("email\n" + "".join(f"p{i}@example.net\n" for i in range(600)))
+        env = environment(sb, tmp_path)
+        importing = bulkio(sb, "import", str(source), "--client", "acme-corp", "--settle", "0",
+                           "--job-dir", str(tmp_path / "import-job"))
+        purging = bulkio(sb, "purge", "--client", "acme-corp", "--yes", "--job-dir",
+                         str(tmp_path / "purge-job"))
+        code, pid, other, err = await second_while_first_runs(
+            sb, importing, purging, env, event="POST /api/leads", count=50)
+        text = err.decode()
+        assert other == 2 and len(text.strip().splitlines()) == 1, text
+        assert "the import of" in text and f"in process {pid}" in text and "acme-corp" in text
+        assert code == 0 and sb.state.counts["DELETE /api/leads"] == 0
+        emails = server_emails(sb, "acme-corp")
+        assert all(emails[f"p{i}@example.net"] == 1 for i in range(600))
+        slow_purge = bulkio(sb, "purge", "--client", "acme-corp", "--yes", "--concurrency", "1",
+                            "--job-dir", str(tmp_path / "purge-job-2"))
+        code, pid, other, err = await second_while_first_runs(
+            sb, slow_purge, importing, env, event="batch_delete_done", count=2)
+        assert other == 2 and "the purge of acme-corp" in err.decode()
+        assert code == 0 and not server_emails(sb, "acme-corp")

@@ -37,6 +37,7 @@ from ...store.db import FINISHED, RUNNING
 from ...store.import_journal import FINAL, UNRESOLVED, ImportJournal, Outcome, RowState
 from ...store.serial import Serial
 from ...version import __version__
+from ..jobs import ClientLock
 from ..pool import Send, run_pool
 from ..runs import job_totals, run_then_finish, write_report
 from .batch import BatchPolicy, Outstanding
@@ -88,6 +89,7 @@ class Importer:
         # are marked never sent, so that --resume sends them at once instead of waiting for
         # their settle time as for rows really in flight.
         self._not_started: set[int] = set()
+        self.client_lock: ClientLock | None = None
         self._streak = 0
         self.rows_before = 0  # rows the job's earlier runs finished (for this run's rate)
         self.settlement: Settlement | None = None
@@ -145,8 +147,10 @@ class Importer:
     async def _start(self, meta: dict[str, Any]) -> None:
         if self.resumed and meta.get("client_slug"):
             self.slug = str(meta["client_slug"])
+            await self._lock_client()
         else:
             self.slug = await self._target_slug()
+            await self._lock_client()  # before the job is recorded: refused, nothing to resume
             await self.serial(
                 self.journal.set_meta, source=self.source.name, fingerprint=self.source.fingerprint(),
                 format=self.source.format, client_slug=self.slug, status=RUNNING,
@@ -163,6 +167,12 @@ class Importer:
             raise ConfigError("this job was started by an older bulkio, which did not keep "
                               "every lead the client held before it: resume it with "
                               "--strategy single")
+
+    async def _lock_client(self) -> None:
+        """No purge of this client on this machine while the import writes to it."""
+        company = await self.api.company_id()
+        self.client_lock = ClientLock(self.api.settings.base_url, company, self.slug,
+                                      f"import of {self.source.name} into {self.slug}")
 
     async def _target_slug(self) -> str:
         if self.options.create_client:
@@ -354,6 +364,8 @@ class Importer:
         return said
 
     async def _finish(self, ended: Ended) -> ImportReport:
+        if self.client_lock is not None:
+            self.client_lock.release()
         await self._flush()
         if self._not_started:  # stopped (every sender has ended): these never left
             unsent, self._not_started = sorted(self._not_started), set()
