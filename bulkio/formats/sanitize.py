@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .mapping import INTERNAL, ColumnMap
@@ -33,6 +33,7 @@ class Built:
     error: str | None = None
     derived: frozenset[str] = frozenset()  # fields bulkio filled in (names, domain, url)
     spare: tuple[str, ...] = ()  # columns whose value lost to an earlier column's for its field
+    nul: tuple[str, ...] = ()  # columns whose value held NUL bytes, removed (said, not silent)
     typed_email: str | None = None  # an email refused as not one, as typed (for email checks)
 
     def changes(self) -> dict[str, str]:
@@ -92,6 +93,7 @@ class LeadBuilder:
         fields: dict[str, str] = {}
         extras: list[str] = []
         spare: list[str] = []
+        nul = tuple(c for c, v in values.items() if type(v) is str and "\x00" in v)
         decided, field_for = self.columns.decided, self.columns.field_for
         for column, raw in values.items():
             target = decided[column] if column in decided else field_for(column)
@@ -115,7 +117,8 @@ class LeadBuilder:
                 spare.append(column)
                 if self.unmapped_to_notes:
                     extras.append(f"{column}: {value}")
-        return self._finish(fields, extras, tuple(spare))
+        built = self._finish(fields, extras, tuple(spare))
+        return replace(built, nul=nul) if nul else built
 
     def _finish(self, fields: dict[str, str], extras: list[str], spare: tuple[str, ...]) -> Built:
         email = fields.get("email")

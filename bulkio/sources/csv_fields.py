@@ -137,7 +137,8 @@ class Assembled:
     @property
     def blank(self) -> bool:
         """No value at all: an empty line (no cells), or only delimiters and spaces."""
-        return not self.problems and not self.unterminated and not "".join(self.cells).strip()
+        harmless = all(problem == "nul" for problem, _ in self.problems)  # NULs are removed
+        return harmless and not self.unterminated and not "".join(self.cells).strip()
 
 
 class RecordSplitter:

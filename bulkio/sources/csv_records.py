@@ -139,7 +139,8 @@ class CsvRecords:
                 break
             self._offset, self.line = assembled.end, assembled.last
             if assembled.blank:
-                if assembled.cells:  # an empty line is not a row; `,,,` is one, and is said
+                nul = any(problem == "nul" for problem, _ in assembled.problems)
+                if assembled.cells or nul:  # an empty line is not a row; `,,,` is one, said
                     self.empty_rows += 1
                 continue
             self._rowno += 1
@@ -176,6 +177,8 @@ class CsvRecords:
         notes += [("quotes", self._field(f)) for f in a.stray]
         if any(problem == "fallback" for problem, _ in a.problems):
             notes.append(("encoding", "Windows-1252"))
+        if any(problem == "nul" for problem, _ in a.problems):
+            notes.append(("nul", ""))
         return Record(self._rowno, dict(zip(self.columns, cells, strict=True)), a.cells,
                       line=a.line, notes=tuple(notes))
 

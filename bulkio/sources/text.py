@@ -37,7 +37,7 @@ class ByteStream(Protocol):
 class Line(NamedTuple):
     text: str  # with its line ending, if it has one
     size: int  # bytes of the source it takes
-    problem: str | None = None  # fallback, undecodable, overlong, damaged (see the module)
+    problem: str | None = None  # fallback, undecodable, overlong, damaged, nul (see the module)
     detail: str = ""
 
 
@@ -140,8 +140,9 @@ def _decoded(lines: Iterator[RawLine], codec: str, *, fallback: bool, at_start: 
         if first:
             first = False
             text = text.removeprefix("\ufeff")
-        if "\x00" in text:
+        if "\x00" in text:  # the API cannot store them: removed, and said (problem "nul")
             text = text.replace("\x00", "")
+            problem, detail = problem or "nul", detail or ""
         if flag_replacements and problem is None and "\ufffd" in text:
             problem, detail = "undecodable", "bytes that form no character (shown as \ufffd)"
         yield Line(text, size, problem, detail)

@@ -385,3 +385,13 @@ def test_multi_member_gzip_is_read_whole() -> None:
     """Concatenated gzip members (as `cat a.gz b.gz`) are one stream."""
     data = gzip.compress(b"email\na@x.org\n") + gzip.compress(b"b@x.org\n")
     assert values(gz_records(data)) == [{"email": "a@x.org"}, {"email": "b@x.org"}]
+
+
+def test_nul_bytes_are_removed_and_said() -> None:
+    """NUL bytes cannot be stored: removed from the cell, noted on the row (the summary and
+    the log say it); a line of NULs alone is a row with no value, skipped and counted."""
+    reader, records = read_all(b"Email,Name\r\nada@x.com,A\x00A\r\n\x00\x00\x00\r\nbo@x.com,Bo\r\n")
+    assert values(records) == [{"Email": "ada@x.com", "Name": "AA"},
+                               {"Email": "bo@x.com", "Name": "Bo"}]
+    assert records[0].notes == (("nul", ""),) and records[1].notes == ()
+    assert reader.empty_rows == 1

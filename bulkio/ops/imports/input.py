@@ -90,7 +90,8 @@ class ImportInput:
             return Admission(record.rowno, None, raw, error=record.error, notes=record.notes,
                              line=record.line, key=record.key), None
         built = self.builder.build(record.values)
-        notes = (*record.notes, *(("spare", column) for column in built.spare))
+        notes = (*record.notes, *(("spare", column) for column in built.spare),
+                 *(("nul", column) for column in built.nul))
         error = built.error
         if error is None and built.email_key in self.refused_emails:
             error = self.refused_emails[built.email_key]

@@ -56,13 +56,17 @@ def row_notices(notes: Iterable[NoteCount], *, empty_rows: int, unmapped_to_note
             said.append(f"the file ends early, in row {first} (line {line}): {detail}; the "
                         "rows after it are missing: import a complete copy of the file (the rows "
                         "already imported are then skipped as duplicates)")
+        elif kind == "nul":
+            cell = f" in {detail!r}" if detail else ""
+            said.append(f"{_rows(rows)} NUL bytes{cell}: removed (the API cannot store them) "
+                        f"{where}")
         elif kind == "spare":
             fate = "kept in notes" if unmapped_to_notes else "dropped (--unmapped notes keeps it)"
             said.append(f"{_rows(rows)} a second value in {detail!r} besides the one sent: "
                         f"{fate} {where}")
     if empty_rows:
         said.append(f"{empty_rows:,} row{'s' if empty_rows != 1 else ''} with no value at all "
-                    "(only delimiters or spaces) skipped")
+                    "(only delimiters, spaces or NUL bytes) skipped")
     if rows_read == 0:
         said.append("the file holds no rows after its header")
     return said
