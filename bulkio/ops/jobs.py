@@ -99,8 +99,8 @@ class ClientLock(FileLock):
     def __init__(self, base_url: str, company: str, slug: str, what: str) -> None:
         key = hashlib.sha1(f"{base_url}|{company}|{slug}".encode()).hexdigest()[:16]
         super().__init__(state_dir() / "clients" / f"{key}.lock", what, lambda holder: ClientBusy(
-            f"{holder} is working on the client {slug} now: wait for it to end (an import and "
-            "a purge of one client at once would undo each other)"))
+            f"{holder} is working on the client {slug} now: wait for it to end (two operations "
+            "that write or delete a client's leads at once would undo each other)"))
 
 
 D = TypeVar("D", bound=HasMeta)

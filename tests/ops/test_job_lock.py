@@ -61,7 +61,7 @@ async def test_a_second_purge_on_a_running_job_is_refused(make_sandbox: MakeSand
                                                           tmp_path: Path) -> None:
     """Two purges of one client at once would double the deletes and both report them."""
     async with make_sandbox(clients=1, leads=1000, latency_ms=(200, 300)) as sb:
-        first = bulkio(sb, "purge", "--client", "acme-corp", "--yes", "--concurrency", "2",
+        first = bulkio(sb, "purge", "--client", "acme-corp", "--yes", "--concurrency", "1",
                        "--job-dir", str(tmp_path / "job"))
         code, pid, other, err = await second_while_first_runs(
             sb, first, first, environment(sb, tmp_path), event="batch_delete_done", count=2)
