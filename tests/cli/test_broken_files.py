@@ -239,3 +239,19 @@ async def test_markup_in_headers_is_shown_as_written_in_the_summary(
                                 "--create-client", "markup")
     assert code == 1  # the `[/bold]@x.org` row is rejected: not an email
     assert "Columns not imported: Tags [/], [/bold], Phone [mobile], \\x1b[31mRed\\x1b[0m" in output
+
+
+async def test_a_row_separated_by_another_delimiter_says_so(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """A semicolon row pasted into a comma file is refused with a reason that names the
+    semicolons (its whole line reads as one invalid email otherwise); the other rows go."""
+    path = tmp_path / "mixed.csv"
+    path.write_text("email,first_name,last_name\na@example.com,Ann,Lee\nbob@example.com;Bob;Ng\n")
+    code, output = await bulkio(capsys, "import", str(path), "--client", "x", "--dry-run")
+    assert code == 0 and "row 2: invalid email 'bob@example.com;Bob;Ng' (the row looks " \
+        "separated by ';', in 3 cells, where the file uses ',')" in output
+    code, output = await bulkio(capsys, "import", str(path), "--create-client", "mixed",
+                                "--rejects", "mixed.rejects.csv")
+    assert code == 1 and [lead["email"] for lead in stored(sandbox, "mixed")] == ["a@example.com"]
+    rejects = (tmp_path / "mixed.rejects.csv").read_text()
+    assert "the row looks separated by ';'" in rejects

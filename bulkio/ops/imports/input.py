@@ -93,6 +93,9 @@ class ImportInput:
         notes = (*record.notes, *(("spare", column) for column in built.spare),
                  *(("nul", column) for column in built.nul))
         error = built.error
+        if error is not None and isinstance(record.raw, list):
+            error += delimiter_hint(record.raw, getattr(self.reader, "delimiter", ","),
+                                    len(self.reader.columns))
         if error is None and built.email_key in self.refused_emails:
             error = self.refused_emails[built.email_key]
         if error is not None:
@@ -137,3 +140,16 @@ class ImportInput:
     def unmapped(self) -> list[str]:
         """Columns whose values are not imported at all (not even to notes)."""
         return [] if self.to_notes else self.columns.unmapped(self.reader.columns)
+
+
+def delimiter_hint(cells: list[str], delimiter: str, width: int) -> str:
+    """Why a refused CSV row may look empty: it is separated by another delimiter than the
+    file's (`bob@example.com;Bob;Ng` in a comma file). Said in the row's reason, or nothing."""
+    line = delimiter.join(cells)
+    for other in (";", "\t", "|", ","):
+        if other != delimiter and line.count(other) + 1 >= max(2, width - 1) \
+                and sum(1 for c in cells if c.strip()) <= 1:
+            shown = "tab" if other == "\t" else repr(other)
+            return (f" (the row looks separated by {shown}, in {line.count(other) + 1} cells, "
+                    f"where the file uses {'tab' if delimiter == chr(9) else repr(delimiter)})")
+    return ""

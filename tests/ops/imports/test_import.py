@@ -17,6 +17,7 @@ from bulkio.errors import ConfigError, UnknownClient
 from bulkio.http.retry import RetryPolicy
 from bulkio.leadgenius.settings import Credentials, Settings
 from bulkio.models import IMPORT_REPORT_KEYS, ImportReport
+from bulkio.ops.imports.input import delimiter_hint
 from bulkio.ops.imports.job import ImportOptions
 from bulkio.sandbox import Sandbox, SandboxConfig
 
@@ -265,3 +266,10 @@ async def test_a_graceful_stop_marks_the_rows_that_never_left(sandbox: Sandbox,
     assert never_sent > 0 and in_flight <= senders
     await run(sandbox, source, tmp_path, resume=True)  # settle 0: the in-flight ones too
     assert len(server_emails(sandbox)) == 300 and set(server_emails(sandbox).values()) == {1}
+
+
+def test_delimiter_hint_only_for_a_row_that_reads_as_one_cell() -> None:
+    assert "separated by ';'" in delimiter_hint(["a@x.org;A;B", "", ""], ",", 3)
+    assert "separated by tab" in delimiter_hint(["a@x.org\tA\tB"], ",", 3)
+    assert delimiter_hint(["not-an-email", "A", "B"], ",", 3) == ""  # split as the file says
+    assert delimiter_hint(["a;b"], ",", 6) == ""  # too few cells to be a row of this file
