@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import socket
 import sys
 import time
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..errors import ApiError, ConfigError, TransportError
 from ..http.redact import register_secret
 from ..leadgenius import jwt
-from ..leadgenius.authfile import load_auth_file, save_auth_file
+from ..leadgenius.authfile import load_auth_file, save_auth_file, update_auth_file
 from ..leadgenius.settings import Settings
 from .exit import OK, USAGE
+
+if TYPE_CHECKING:  # imported when the command runs: `bulkio --help` loads none of it
+    from ..leadgenius.client import LeadGeniusClient
 from .options import add_connection_options, add_output_options, settings_from_args
 
 
@@ -31,9 +36,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     login.add_argument("--email", help="your login (default: LEADGENIUS_EMAIL, else asked)")
     login.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of standard input")
-    login.add_argument("--api-key", action="store_true",
-                       help="also save an API key (for the bulk list endpoints), read from "
-                            "LEADGENIUS_API_KEY or a hidden prompt")
+    key = login.add_mutually_exclusive_group()
+    key.add_argument("--api-key", action="store_true",
+                     help="also save an API key you already have (exports need one), read "
+                          "from LEADGENIUS_API_KEY or a hidden prompt")
+    key.add_argument("--create-api-key", nargs="?", const=default_key_name(), metavar="NAME",
+                     help="make a new API key on the account and save it (default name: "
+                          "%(const)r); without this flag, login offers it on a terminal when "
+                          "no key is saved")
     add_connection_options(login)
     add_output_options(login)
     login.set_defaults(handler=run_login)
@@ -81,21 +91,53 @@ async def run_login(args: argparse.Namespace) -> int:
         register_secret(api_key)
     from ..leadgenius.client import open_client  # the HTTP client: only when it is used
 
-    async with open_client(settings) as client:
-        tokens = await client.auth.login(email, password)
-    token = str(tokens["accessToken"])
-    register_secret(token, tokens.get("refreshToken"), tokens.get("idToken"))
     previous = load_auth_file(settings.auth_file)
     same_server = previous.get("base_url", "").rstrip("/") == settings.base_url
-    save_auth_file(settings.auth_file, {
-        "token": token, "id_token": tokens.get("idToken") or "",
-        "refresh_token": tokens.get("refreshToken") or "", "email": email,
-        "user_id": jwt.subject(token) or "", "base_url": settings.base_url,
-        "api_key": api_key or (previous.get("api_key", "") if same_server else ""),
-    })
-    print(f"Logged in as {email} at {settings.base_url}; token {_expiry(token)}.")
-    print(f"Saved to {settings.auth_file} (mode 0600).")
+    api_key = api_key or (previous.get("api_key", "") if same_server else "")
+    async with open_client(settings) as client:
+        tokens = await client.auth.login(email, password)
+        token = str(tokens["accessToken"])
+        register_secret(token, tokens.get("refreshToken"), tokens.get("idToken"))
+        save_auth_file(settings.auth_file, {
+            "token": token, "id_token": tokens.get("idToken") or "",
+            "refresh_token": tokens.get("refreshToken") or "", "email": email,
+            "user_id": jwt.subject(token) or "", "base_url": settings.base_url,
+            "api_key": api_key or ""})
+        print(f"Logged in as {email} at {settings.base_url}; token {_expiry(token)}.")
+        print(f"Saved to {settings.auth_file} (mode 0600).")
+        if args.create_api_key or not (api_key or settings.credentials.api_key):
+            client.auth.accept(tokens)
+            created = await _offer_api_key(client, args.create_api_key)
+            if created:
+                update_auth_file(settings.auth_file, {"api_key": created})
+                print(f"Saved the key to {settings.auth_file}; it is not shown anywhere else.")
     return OK
+
+
+def default_key_name() -> str:
+    return f"bulkio on {socket.gethostname()}"
+
+
+async def _offer_api_key(client: LeadGeniusClient, name: str | None) -> str:
+    """Make an API key when asked (--create-api-key), or when the person at the terminal
+    agrees; else say how. The bulk list endpoints (exports; cheaper listings) need one."""
+    if name is None:
+        keys = await client.list_api_keys()
+        have = (f"The account has {len(keys)} API key(s), but none is saved here (a key is "
+                "shown only when it is made)" if keys else "The account has no API key")
+        need = "exports need one, and it lists leads 5,000 a request instead of 1,000"
+        if not sys.stdin.isatty():
+            print(f"{have}; {need}: `bulkio auth login --create-api-key` makes one.")
+            return ""
+        reply = _ask(f"{have}; {need}. Make one named {default_key_name()!r}? [Y/n] ",
+                     secret=False).strip().lower()
+        if reply not in ("", "y", "yes"):
+            print("No key made; `bulkio auth login --create-api-key` makes one later.")
+            return ""
+        name = default_key_name()
+    made = await client.create_api_key(name, "made by bulkio auth login")
+    print(f"Made API key {made.get('name', name)!r} (id {made.get('id', '?')}).")
+    return str(made["apiKey"])
 
 
 async def run_status(args: argparse.Namespace) -> int:

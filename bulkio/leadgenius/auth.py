@@ -144,7 +144,7 @@ class Authenticator:
         if tokens is None:
             raise AuthError("the access token has expired and cannot be renewed: run "
                             "`bulkio auth login`, or set LEADGENIUS_EMAIL and LEADGENIUS_PASSWORD")
-        self._accept(tokens)
+        self.accept(tokens)
 
     async def login(self, email: str, password: str) -> dict[str, Any]:
         """POST /api/auth; the `tokens` object. AuthError when the password is refused."""
@@ -157,7 +157,8 @@ class Authenticator:
         self._email = email
         return tokens
 
-    def _accept(self, tokens: dict[str, Any]) -> None:
+    def accept(self, tokens: dict[str, Any]) -> None:
+        """Use these tokens from now on (after a login, say)."""
         token = tokens.get("accessToken")
         if not isinstance(token, str) or not token:
             raise AuthError("the auth endpoint answered without an access token")

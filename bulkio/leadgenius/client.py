@@ -17,6 +17,7 @@ import orjson
 
 from ..errors import ApiError, AuthError, BulkioError, ConfigError, Unauthorized, UnknownClient
 from ..http.quota import Quota
+from ..http.redact import register_secret
 from ..http.retry import RetryPolicy, call_with_retries
 from ..http.stats import RunStats
 from ..http.transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
@@ -136,6 +137,23 @@ class LeadGeniusClient(ProcessingCalls):
                                   "set LEADGENIUS_COMPANY_ID")
             self._company_id = str(company_id)
         return self._company_id
+
+    async def list_api_keys(self) -> list[dict[str, Any]]:
+        """The account's API keys, by name (the listing never holds the keys themselves)."""
+        keys = (await self.request("GET", "/api/agent-api-keys")).get("apiKeys") or []
+        return [k for k in keys if isinstance(k, dict)]
+
+    async def create_api_key(self, name: str, description: str = "") -> dict[str, Any]:
+        """POST /api/agent-api-keys: `apiKey` is in this answer only. Not idempotent: a lost
+        answer raises OutcomeUnknown (a key may have been made that nobody will see)."""
+        answer = await self.request("POST", "/api/agent-api-keys", idempotent=False,
+                                    body={"name": name, "description": description})
+        key = answer.get("apiKey")
+        if not isinstance(key, str) or not key:
+            raise ApiError(201, "the answer holds no apiKey", method="POST",
+                           path="/api/agent-api-keys")
+        register_secret(key)
+        return answer
 
     # -- clients ----------------------------------------------------------------------------
 

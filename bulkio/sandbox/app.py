@@ -14,6 +14,7 @@ import logging
 from aiohttp import web
 
 from . import emails, leads, processing, tokens
+from .api_keys import new_key
 from .chaos import Fault
 from .hubspot import routes as hubspot
 from .replies import Reply, answer, failure, json_object, required
@@ -26,6 +27,7 @@ log = logging.getLogger("bulkio.sandbox")
 
 NO_AUTH = {"/api/auth", "/api/auth/refresh"}
 API_KEY_ONLY = {"/api/enrich-leads/list", "/api/source-leads/list"}
+JWT_ONLY = {"/api/agent-api-keys"}  # a key cannot make keys
 
 
 def identify(request: web.Request, state: SandboxState) -> User:
@@ -43,14 +45,15 @@ def identify(request: web.Request, state: SandboxState) -> User:
         except tokens.TokenInvalid:
             pass
     api_key, user_id = request.headers.get("x-api-key"), request.headers.get("x-user-id")
-    if api_key and user_id:
-        user = state.store.user_by_api_key(api_key)
-        if user and user.id == user_id:
+    if api_key and user_id and request.path not in JWT_ONLY:
+        user = state.api_key_user(api_key, user_id)
+        if user:
             return user
     if expired:
         raise Reply(failure(401, "Token expired", "token_expired",
                             recommendation="Refresh the access token with POST /api/auth/refresh"))
     hint = ("This endpoint takes only the x-api-key and x-user-id headers" if key_only
+            else "Send Authorization: Bearer <accessToken>" if request.path in JWT_ONLY
             else "Send Authorization: Bearer <accessToken>, or x-api-key with x-user-id")
     raise Reply(failure(401, "No valid credentials", "no_valid_credentials", recommendation=hint))
 
@@ -167,6 +170,25 @@ async def get_company(request: web.Request) -> web.Response:
     return answer(200, {"success": True, "company": request.app[STATE].store.company(user.company_id)})
 
 
+async def create_api_key(request: web.Request) -> web.Response:
+    """The key is in this answer only; the listing never shows it."""
+    state, user = request.app[STATE], CALLER.get()
+    body = await json_object(request)
+    name = required(body, "name").strip()
+    description = body.get("description")
+    key = new_key()
+    record = state.api_keys.add(user.id, key, name,
+                                description if isinstance(description, str) else "")
+    state.bump("api_key_created")
+    return answer(201, {"success": True, "apiKey": key, "id": record["id"], "name": name,
+                        "createdAt": record["createdAt"]})
+
+
+async def list_api_keys(request: web.Request) -> web.Response:
+    state, user = request.app[STATE], CALLER.get()
+    return answer(200, {"success": True, "apiKeys": state.api_keys.of(user.id)})
+
+
 # -- clients ------------------------------------------------------------------------------------
 
 CLIENT_FIELDS = ("clientName", "companyURL", "description")
@@ -232,6 +254,8 @@ def create_app(state: SandboxState, twin: hubspot.HubSpotTwin) -> web.Applicatio
     r.add_post("/api/auth", login)
     r.add_post("/api/auth/refresh", refresh)
     r.add_get("/api/company", get_company)
+    r.add_post("/api/agent-api-keys", create_api_key)
+    r.add_get("/api/agent-api-keys", list_api_keys)
     r.add_get("/api/clients", get_clients)
     r.add_post("/api/clients", post_client)
     r.add_put("/api/clients", put_client)

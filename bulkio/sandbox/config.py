@@ -19,6 +19,7 @@ class SandboxConfig:
 
     quota_per_minute: int | None = TIERS["standard"]  # None: unlimited
     token_ttl: float = 3600.0
+    api_key: bool = True  # the account starts with an API key (False: a new account's none)
     latency_ms: tuple[float, float] = (0.0, 0.0)
     error_rate: float = 0.0  # 500/503 before doing the work
     lost_response_rate: float = 0.0  # does the work, then 502/504 or a dropped connection
@@ -135,6 +136,9 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                         "or N requests a minute; sliding 60 s window (default: standard)")
     g.add_argument("--token-ttl", type=float, default=d.token_ttl, metavar="SECONDS",
                    help="access token lifetime (default: 3600)")
+    g.add_argument("--no-api-key", dest="api_key", action="store_false",
+                   help="the account starts with no API key, as a new account does (make one "
+                        "with POST /api/agent-api-keys or `bulkio auth login --create-api-key`)")
     g = parser.add_argument_group("chaos (for tests and rehearsals)")
     g.add_argument("--latency-ms", type=parse_latency, default=d.latency_ms, metavar="MIN[-MAX]",
                    help="added latency per request, uniform in the range (default: 0)")
@@ -230,6 +234,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     return SandboxConfig(
         quota_per_minute=args.quota,
         token_ttl=args.token_ttl,
+        api_key=args.api_key,
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         lost_response_rate=args.lost_response_rate,

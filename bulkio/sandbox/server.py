@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import orjson
 from aiohttp import web
 
+from .api_keys import ApiKeys
 from .app import create_app
 from .chaos import Chaos
 from .config import LOOPBACK, SandboxConfig
@@ -61,7 +62,9 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
     store = Store(config.db)
     user = store.ensure_user(config.email)
     state = SandboxState(config=config, store=store, user=user, chaos=Chaos(config),
-                         quota=SlidingWindowQuota())
+                         quota=SlidingWindowQuota(), api_keys=ApiKeys(store.db))
+    if config.api_key:
+        state.api_keys.add(user.id, user.api_key, "sign-up key")
     if config.clients or config.leads or config.source_leads:
         seed(store, user, config.clients, config.leads, config.source_leads,
              random.Random(config.chaos_seed))
@@ -96,7 +99,8 @@ async def run_sandbox(config: SandboxConfig | None = None, *, host: str = LOOPBA
         bound = runner.addresses[0][1]
         user = state.user
         yield Sandbox(base_url=f"http://{host}:{bound}", email=user.email, password=user.password,
-                      api_key=user.api_key, user_id=user.id, company_id=user.company_id,
+                      api_key=user.api_key if config.api_key else "", user_id=user.id,
+                      company_id=user.company_id,
                       token=state.access_token(user), state=state, hubspot=twin)
     finally:
         await runner.cleanup()

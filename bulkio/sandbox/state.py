@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from . import tokens
+from .api_keys import ApiKeys
 from .chaos import Chaos
 from .config import SandboxConfig
 from .ratelimit import SlidingWindowQuota
@@ -30,6 +31,7 @@ class SandboxState:
     user: User
     chaos: Chaos
     quota: SlidingWindowQuota
+    api_keys: ApiKeys
     processing: Processing = field(default_factory=Processing)
     counts: Counter[str] = field(default_factory=Counter)
     # token -> (user, exp): a signature is checked once per token, its expiry every time.
@@ -54,6 +56,17 @@ class SandboxState:
         else:
             self.watchers.setdefault(key, []).append((count, event))
         return event
+
+    def add_user(self, email: str, company_name: str = "Sandbox Company") -> User:
+        """Another account (with a company and an API key of its own), for tests."""
+        user = self.store.ensure_user(email, company_name)
+        self.api_keys.add(user.id, user.api_key, "sign-up key")
+        return user
+
+    def api_key_user(self, key: str, user_id: str) -> User | None:
+        """The user of an API-key pair, when the key is theirs."""
+        owner = self.api_keys.owner(key)
+        return self.store.user_by_id(owner) if owner == user_id else None
 
     def bearer_user(self, token: str) -> User | None:
         """The user of a valid token; raises tokens.TokenExpired / TokenInvalid."""

@@ -139,7 +139,7 @@ class Store:
             id=str(uuid.uuid4()),
             email=email,
             password=secrets.token_urlsafe(12),
-            api_key="lgk_" + secrets.token_urlsafe(24),
+            api_key="lgp_" + secrets.token_hex(20),
             company_id=f"company-{secrets.token_hex(6)}",
         )
         company = {"company_id": user.company_id, "companyName": company_name,
@@ -168,9 +168,6 @@ class Store:
 
     def user_by_id(self, user_id: str) -> User | None:
         return self._user("id", user_id)
-
-    def user_by_api_key(self, api_key: str) -> User | None:
-        return self._user("api_key", api_key)
 
     def issue_refresh_token(self, user_id: str) -> str:
         token = secrets.token_urlsafe(48)

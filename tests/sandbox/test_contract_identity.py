@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from bulkio.sandbox import tokens
@@ -103,3 +104,33 @@ async def test_short_token_lifetime_knob(make_sandbox) -> None:  # type: ignore[
     async with make_sandbox(token_ttl=5) as sb:
         claims = tokens.verify(sb.token, sb.state.store.secret)
         assert claims["exp"] - claims["iat"] == 5
+
+
+async def test_an_api_key_is_made_shown_once_and_then_authenticates(api: RawApi) -> None:
+    """POST /api/agent-api-keys (JWT): 201 with an `lgp_` key and 40 hex digits; the listing
+    names it without the key; the new key with the user id reaches the bulk list endpoints."""
+    made = await api.call("POST", "/api/agent-api-keys",
+                          json={"name": "Import-Key", "description": "for bulk work"})
+    assert made.status == 201 and made.body["success"] is True
+    key = made.body["apiKey"]
+    assert re.fullmatch(r"lgp_[0-9a-f]{40}", key) and made.body["name"] == "Import-Key"
+    assert made.body["id"] and made.body["createdAt"]
+    listed = await api.call("GET", "/api/agent-api-keys")
+    assert listed.status == 200 and key not in str(listed.body)
+    assert [k["name"] for k in listed.body["apiKeys"]] == ["sign-up key", "Import-Key"]
+    pair = {"x-api-key": key, "x-user-id": api.sb.user_id}
+    bulk = await api.call("GET", "/api/enrich-leads/list", headers=pair,
+                          params={"companyId": api.sb.company_id, "limit": "1"})
+    assert bulk.status == 200
+    assert api.sb.state.store.db.execute(  # the database keeps a digest, never the key
+        "SELECT count(*) FROM api_keys WHERE digest = ? OR description = ?",
+        (key, key)).fetchone()[0] == 0
+
+
+async def test_an_api_key_cannot_make_keys_and_a_name_is_required(api: RawApi) -> None:
+    """Key creation takes a JWT only; a missing name is a 400."""
+    by_key = await api.call("POST", "/api/agent-api-keys", headers=api.api_key(),
+                            json={"name": "x"})
+    assert by_key.status == 401 and by_key.body["errorType"] == "no_valid_credentials"
+    nameless = await api.call("POST", "/api/agent-api-keys", json={"description": "x"})
+    assert nameless.status == 400 and nameless.body["errorType"] == "missing_required_field"

@@ -221,7 +221,7 @@ async def test_a_lead_posted_with_the_client_uuid_is_invisible_under_the_slug(
 async def test_tenants_are_isolated(api: RawApi, slug: str) -> None:
     """Another company's user neither sees nor deletes this company's leads."""
     created = (await post(api, lead(slug))).body["lead"]
-    other = api.sb.state.store.ensure_user("other@sandbox.local", "Other Co")
+    other = api.sb.state.add_user("other@sandbox.local", "Other Co")
     headers = {"x-api-key": other.api_key, "x-user-id": other.id}
     listed = await api.call("GET", "/api/leads", params={"client_id": slug}, headers=headers)
     assert listed.body["leads"] == []

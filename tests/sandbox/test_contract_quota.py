@@ -32,7 +32,7 @@ async def test_the_quota_counts_down_then_answers_429(api: RawApi) -> None:
 
 async def test_the_quota_is_per_identity(api: RawApi) -> None:
     """Another user's requests do not spend this user's quota."""
-    other = api.sb.state.store.ensure_user("other@sandbox.local")
+    other = api.sb.state.add_user("other@sandbox.local")
     for _ in range(5):
         await api.call("GET", "/api/clients")
     theirs = await api.call("GET", "/api/clients",
