@@ -26,17 +26,31 @@ def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
 async def stop_after(sb: Sandbox, argv: list[str], env: dict[str, str], *, event: str,
                      count: int, sig: int) -> tuple[int, bytes]:
     """Run `argv`; send `sig` once the sandbox has counted `event` `count` times. The exit code
-    (negative for a signal) and what it wrote to stderr."""
+    (negative for a signal) and what it wrote to stderr (read as it comes: a full pipe would
+    stall the process). A process that ends before the count fails the test with its stderr."""
     reached = sb.state.when(event, count)
+    err = bytearray()
     async with await anyio.open_process(argv, env=env, stderr=subprocess.PIPE) as proc:
-        with anyio.fail_after(60):
-            await reached.wait()
-        proc.send_signal(signal.Signals(sig))
-        with anyio.fail_after(60):
-            await proc.wait()
         assert proc.stderr is not None
-        err = b"".join([chunk async for chunk in proc.stderr])
-    return proc.returncode or 0, err
+        stream = proc.stderr
+
+        async def drain() -> None:
+            async for chunk in stream:
+                err.extend(chunk)
+
+        async def signal_when_reached() -> None:
+            with anyio.fail_after(60):
+                await reached.wait()
+            proc.send_signal(signal.Signals(sig))
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(drain)
+            tasks.start_soon(signal_when_reached)
+            with anyio.fail_after(120):
+                await proc.wait()
+            assert reached.is_set(), f"exit {proc.returncode} before the signal: {err.decode()}"
+            tasks.cancel_scope.cancel()
+    return proc.returncode or 0, bytes(err)
 
 
 async def second_while_first_runs(sb: Sandbox, first: list[str], second: list[str],
