@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo demo-hubspot demo-web test test-fast lint docs bench clean
+.PHONY: setup demo demo-hubspot demo-web test test-fast test-lowest lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,19 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PYTEST) -m "not slow"
 
+# The same tests on the lowest versions pyproject.toml allows (.ci/lowest.txt), in an
+# environment of their own: code that needs more than a declared minimum fails here, not on a
+# user's machine.
+LOWEST := .venv-lowest
+$(LOWEST)/.installed: pyproject.toml .ci/lowest.txt
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet --upgrade pip
+	$(LOWEST)/bin/python -m pip install --quiet -c .ci/lowest.txt -e '.[test]'
+	touch $@
+
+test-lowest: $(LOWEST)/.installed
+	PYTHONDONTWRITEBYTECODE= $(LOWEST)/bin/python -m pytest -n auto --dist worksteal
+
 # The checkers are pinned: a new release's new rules should land by choice, not break CI.
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet 'mypy==2.4.1' 'ruff==0.17.6' 'types-aiofiles==25.1.0.20261107'
@@ -55,4 +68,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,6 @@ empty, its neighbour untouched; and the confirmation rules of the command."""
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -74,7 +73,7 @@ async def test_no_terminal_and_no_yes_refuses_before_listing(sandbox: Sandbox,
     with anyio.fail_after(60):
         done = await anyio.run_process(command(sandbox, tmp_path / "job"),
                                        env=environment(sandbox, tmp_path), check=False,
-                                       stdin=subprocess.DEVNULL)
+                                       input=b"")  # no terminal
     assert done.returncode == 2
     assert b"--yes" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert leads_of(sandbox, "acme-corp") == LEADS
