@@ -49,7 +49,7 @@ class LeadKind(Enum):
 IMPORT_REPORT_KEYS = ("rows_read", "created", "updated", "skipped_duplicate", "rejected", "failed",
                       "requests", "retries", "rate_limited", "elapsed_s", "repaired_rows",
                       "dry_run", "strategy", "batch_requests", "batch_leads_persisted",
-                      "resent_single", "duplicates_removed")
+                      "resent_single", "duplicates_removed", "foreign_leads", "listed_late_s")
 
 
 @dataclass
@@ -73,7 +73,10 @@ class ImportReport:
     batch_requests: int = 0  # batch POSTs sent (in `requests` too)
     batch_leads_persisted: int = 0  # created rows whose lead a batch stored (seen listed)
     resent_single: int = 0  # rows sent in a batch, then alone (missing, or skipped by it)
-    duplicates_removed: int = 0  # leads this job created twice (a late batch), deleted
+    duplicates_removed: int = 0  # leads this job created twice (stored or listed late), deleted
+    foreign_leads: int = 0  # leads with a row's email but other values (someone else's): left
+    listed_late_s: float = 0.0  # the longest a lead of the job took to be listed after its
+    #                             answer, seen by a lead created twice (an upper bound; 0: none)
     # Context for people, not part of the JSON report:
     sent_alone: int = 0  # created rows sent one a request and never in a batch (auto's
     #                      singles before its verdict or after a fall back; rows without email)

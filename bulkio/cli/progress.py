@@ -273,8 +273,15 @@ def print_summary(report: ImportReport, console: Console | None = None) -> None:
         console.print(f"--strategy {report.strategy}: {report.batch_requests:,} batch requests; "
                       f"{report.batch_leads_persisted:,} leads stored by batches, "
                       f"{report.sent_alone:,} rows sent alone (never in a batch), "
-                      f"{report.resent_single:,} sent alone after a batch, "
-                      f"{report.duplicates_removed:,} leads created twice removed")
+                      f"{report.resent_single:,} sent alone after a batch")
+    if report.duplicates_removed:
+        console.print(f"{report.duplicates_removed:,} leads created twice were removed (a lead "
+                      f"was listed up to {report.listed_late_s:,.1f} s after its answer, after a "
+                      "listing had found it missing)")
+    if report.foreign_leads:
+        console.print(f"{report.foreign_leads:,} leads with a row's email but other names or "
+                      "company appeared during the import (written by someone else): left as "
+                      "they are; the rows were imported as leads of their own")
     _print_notices(console, report.notices)
     if report.rejects_path:
         console.print(f"Rejected and failed rows, with the reason: {shown(report.rejects_path)}")

@@ -103,12 +103,13 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
                     return failure(429, "Rate limit exceeded", "rate_limited",
                                    recommendation=f"Retry after {verdict.retry_after} s",
                                    headers=rate_headers)
-        fault = state.chaos.before_work()
+        dice = state.chaos.hits(request.method, request.path)
+        fault = state.chaos.before_work() if dice else None
         if fault is not None:
             state.bump(f"fault:{fault.value}")
             return fault_response(request, fault)
         response = await handler(request)
-        fault = state.chaos.after_work()
+        fault = state.chaos.after_work() if dice else None
         if fault is not None:
             state.bump(f"lost:{fault.value}")
             return fault_response(request, fault)

@@ -29,6 +29,11 @@ class Chaos:
             return 0.0
         return self.rng.uniform(low, high) / 1000.0
 
+    def hits(self, method: str, path: str) -> bool:
+        """Whether the fault dice roll for this request (--chaos-only)."""
+        only = self.config.chaos_only
+        return not only or path in only or f"{method} {path}" in only
+
     def before_work(self) -> Fault | None:
         """A fault that happens before the server does anything."""
         c = self.config
@@ -55,6 +60,11 @@ class Chaos:
     def batch_delay(self) -> float:
         """Seconds before a stored batch appears (--batch-persist-delay-ms)."""
         low, high = self.config.batch_persist_delay_ms
+        return self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
+
+    def listing_lag(self) -> float:
+        """Seconds before a created lead appears in listings (--listing-lag-ms)."""
+        low, high = self.config.listing_lag_ms
         return self.rng.uniform(low, high) / 1000.0 if high > 0 else 0.0
 
     def keep(self, probability: float) -> bool:

@@ -24,9 +24,14 @@ class SandboxConfig:
     error_rate: float = 0.0  # 500/503 before doing the work
     lost_response_rate: float = 0.0  # does the work, then 502/504 or a dropped connection
     drop_rate: float = 0.0  # drops the connection before doing the work
+    chaos_only: tuple[str, ...] = ()  # the three above hit only these routes ("POST /api/leads",
+    #                                   or a path for every method); (): every request
     batch_persist: float = 0.0  # fraction of batch-POSTed leads actually stored
     batch_drop_mode: str = "random"  # random: each lead kept with batch_persist; all: each batch
     batch_persist_delay_ms: tuple[float, float] = (0.0, 0.0)  # a kept batch is stored this late
+    # Every created lead (single or batch) enters listings this long after its 201: a listing
+    # that lags behind writes (the API documents no freshness for its listings).
+    listing_lag_ms: tuple[float, float] = (0.0, 0.0)
     single_persist: float = 1.0  # fraction of single-POSTed leads actually stored (rehearsals)
     batch_delete_drop: float = 0.0  # fraction of batch-DELETE ids silently not deleted
     purge_limit: int = 1000  # purge=true answers 504 above this many leads
@@ -148,6 +153,11 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    metavar="P", help="do the work, then answer 502/504 or drop the connection")
     g.add_argument("--drop-rate", type=probability, default=d.drop_rate, metavar="P",
                    help="drop the connection before doing the work")
+    g.add_argument("--chaos-only", type=lambda t: tuple(r.strip() for r in t.split(",")
+                                                        if r.strip()),
+                   default=d.chaos_only, metavar="ROUTE,...",
+                   help="errors, lost answers and dropped connections hit only these routes: "
+                        "'POST /api/leads', or a path for every method (default: every request)")
     g.add_argument("--chaos-seed", type=int, default=None, metavar="N",
                    help="the chaos dice's starting number: the same number, the same faults "
                         "(repeatable rehearsals)")
@@ -162,6 +172,11 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    default=d.batch_persist_delay_ms, metavar="MIN[-MAX]",
                    help="a stored batch appears (in listings, by id) only this long after its "
                         "201, uniform in the range: late persistence (default: 0)")
+    g.add_argument("--listing-lag-ms", type=parse_latency, default=d.listing_lag_ms,
+                   metavar="MIN[-MAX]",
+                   help="every created lead (single or batch POST) appears in listings only this "
+                        "long after its 201, uniform in the range: listings that lag behind "
+                        "writes (default: 0)")
     g.add_argument("--single-persist", type=probability, default=d.single_persist, metavar="P",
                    help="fraction of single-POSTed leads really stored (default: 1, as in "
                         "production); lower it to rehearse bulkio's verification")
@@ -239,9 +254,11 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         error_rate=args.error_rate,
         lost_response_rate=args.lost_response_rate,
         drop_rate=args.drop_rate,
+        chaos_only=args.chaos_only,
         batch_persist=args.batch_persist,
         batch_drop_mode=args.batch_drop_mode,
         batch_persist_delay_ms=args.batch_persist_delay_ms,
+        listing_lag_ms=args.listing_lag_ms,
         single_persist=args.single_persist,
         batch_delete_drop=args.batch_delete_drop,
         purge_limit=args.purge_limit,

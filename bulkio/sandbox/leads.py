@@ -13,7 +13,7 @@ from aiohttp import web
 from . import processing
 from .replies import answer, failure, int_param, json_object, raw_answer, required
 from .state import CALLER, STATE, Handler, SandboxState
-from .store import ENRICH, SOURCE, CursorInvalid, User
+from .store import ENRICH, SOURCE, CursorInvalid, User, new_lead
 
 # Fields the lead schema knows. Anything else (e.g. `phone`) fails the single-lead POST,
 # as a GraphQL-backed create does: that is the mechanism behind the documented `phone` bug.
@@ -86,7 +86,19 @@ async def post_leads(request: web.Request) -> web.Response:
         # Rehearsal knob: a 201 for a lead that is not stored, to exercise verification.
         state.bump("single_not_persisted")
         return answer(201, {"success": True, "lead": {"id": f"lead-{uuid.uuid4()}", **fields}})
-    return answer(201, {"success": True, "lead": state.store.insert_lead(user.company_id, user.id, fields)})
+    lead = new_lead(user.company_id, user.id, fields)
+    lag = state.chaos.listing_lag()
+    if lag:  # stored (listed) late: after the 201, after a listing may have said it is not there
+        state.bump("store_late_scheduled")
+        asyncio.get_running_loop().call_later(lag, store_late, state, lead)
+    else:
+        state.store.put_lead(lead)
+    return answer(201, {"success": True, "lead": lead})
+
+
+def store_late(state: SandboxState, lead: dict[str, Any]) -> None:
+    state.store.put_lead(lead)
+    state.bump("stored_late")
 
 
 def batch_create(state: SandboxState, user: User, leads: list[Any]) -> web.Response:
@@ -107,7 +119,7 @@ def batch_create(state: SandboxState, user: User, leads: list[Any]) -> web.Respo
             state.store.insert_lead(user.company_id, user.id, fields)
         state.bump("batch_stored")
 
-    delay = state.chaos.batch_delay() if kept else 0.0
+    delay = state.chaos.batch_delay() + state.chaos.listing_lag() if kept else 0.0
     if delay:  # stored late: after the 201, after a listing may have said it is not there
         asyncio.get_running_loop().call_later(delay, store)
     else:

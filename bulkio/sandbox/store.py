@@ -84,6 +84,13 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def new_lead(company_id: str, owner: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """A lead record with its id and times, as a create answers it."""
+    stamp = now_iso()
+    return {"id": f"lead-{uuid.uuid4()}", **fields, "company_id": company_id, "owner": owner,
+            "createdAt": stamp, "updatedAt": stamp}
+
+
 def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return slug or "client"
@@ -250,9 +257,11 @@ class Store:
 
     def insert_lead(self, company_id: str, owner: str, fields: dict[str, Any],
                     kind: int = ENRICH) -> dict[str, Any]:
-        stamp = now_iso()
-        lead = {"id": f"lead-{uuid.uuid4()}", **fields, "company_id": company_id,
-                "owner": owner, "createdAt": stamp, "updatedAt": stamp}
+        return self.put_lead(new_lead(company_id, owner, fields), kind)
+
+    def put_lead(self, lead: dict[str, Any], kind: int = ENRICH) -> dict[str, Any]:
+        """Store a lead record made by `new_lead` (now, or later: a lagging listing)."""
+        company_id = str(lead["company_id"])
         self.db.execute(
             "INSERT INTO leads (id, kind, company_id, client_id, data) VALUES (?, ?, ?, ?, ?)",
             (lead["id"], kind, company_id, str(lead["client_id"]), orjson.dumps(lead).decode()))

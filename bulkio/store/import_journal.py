@@ -62,7 +62,10 @@ CREATE TABLE IF NOT EXISTS rows (
     batched INTEGER NOT NULL DEFAULT 0,      -- times sent in a batch POST
     sent_as TEXT,                            -- how it was last sent: batch or single
     batch_at REAL,                           -- when it was first sent in a batch
-    sent_at REAL                             -- when it was last sent
+    sent_at REAL,                            -- when it was last sent
+    resends INTEGER NOT NULL DEFAULT 0,      -- times taken to be sent again (any path)
+    answered_at REAL,                        -- when its first send was answered (or lost)
+    sig TEXT                                 -- the values it is recognised by (compared_values)
 );
 CREATE INDEX IF NOT EXISTS rows_open ON rows (state) WHERE state IN ('attempted', 'updating');
 CREATE INDEX IF NOT EXISTS rows_bad ON rows (state) WHERE state IN ('rejected', 'failed');
@@ -79,15 +82,21 @@ CREATE TABLE IF NOT EXISTS pre (id TEXT PRIMARY KEY);
 -- leads this job created twice for one row (a batch stored late): found, deleting, removed
 CREATE TABLE IF NOT EXISTS extras (id TEXT PRIMARY KEY, rowno INTEGER NOT NULL,
                                    state TEXT NOT NULL DEFAULT 'found');
--- the client's leads as listed by the latest reconcile/verify pass
-CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT);
+-- leads that carry a row's email but not its values, written by someone else: left alone
+CREATE TABLE IF NOT EXISTS foreign_leads (id TEXT PRIMARY KEY, rowno INTEGER NOT NULL);
+-- the client's leads as listed by the latest reconcile/verify pass: the values compared
+-- (NULL: the listing did not carry the field), and when the page that held it came
+CREATE TABLE IF NOT EXISTS server (email TEXT, id TEXT, first TEXT, last TEXT, company TEXT,
+                                   seen_at REAL);
 CREATE INDEX IF NOT EXISTS server_email ON server (email);
 CREATE INDEX IF NOT EXISTS server_id ON server (id);
 """
 
 _KEYED = "CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key) WHERE key IS NOT NULL;"
 _ADDED_COLUMNS = (("unknown_at", "REAL"), ("key", "TEXT"), ("batched", "INTEGER NOT NULL DEFAULT 0"),
-                  ("sent_as", "TEXT"), ("batch_at", "REAL"), ("sent_at", "REAL"))
+                  ("sent_as", "TEXT"), ("batch_at", "REAL"), ("sent_at", "REAL"),
+                  ("resends", "INTEGER NOT NULL DEFAULT 0"), ("answered_at", "REAL"),
+                  ("sig", "TEXT"))
 
 
 
@@ -102,6 +111,7 @@ class Admission:
     notes: tuple[tuple[str, str], ...] = ()  # (kind, detail): padded, quotes, encoding, spare
     line: int = 0  # the physical line the row starts on, when known
     key: str | None = None  # the source's own id: a record seen again under it is a repeat
+    sig: str | None = None  # the values its lead is recognised by (listing_checks.signature)
     action: str = ""  # set by admit(): create, update, skip, reject
     lead_id: str | None = None  # update: the existing lead
 
@@ -127,6 +137,8 @@ class ImportJournal(ListingChecks, JobDatabase):
         for column, kind in _ADDED_COLUMNS:
             if column not in columns:  # a journal from before the column
                 self.db.execute(f"ALTER TABLE rows ADD COLUMN {column} {kind}")
+        if "seen_at" not in {row[1] for row in self.db.execute("PRAGMA table_info(server)")}:
+            self.db.executescript("DROP TABLE server;" + _SCHEMA)  # a snapshot: made again
         self.db.executescript(_KEYED)
         if "pre_complete" not in self.meta():  # a journal from before the table: what it knew
             self.db.execute("INSERT OR IGNORE INTO pre SELECT lead_id FROM emails "
@@ -194,15 +206,15 @@ class ImportJournal(ListingChecks, JobDatabase):
                 if a.key is not None:
                     seen.add(a.key)
                 state, error, raw = self._decide(a, on_duplicate, holders)
-                rows.append((a.rowno, state, a.email, a.lead_id, error, raw, a.key))
+                rows.append((a.rowno, state, a.email, a.lead_id, error, raw, a.key, a.sig))
                 if a.action in ("create", "update") and a.email:
                     (takeovers if a.email in holders else claims).append((a.rowno, a.email))
                     holders[a.email] = (a.rowno, None)
             self.db.executemany("INSERT INTO emails (rowno, email) VALUES (?, ?)", claims)
             self.db.executemany("UPDATE emails SET rowno = ? WHERE email = ?", takeovers)
             self.db.executemany(
-                "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw, key) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                "INSERT OR REPLACE INTO rows (rowno, state, email, lead_id, error, raw, key, sig) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self.db.executemany("INSERT OR IGNORE INTO notes VALUES (?, ?, ?, ?)",
                                 [(a.rowno, kind, detail, a.line) for a in batch
                                  for kind, detail in a.notes if a.action != "repeat"])
@@ -263,10 +275,10 @@ class ImportJournal(ListingChecks, JobDatabase):
             self.db.executemany(
                 "UPDATE rows SET state = ?, lead_id = coalesce(?, lead_id), error = ?, "
                 "tries = tries + 1, maybe_sent = ?, unknown_at = ?, "
-                "sent_as = coalesce(?, sent_as), "
+                "sent_as = coalesce(?, sent_as), answered_at = coalesce(answered_at, ?), "
                 "sent_at = CASE WHEN ? = 'single' THEN ? ELSE sent_at END WHERE rowno = ?",
                 [(o.state, o.lead_id, o.error, int(o.maybe_sent),
-                  now if o.state in UNRESOLVED else None, o.sent_as, o.sent_as, now, o.rowno)
+                  now if o.state in UNRESOLVED else None, o.sent_as, now, o.sent_as, now, o.rowno)
                  for o in outcomes])
 
     def mark_batched(self, rownos: list[int]) -> None:
@@ -295,8 +307,9 @@ class ImportJournal(ListingChecks, JobDatabase):
         with self._tx():
             return self.db.execute(
                 "UPDATE rows SET unknown_at = (SELECT CAST(value AS REAL) FROM meta "
-                "WHERE key = 'last_write') WHERE state IN ('attempted', 'updating') "
-                "AND unknown_at IS NULL").rowcount
+                "WHERE key = 'last_write'), answered_at = coalesce(answered_at, (SELECT "
+                "CAST(value AS REAL) FROM meta WHERE key = 'last_write')) "
+                "WHERE state IN ('attempted', 'updating') AND unknown_at IS NULL").rowcount
 
     def unknown_since(self, *, earliest: bool) -> float | None:
         """When the first (or the last) still-unknown outcome became unknown; None if none."""

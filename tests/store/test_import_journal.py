@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bulkio.store.import_journal import Admission, ImportJournal, Outcome
+from bulkio.store.listing_checks import carries, compared_values, listed, signature
 
 
 @pytest.fixture
@@ -44,9 +47,10 @@ def test_reconcile_finds_lost_answers_but_never_a_preexisting_lead(journal: Impo
     lead of the same email (create mode) is not taken for it."""
     journal.add_existing([("b@x.com", "lead-pre")])
     admit(journal, (1, "a@x.com", None), (2, "b@x.com", None), (3, "c@x.com", None), mode="create")
-    journal.add_snapshot([("a@x.com", "lead-1"), ("b@x.com", "lead-pre")])
+    journal.add_snapshot(listed([{"id": "lead-1", "email": "a@x.com"},
+                                 {"id": "lead-pre", "email": "b@x.com"}], 0.0))
     assert journal.reconcile(verify=False, final=False) == {"found": 1, "missing": 0,
-                                                              "batch_found": 0}
+                                                              "batch_found": 0, "listed_late_s": 0}
     assert [r[0] for r in journal.to_resend()] == [2, 3]
 
 
@@ -71,3 +75,71 @@ def test_the_final_round_fails_what_is_still_unknown(journal: ImportJournal) -> 
     assert counts["failed"] == 2 and counts["attempted"] == 0
     assert [e for _, e, _ in journal.rejects()] == ["no answer", "outcome unknown and no email to "
                                                                   "look it up by"]
+
+
+ANA = {"firstName": "Ana", "lastName": "Ruiz", "companyName": "Acme SA", "email": "ana@x.org"}
+
+
+def admit_lead(j: ImportJournal, rowno: int, lead: dict[str, str]) -> None:
+    j.admit([Admission(rowno, lead["email"], "[]", sig=signature(lead))], {"offset": rowno},
+            on_duplicate="skip")
+
+
+def test_a_listed_lead_with_the_email_but_other_values_is_foreign(journal: ImportJournal) -> None:
+    """Someone else's lead with the row's email (other names) is neither adopted nor later
+    deleted: counted, and the row is sent again; the row's own lead, listed, is adopted."""
+    admit_lead(journal, 1, ANA)
+    journal.record([Outcome(1, "attempted", error="answer lost")])
+    foreign = {**ANA, "id": "lead-theirs", "firstName": "Anabel"}
+    journal.add_snapshot(listed([foreign], 1.0))
+    assert journal.reconcile(verify=False, final=False)["found"] == 0
+    assert [r[0] for r in journal.to_resend()] == [1]
+    journal.record([Outcome(1, "created", lead_id="lead-ours")])
+    journal.reset_snapshot()
+    journal.add_snapshot(listed([foreign, {**ANA, "id": "lead-ours"}], 2.0))
+    assert journal.find_extras() == (0, None) and journal.extras_to_delete() == []
+    assert journal.batch_figures()["foreign_leads"] == 1
+
+
+def test_a_row_sent_twice_alone_is_searched_for_its_twin(journal: ImportJournal) -> None:
+    """A single send listed late after its row was sent again: the earlier lead, carrying the
+    row's values (in another case, with spaces), is an extra; lateness runs from the row's
+    first answer to the page that showed the extra."""
+    admit_lead(journal, 1, ANA)
+    journal.record([Outcome(1, "attempted", error="answer lost")])
+    answered = journal.db.execute("SELECT answered_at FROM rows").fetchone()[0]
+    journal.to_resend()  # found missing: sent again
+    journal.record([Outcome(1, "created", lead_id="lead-2")])
+    late = {"id": "lead-1", "email": "ANA@x.org", "firstName": " ana ", "lastName": "RUIZ",
+            "companyName": "acme sa"}
+    journal.add_snapshot(listed([{**ANA, "id": "lead-2"}, late], answered + 3.5))
+    found, lateness = journal.find_extras()
+    assert found == 1 and journal.extras_to_delete() == ["lead-1"]
+    assert lateness == pytest.approx(3.5)
+
+
+def test_a_row_sent_once_is_not_searched_for_a_twin(journal: ImportJournal) -> None:
+    admit_lead(journal, 1, ANA)
+    journal.record([Outcome(1, "created", lead_id="lead-1")])
+    journal.add_snapshot(listed([{**ANA, "id": "lead-1"}, {**ANA, "id": "lead-other"}], 1.0))
+    assert journal.find_extras() == (0, None)
+
+
+names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12)
+
+
+@given(names, names, names, st.sampled_from([str.upper, str.lower, str.title, str.strip]))
+def test_a_lead_carries_its_values_in_any_case_and_spacing(
+        first: str, last: str, company: str, change: Callable[[str], str]) -> None:
+    sent = {"firstName": first, "lastName": last, "companyName": company}
+    shown = {k: f"  {change(v)} " for k, v in sent.items()}
+    if all(change(v).casefold() == v.casefold() for v in sent.values()):
+        assert carries(signature(sent), *compared_values(shown))
+
+
+@given(names, names)
+def test_a_lead_with_another_value_is_not_the_rows(first: str, other: str) -> None:
+    if first.strip().casefold() != other.strip().casefold():
+        assert not carries(signature({"firstName": first}), *compared_values({"firstName": other}))
+    assert carries(signature({"firstName": first}), *compared_values({}))  # not shown: no verdict
+    assert carries(signature({}), *compared_values({"firstName": other}))  # not sent: no verdict

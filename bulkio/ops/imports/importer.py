@@ -294,7 +294,11 @@ class Importer:
     async def _flush(self) -> None:
         if self._pending:
             batch, self._pending = self._pending, []
-            await self.serial(self.journal.record, batch)
+            # Shielded: cancelled while it waited for the journal (the periodic flush is, when
+            # its senders end), the outcomes it had taken were lost, and their rows left to
+            # be found in a listing, or sent again.
+            with anyio.CancelScope(shield=True):
+                await self.serial(self.journal.record, batch)
             if self.settlement is not None and any(o.awaiting for o in batch):
                 self.settlement.poke()  # batches to verify: their time counts from now
 
@@ -386,6 +390,8 @@ class Importer:
             read_as=self.reader.describe())
         for key, value in (await self.serial(self.journal.batch_figures)).items():
             setattr(report, key, value)
+        meta = await self.serial(self.journal.meta)
+        report.listed_late_s = round(float(meta.get("batch_lateness_s", 0.0)), 1)
         report.notices = await self._notices(report.rows_read)
         ext = "csv" if self.source.format == "csv" else "ndjson"
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"

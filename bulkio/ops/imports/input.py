@@ -17,6 +17,7 @@ from ...formats.mapping import INTERNAL, ColumnMap, describe, load_mapping
 from ...formats.sanitize import Built, LeadBuilder
 from ...sources.records import AsyncRecordReader, Record, RecordReader
 from ...store.import_journal import Admission
+from ...store.listing_checks import signature
 from .job import ImportOptions
 from .notices import NoteCount, column_notices, row_notices
 
@@ -102,7 +103,7 @@ class ImportInput:
             return Admission(record.rowno, built.email_key, raw, error=error, notes=notes,
                              line=record.line, key=record.key), None
         return Admission(record.rowno, built.email_key, raw, notes=notes, line=record.line,
-                         key=record.key), built
+                         key=record.key, sig=signature(built.payload or {})), built
 
     def rebuild(self, raw: str) -> Built:
         """The payload of a journalled row again (a re-send), from its record as admitted."""

@@ -15,14 +15,17 @@ running there. So:
   at most, then what is still unknown has failed.
 
 Batches (`batch`): a batch's rows are settled the same way, counting from its answer;
-each listing tells the batch policy what the batches it has settled stored. A batch that is
-stored after a listing said it was not (late) makes a second lead when its rows are sent
-again: every listing looks for leads this job created twice (`ImportJournal.find_extras`) and
-deletes the extras, 50 a request, checked by the next listing; what it learns of how late a
-batch can be stored lengthens the settle time from then on. Before the job ends, if any row
-was sent again after a batch, one more listing waits a settle time (or the lateness seen, if
-longer) after the last such send: as a row is sent again only once its batch is a settle time
-old, that covers a batch stored up to twice the settle time after its answer.
+each listing tells the batch policy what the batches it has settled stored.
+
+Leads created twice: a send that is stored (a batch stored late), or listed (a listing that
+lags behind writes), after a listing said it was not there makes a second lead when its row
+is sent again, by whatever path. Every listing looks for leads this job created twice
+(`ImportJournal.find_extras`: the row's email and values, on a row sent more than once) and
+deletes the extras, 50 a request, checked by the next listing; how late they were listed,
+from their row's first answer, lengthens the settle time from then on. Before the job ends,
+if any row was sent more than once, one more listing waits a settle time (or the lateness
+seen, if longer) after the last such send: as a row is sent again only once its first send
+is a settle time old, that covers a lead listed up to twice the settle time after its answer.
 
 A listed row is created whenever it is listed: only "missing" has to wait for the settle time.
 So `auto`'s first batch is looked for a second after its answer (when listing the client is
@@ -37,6 +40,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any
 
 import anyio
@@ -44,6 +48,7 @@ import anyio
 from ...errors import ApiError, AuthError, TransportError
 from ...leadgenius.client import MAX_BATCH_DELETE, MAX_BULK_PAGE, MAX_LEAD_PAGE, LeadGeniusClient
 from ...store.import_journal import ImportJournal
+from ...store.listing_checks import COMPARED, listed
 from ...store.serial import Serial
 from .batch import LISTING_SHARE, BatchPolicy
 
@@ -153,17 +158,17 @@ class Settlement:
         """List the client; settle rows (the due ones, with `due_before`); remove what this
         job created twice; tell the policy what the batches stored. The rows to send again
         (taken: a caller that does not send them leaves them to fail)."""
-        listed_at = await self._list_client()
+        await self._list_client()
         found = await self.serial(self.journal.reconcile, verify=verify, final=False,
                                    due_before=due_before)
+        await self._learn(found["listed_late_s"])
         if self.policy.uses_batches:
-            await self._measure(found["batch_found"], due_before)
+            await self._measure(int(found["batch_found"]), due_before)
         rows = await self.serial(self.journal.to_resend, due_before)
         if found["found"] or rows:
             log.info("settled: %d rows found created (%d sent in batches); %d to send again",
                      found["found"], found["batch_found"], len(rows))
-        if self.policy.uses_batches:
-            self.deleting = await self._remove_extras(listed_at)
+        self.deleting = await self._remove_extras()
         return rows
 
     async def _measure(self, found: int, due_before: float | None) -> None:
@@ -176,16 +181,12 @@ class Settlement:
         self._measured_until = until
         self.policy.measured(created, total - created)
 
-    async def _remove_extras(self, listed_at: float) -> int:
-        """Delete the leads this job created twice (never one that was there before); how
-        many were sent for deletion (the next listing checks they went)."""
-        _, lateness = await self.serial(self.journal.find_extras, listed_at)
-        if lateness is not None and lateness > self.lateness_s:
-            self.lateness_s = lateness
-            await self.serial(self.journal.set_meta, batch_lateness_s=lateness)  # for a resumed run
-            log.warning("a batch was stored up to %.1f s after its answer, after a listing "
-                        "had found it missing; waiting %.1f s before looking up batches from "
-                        "now on", lateness, self.settle_s)
+    async def _remove_extras(self) -> int:
+        """Delete the leads this job created twice (never one that was there before, nor one
+        written by someone else); how many were sent for deletion (the next listing checks
+        they went)."""
+        _, lateness = await self.serial(self.journal.find_extras)
+        await self._learn(lateness or 0.0)
         ids = await self.serial(self.journal.extras_to_delete)
         if ids:
             self.say(f"removing {len(ids)} leads created twice")
@@ -201,10 +202,23 @@ class Settlement:
             await self.serial(self.journal.extras_sent, chunk)
         return len(ids)
 
+    async def _learn(self, lateness: float) -> None:
+        """A lead was listed `lateness` s after its row's answer, after a listing had found it
+        missing: from now on rows are looked up that long after their answer."""
+        if lateness > self.lateness_s:
+            self.lateness_s = lateness
+            await self.serial(self.journal.set_meta, batch_lateness_s=lateness)  # for a resumed run
+            log.warning("a lead was listed up to %.1f s after its request's answer, after a "
+                        "listing had found it missing (a batch stored late, or a listing behind "
+                        "writes); waiting %.1f s before looking rows up from now on",
+                        lateness, self.settle_s)
+
     # -- at the end ---------------------------------------------------------------------------
 
     async def final_rounds(self, *, verify: bool) -> None:
         rounds = MAX_ROUNDS + (BATCH_ROUNDS if self.policy.uses_batches else 0)
+        if verify and self.lateness_s > self.base_settle_s:
+            await self._wait_until(self.journal.last_created_at, "leads listed late")
         for round_ in range(1, rounds + 1):
             if not verify and not await self.serial(self.journal.unresolved_count):
                 break
@@ -224,8 +238,7 @@ class Settlement:
                 break
             self.say(f"re-sending {len(rows)} rows")
             await self.resend(rows, rounds - round_)
-        if self.policy.uses_batches:
-            await self._late_batches()
+        await self._late_twins()
         await self.serial(self.journal.fail_unresolved)
         await self.refresh()
 
@@ -238,17 +251,13 @@ class Settlement:
         last = await self.serial(self.journal.unknown_since, earliest=False)
         return last is not None and last + self.settle_s > time.time()
 
-    async def _late_batches(self) -> None:
-        """Until a batch sent before a row's re-send would have been stored, look for the
-        leads it would have created twice, and remove them."""
+    async def _late_twins(self) -> None:
+        """Until a send before a row's re-send would have been listed, look for the leads it
+        would have created twice, and remove them."""
         for _ in range(LATE_CHECKS):
-            last = await self.serial(self.journal.last_sent_twice)
-            if last is None:
+            if await self.serial(self.journal.last_sent_twice) is None:
                 return
-            until = last + self.settle_s
-            while (left := until - time.time()) > 0:
-                self.say(f"waiting {left:.0f} s for batches stored late")
-                await anyio.sleep(min(1.0, left))
+            await self._wait_until(self.journal.last_sent_twice, "leads stored or listed late")
             self.say("checking for leads created twice")
             await self._look(verify=False)
             if not self.deleting:  # nothing new, and the earlier deletes are confirmed
@@ -256,31 +265,34 @@ class Settlement:
 
     async def _wait_for_the_last_unknown(self) -> None:
         """Until the row whose answer was lost last is due (each row counts from its own loss)."""
-        last = await self.serial(self.journal.unknown_since, earliest=False)
+        await self._wait_until(partial(self.journal.unknown_since, earliest=False),
+                               "requests in flight to settle")
+
+    async def _wait_until(self, since: Callable[[], float | None], what: str) -> None:
+        """A settle time after the journal's time `since` (nothing to wait for: None)."""
+        last = await self.serial(since)
         while last is not None and (left := last + self.settle_s - time.time()) > 0:
-            self.say(f"waiting {left:.0f} s for requests in flight to settle")
+            self.say(f"waiting {left:.0f} s for {what}")
             await anyio.sleep(min(1.0, left))
 
-    async def _list_client(self) -> float:
-        """The client's leads into the snapshot; when the listing ended (a lead it shows was
-        stored by then)."""
+    async def _list_client(self) -> None:
+        """The client's leads into the snapshot, each with its values and the time its page
+        came (a lead it shows was listed by then)."""
         await self.serial(self.journal.reset_snapshot)
-        listed = 0
-        async for page in self.api.lead_pages(self.slug, fields=["email"]):
-            await self.serial(self.journal.add_snapshot, emails_and_ids(page.items, keep_blank=True))
-            listed += len(page.items)
-        self.client_size = listed
+        count = 0
+        async for page in self.api.lead_pages(self.slug, fields=["email", *COMPARED]):
+            await self.serial(self.journal.add_snapshot, listed(page.items, time.time()))
+            count += len(page.items)
+        self.client_size = count
         self._listed_at = time.monotonic()
-        return time.time()
 
 
-def emails_and_ids(leads: Iterable[dict[str, Any]], keep_blank: bool = False
-                   ) -> list[tuple[str, str]]:
-    """(lower-cased email, id) of listed leads; leads without an email kept as "" if asked."""
+def emails_and_ids(leads: Iterable[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(lower-cased email, id) of listed leads that have an email."""
     pairs = []
     for lead in leads:
         lead_id = lead.get("id")
         email = str(lead.get("email") or "").strip().lower()
-        if lead_id and (email or keep_blank):
+        if lead_id and email:
             pairs.append((email, str(lead_id)))
     return pairs

@@ -92,13 +92,15 @@ async def test_late_batches_make_duplicates_that_are_removed(sandbox: Sandbox,
     """Stored after --settle: the first listing finds the batches missing, their rows go
     again, then the batches land. The extras are found and deleted, 50 a request; the
     leads that were in the client before the job, twins of the file's emails included, stay."""
-    sandbox.config.batch_persist, sandbox.config.batch_persist_delay_ms = 1.0, (450, 600)
+    # Stored 1.3-1.9 s after the answer: after the first listing (a settle time, 1 s, on),
+    # within the two settle times the last check covers.
+    sandbox.config.batch_persist, sandbox.config.batch_persist_delay_ms = 1.0, (1300, 1900)
     store, user = sandbox.state.store, sandbox.state.user
     before = [store.insert_lead(user.company_id, user.id, {
         "client_id": "acme-corp", "firstName": "Old", "lastName": "Lead", "email": email})
         for email in ("lead3@example.com", "lead3@example.com", "lead5@example.com",
                       "someone@else.com")]
-    report, valid = await batch_import(sandbox, tmp_path, settle_s=0.4, on_duplicate="create")
+    report, valid = await batch_import(sandbox, tmp_path, settle_s=1.0, on_duplicate="create")
     on_server = server_emails(sandbox)
     assert all(store.get_lead(user.company_id, lead["id"]) for lead in before)
     assert (on_server["lead3@example.com"], on_server["lead5@example.com"]) == (3, 2)
@@ -108,8 +110,8 @@ async def test_late_batches_make_duplicates_that_are_removed(sandbox: Sandbox,
     assert report.created == len(valid) and report.failed == 0
     # Most rows were sent again (alone, or in batches when a listing had measured the first
     # batches whole) and their first batch landed too: one extra each, all removed.
-    assert report.duplicates_removed > len(valid) / 2
-    assert report.duplicates_removed >= report.resent_single
+    assert report.duplicates_removed >= report.resent_single > 0
+    assert report.listed_late_s >= 1.3  # from each row's answer to the page that showed it
     assert sandbox.state.counts["DELETE /api/leads"] >= math.ceil(report.duplicates_removed / 50)
 
 
