@@ -307,9 +307,8 @@ class ImportJournal(ListingChecks, JobDatabase):
         with self._tx():
             return self.db.execute(
                 "UPDATE rows SET unknown_at = (SELECT CAST(value AS REAL) FROM meta "
-                "WHERE key = 'last_write'), answered_at = coalesce(answered_at, (SELECT "
-                "CAST(value AS REAL) FROM meta WHERE key = 'last_write')) "
-                "WHERE state IN ('attempted', 'updating') AND unknown_at IS NULL").rowcount
+                "WHERE key = 'last_write') WHERE state IN ('attempted', 'updating') "
+                "AND unknown_at IS NULL").rowcount
 
     def unknown_since(self, *, earliest: bool) -> float | None:
         """When the first (or the last) still-unknown outcome became unknown; None if none."""

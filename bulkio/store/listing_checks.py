@@ -30,6 +30,10 @@ _NO_ONE_ELSES = ("NOT EXISTS (SELECT 1 FROM pre p WHERE p.id = s.id) "
                  "AND NOT EXISTS (SELECT 1 FROM rows o WHERE o.lead_id = s.id) "
                  "AND NOT EXISTS (SELECT 1 FROM extras x WHERE x.id = s.id) "
                  "AND NOT EXISTS (SELECT 1 FROM foreign_leads f WHERE f.id = s.id)")
+# How long after its row's first answer a listed lead `s` was seen, when that answer came in
+# this run (the parameter: when it started); NULL otherwise (a stop in between, or a crash).
+_LATE = ("CASE WHEN coalesce(r.answered_at, r.batch_at) >= ? "
+         "THEN s.seen_at - coalesce(r.answered_at, r.batch_at) END")
 #: The fields a lead is recognised by, beside its email.
 COMPARED = ("firstName", "lastName", "companyName")
 #: What a snapshot holds of a listed lead: (email or "", id, first, last, company, seen_at).
@@ -86,8 +90,9 @@ class ListingChecks:
         with self._tx():
             self.db.executemany("INSERT INTO server VALUES (?, ?, ?, ?, ?, ?)", leads)
 
-    def reconcile(self, *, verify: bool, final: bool,
-                  due_before: float | None = None) -> dict[str, float]:
+    def reconcile(self, *, verify: bool, final: bool, due_before: float | None = None,
+                  answered_before: float | None = None, run_start: float = 0.0
+                  ) -> dict[str, float]:
         """Settle rows against the latest snapshot; return what was found.
 
         With `due_before` (a background pass, while rows are still being sent), rows in flight
@@ -98,15 +103,18 @@ class ListingChecks:
           another row's, and carries the row's values, become created (the lost answer did
           create it; the batch stored it); one with other values is foreign: counted, left;
         - with `verify`, created rows whose lead is not listed go back to attempted, once;
-          a second time they fail;
+          a second time they fail; with `answered_before`, only the rows answered before
+          then are judged (a lead answered since may not be listed yet): the others are
+          `unverified`, the latest answered at `unverified_last`;
         - with `final`, whatever is still unresolved fails with its last error.
 
         `batch_found`: of the rows found, those last sent in a batch. `listed_late_s`: the
         longest an earlier send's lead, found for a created row whose latest lead is not
-        listed yet, took to be listed after the row's first answer (0: none).
+        listed yet, took to be listed after the row's first answer, if that came after
+        `run_start` (a stop between the two says nothing of the server; 0: none).
         """
-        found = missing = batch_found = 0
-        late = 0.0
+        found = missing = batch_found = unverified = 0
+        late = unverified_last = 0.0
         with self._tx():
             # Candidates: listed under the row's email, neither pre-existing nor another row's.
             # Matched in SQL (indexed), so memory does not grow with the number of leads.
@@ -132,14 +140,18 @@ class ListingChecks:
                 batch_found += sent_as == "batch"
             if verify:
                 gone = self.db.execute(
-                    "SELECT rowno, resent FROM rows WHERE state = 'created' AND lead_id NOT IN "
-                    "(SELECT id FROM server)").fetchall()
-                for rowno, resent in gone:
-                    other = self._other_lead_of(rowno)
+                    "SELECT rowno, resent, sent_at FROM rows WHERE state = 'created' AND lead_id "
+                    "NOT IN (SELECT id FROM server)").fetchall()
+                for rowno, resent, sent_at in gone:
+                    other = self._other_lead_of(rowno, run_start)
                     if other is not None:  # an earlier send of the row, listed late: its lead
                         self.db.execute("UPDATE rows SET lead_id = ? WHERE rowno = ?",
                                         (other[0], rowno))
                         late = max(late, other[1])
+                        continue
+                    if answered_before is not None and (sent_at or 0) > answered_before:
+                        unverified += 1
+                        unverified_last = max(unverified_last, sent_at)
                         continue
                     missing += 1
                     if resent:
@@ -158,20 +170,20 @@ class ListingChecks:
             if final:
                 self.db.execute(_FAIL_UNRESOLVED)
         return {"found": found, "missing": missing, "batch_found": batch_found,
-                "listed_late_s": late}  # counts, and one time
+                "listed_late_s": late, "unverified": unverified,
+                "unverified_last": unverified_last}  # counts, and times
 
-    def _other_lead_of(self, rowno: int) -> tuple[str, float] | None:
+    def _other_lead_of(self, rowno: int, run_start: float) -> tuple[str, float] | None:
         """A listed lead of a row sent more than once, other than the one its answer named:
         the row's email and values, neither pre-existing nor another row's nor an extra; and
-        how long after the row's first answer its page came."""
+        how long after the row's first answer its page came (see `_LATE`; else 0)."""
         for lead_id, late, sig, *seen in self.db.execute(
-                "SELECT s.id, s.seen_at - coalesce(r.answered_at, s.seen_at), r.sig, s.first, "
-                "s.last, s.company FROM rows r "
+                f"SELECT s.id, {_LATE}, r.sig, s.first, s.last, s.company FROM rows r "
                 f"JOIN server s ON s.email = r.email WHERE r.rowno = ? AND {_SENT_TWICE} "
                 f"AND {_NO_ONE_ELSES} "
-                "ORDER BY s.rowid", (rowno,)).fetchall():
+                "ORDER BY s.rowid", (run_start, rowno)).fetchall():
             if carries(sig, *seen):
-                return str(lead_id), float(late)
+                return str(lead_id), float(late or 0.0)
         return None
 
     def _foreign(self, lead_id: str, rowno: int) -> None:
@@ -210,20 +222,19 @@ class ListingChecks:
 
     # -- leads created twice (a send stored or listed after it was found missing) -------------
 
-    def find_extras(self) -> tuple[int, float | None]:
+    def find_extras(self, run_start: float = 0.0) -> tuple[int, float | None]:
         """After a listing: leads of the snapshot carrying the email and the values of a row of
         this job that was sent more than once, other than the row's own lead, not in the
         client before the job and no other row's: created twice by this job. Recorded for
         deletion; extras sent for deletion and no longer listed become removed, those still
         listed are found again. Returns (new extras, the longest one took to be listed: from
-        its row's first answer to the page that showed it; an upper bound)."""
+        its row's first answer, in this run, to the page that showed it; an upper bound)."""
         with self._tx():
             found = self.db.execute(
-                "SELECT s.id, r.rowno, s.seen_at - coalesce(r.answered_at, r.batch_at), r.sig, "
-                "s.first, s.last, s.company FROM server s "
+                f"SELECT s.id, r.rowno, {_LATE}, r.sig, s.first, s.last, s.company FROM server s "
                 "JOIN emails e ON e.email = s.email JOIN rows r ON r.rowno = e.rowno "
                 f"WHERE r.state = 'created' AND s.id != r.lead_id AND {_SENT_TWICE} "
-                f"AND {_NO_ONE_ELSES}").fetchall()
+                f"AND {_NO_ONE_ELSES}", (run_start,)).fetchall()
             extras = []
             for lead_id, rowno, late, sig, *seen in found:
                 if carries(sig, *seen):

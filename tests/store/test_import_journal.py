@@ -49,8 +49,8 @@ def test_reconcile_finds_lost_answers_but_never_a_preexisting_lead(journal: Impo
     admit(journal, (1, "a@x.com", None), (2, "b@x.com", None), (3, "c@x.com", None), mode="create")
     journal.add_snapshot(listed([{"id": "lead-1", "email": "a@x.com"},
                                  {"id": "lead-pre", "email": "b@x.com"}], 0.0))
-    assert journal.reconcile(verify=False, final=False) == {"found": 1, "missing": 0,
-                                                              "batch_found": 0, "listed_late_s": 0}
+    settled = journal.reconcile(verify=False, final=False)
+    assert (settled["found"], settled["missing"], settled["batch_found"]) == (1, 0, 0)
     assert [r[0] for r in journal.to_resend()] == [2, 3]
 
 
@@ -143,3 +143,29 @@ def test_a_lead_with_another_value_is_not_the_rows(first: str, other: str) -> No
         assert not carries(signature({"firstName": first}), *compared_values({"firstName": other}))
     assert carries(signature({"firstName": first}), *compared_values({}))  # not shown: no verdict
     assert carries(signature({}), *compared_values({"firstName": other}))  # not sent: no verdict
+
+
+def test_a_created_lead_answered_within_the_settle_time_is_not_judged(
+        journal: ImportJournal) -> None:
+    """Verification judges a created row not listed yet only once its answer is a settle
+    time old (a listing may lag): until then it is unverified, and stays created."""
+    admit_lead(journal, 1, ANA)
+    journal.record([Outcome(1, "created", lead_id="lead-1")])
+    answered = journal.db.execute("SELECT sent_at FROM rows").fetchone()[0]
+    young = journal.reconcile(verify=True, final=False, answered_before=answered - 1)
+    assert (young["unverified"], young["unverified_last"], young["missing"]) == (1, answered, 0)
+    assert journal.counts()["created"] == 1 and not journal.to_resend()
+    due = journal.reconcile(verify=True, final=False, answered_before=answered + 1)
+    assert (due["unverified"], due["missing"]) == (0, 1)
+
+
+def test_lateness_counts_only_answers_of_this_run(journal: ImportJournal) -> None:
+    """A twin found after a stop says nothing of how late the server lists: no lateness."""
+    admit_lead(journal, 1, ANA)
+    journal.record([Outcome(1, "attempted", error="answer lost")])
+    answered = journal.db.execute("SELECT answered_at FROM rows").fetchone()[0]
+    journal.to_resend()
+    journal.record([Outcome(1, "created", lead_id="lead-2")])
+    journal.add_snapshot(listed([{**ANA, "id": "lead-2"}, {**ANA, "id": "lead-1"}],
+                                answered + 86_400))
+    assert journal.find_extras(run_start=answered + 3_600) == (1, None)

@@ -40,7 +40,6 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from functools import partial
 from typing import Any
 
 import anyio
@@ -88,9 +87,12 @@ class Settlement:
         self.refresh = refresh
         self.say = say
         self.client_size = journal.leads_before()  # leads at the latest listing
+        self.started = time.time()  # lateness is measured on answers of this run only
         self.deleting = 0  # extras the latest listing sent for deletion
         self._probe_looked = 0  # the policy's probes this settlement has looked for early
         self._measured_until = 0.0  # batches answered up to then are measured
+        # created rows not listed yet, but answered less than a settle time ago: the latest
+        self.unverified_last: float | None = None
         self._listed_at = -math.inf  # monotonic
         self._stream_done = False
         self._poke = anyio.Event()
@@ -160,8 +162,11 @@ class Settlement:
         (taken: a caller that does not send them leaves them to fail)."""
         await self._list_client()
         found = await self.serial(self.journal.reconcile, verify=verify, final=False,
-                                   due_before=due_before)
+                                   due_before=due_before,
+                                   answered_before=time.time() - self.settle_s,
+                                   run_start=self.started)
         await self._learn(found["listed_late_s"])
+        self.unverified_last = found["unverified_last"] if found["unverified"] else None
         if self.policy.uses_batches:
             await self._measure(int(found["batch_found"]), due_before)
         rows = await self.serial(self.journal.to_resend, due_before)
@@ -185,7 +190,7 @@ class Settlement:
         """Delete the leads this job created twice (never one that was there before, nor one
         written by someone else); how many were sent for deletion (the next listing checks
         they went)."""
-        _, lateness = await self.serial(self.journal.find_extras)
+        _, lateness = await self.serial(self.journal.find_extras, self.started)
         await self._learn(lateness or 0.0)
         ids = await self.serial(self.journal.extras_to_delete)
         if ids:
@@ -218,7 +223,8 @@ class Settlement:
     async def final_rounds(self, *, verify: bool) -> None:
         rounds = MAX_ROUNDS + (BATCH_ROUNDS if self.policy.uses_batches else 0)
         if verify and self.lateness_s > self.base_settle_s:
-            await self._wait_until(self.journal.last_created_at, "leads listed late")
+            await self._wait_until(await self.serial(self.journal.last_created_at),
+                                   "leads listed late")
         for round_ in range(1, rounds + 1):
             if not verify and not await self.serial(self.journal.unresolved_count):
                 break
@@ -234,6 +240,10 @@ class Settlement:
             self.say("verifying" if verify else "looking up rows with unknown outcome")
             rows = await self._look(verify=verify)
             await self.refresh()
+            if not rows and self.unverified_last is not None and round_ < rounds:
+                # judged once a settle time old: look again then
+                await self._wait_until(self.unverified_last, "new leads to be listed")
+                continue
             if not rows or round_ == rounds:
                 break
             self.say(f"re-sending {len(rows)} rows")
@@ -255,9 +265,10 @@ class Settlement:
         """Until a send before a row's re-send would have been listed, look for the leads it
         would have created twice, and remove them."""
         for _ in range(LATE_CHECKS):
-            if await self.serial(self.journal.last_sent_twice) is None:
+            last = await self.serial(self.journal.last_sent_twice)
+            if last is None:
                 return
-            await self._wait_until(self.journal.last_sent_twice, "leads stored or listed late")
+            await self._wait_until(last, "leads stored or listed late")
             self.say("checking for leads created twice")
             await self._look(verify=False)
             if not self.deleting:  # nothing new, and the earlier deletes are confirmed
@@ -265,12 +276,11 @@ class Settlement:
 
     async def _wait_for_the_last_unknown(self) -> None:
         """Until the row whose answer was lost last is due (each row counts from its own loss)."""
-        await self._wait_until(partial(self.journal.unknown_since, earliest=False),
+        await self._wait_until(await self.serial(self.journal.unknown_since, earliest=False),
                                "requests in flight to settle")
 
-    async def _wait_until(self, since: Callable[[], float | None], what: str) -> None:
-        """A settle time after the journal's time `since` (nothing to wait for: None)."""
-        last = await self.serial(since)
+    async def _wait_until(self, last: float | None, what: str) -> None:
+        """Until a settle time after `last` (nothing to wait for: None)."""
         while last is not None and (left := last + self.settle_s - time.time()) > 0:
             self.say(f"waiting {left:.0f} s for {what}")
             await anyio.sleep(min(1.0, left))
