@@ -1,16 +1,40 @@
-"""Real bulkio processes for crash tests: an environment that reaches the sandbox, and a run
-stopped by a signal once the server has counted enough of a request (no sleeps)."""
+"""Stopping bulkio mid-way for crash tests: real processes (an environment that reaches the
+sandbox, a signal once the server has counted enough of a request), or an operation in this
+process cancelled as Ctrl-C cancels it, at the same kind of moment (no sleeps)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
 
 import anyio
 
 from bulkio.sandbox import Sandbox
+
+
+async def cancel_when(sb: Sandbox, operation: Awaitable[Any], *, event: str, count: int) -> None:
+    """Run `operation`; cancel it once the sandbox has counted `event` `count` times in all."""
+    reached = sb.state.when(event, count)
+    with anyio.CancelScope() as scope:
+        async with anyio.create_task_group() as tg:
+            async def stop() -> None:
+                await reached.wait()
+                scope.cancel()
+
+            tg.start_soon(stop)
+            await operation
+    assert scope.cancelled_caught, f"the operation ended before {count} {event}"
+
+
+def sandbox_env(sb: Sandbox) -> dict[str, str]:
+    """The LEADGENIUS_* variables that reach this sandbox."""
+    return {"LEADGENIUS_EMAIL": sb.email, "LEADGENIUS_PASSWORD": sb.password,
+            "LEADGENIUS_API_KEY": sb.api_key, "LEADGENIUS_USER_ID": sb.user_id,
+            "LEADGENIUS_BASE_URL": sb.base_url}
 
 
 def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:

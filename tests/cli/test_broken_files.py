@@ -21,6 +21,7 @@ import pytest
 
 from bulkio.cli.main import main
 from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.processes import sandbox_env
 
 BROKEN = Path(__file__).parents[1] / "data" / "broken"
 EMAIL = re.compile(r"[\w.+\-\[\]/]+@[\w\-]+(?:\.[\w\-]+)+")
@@ -45,10 +46,8 @@ def sandbox_config() -> SandboxConfig:
 def credentials(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "400")  # the summary's notes on one line each
-    for key, value in (("EMAIL", sandbox.email), ("PASSWORD", sandbox.password),
-                       ("API_KEY", sandbox.api_key), ("USER_ID", sandbox.user_id),
-                       ("BASE_URL", sandbox.base_url)):
-        monkeypatch.setenv(f"LEADGENIUS_{key}", value)
+    for name, value in sandbox_env(sandbox).items():
+        monkeypatch.setenv(name, value)
 
 
 def input_text(path: Path) -> str:

@@ -13,6 +13,7 @@ from bulkio.api import import_leads_sync
 from bulkio.cli.main import main
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.ops.imports.test_import import SAMPLES, server_emails, settings_for
+from tests.processes import sandbox_env
 
 
 @pytest.fixture
@@ -23,10 +24,8 @@ def sandbox_config() -> SandboxConfig:
 @pytest.fixture(autouse=True)
 def credentials(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # the default job directory lands in the test's folder
-    for key, value in (("EMAIL", sandbox.email), ("PASSWORD", sandbox.password),
-                       ("API_KEY", sandbox.api_key), ("USER_ID", sandbox.user_id),
-                       ("BASE_URL", sandbox.base_url)):
-        monkeypatch.setenv(f"LEADGENIUS_{key}", value)
+    for name, value in sandbox_env(sandbox).items():
+        monkeypatch.setenv(name, value)
 
 
 async def bulkio(*argv: str) -> int:

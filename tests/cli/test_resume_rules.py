@@ -17,6 +17,7 @@ from bulkio.store.import_journal import ImportJournal
 from tests.cli.test_import_cli import bulkio, credentials  # noqa: F401  (autouse fixture)
 from tests.conftest import MakeSandbox
 from tests.ops.imports.test_import import run, settings_for
+from tests.processes import cancel_when, sandbox_env
 
 ROWS = 200
 
@@ -37,16 +38,8 @@ def source(tmp_path: Path) -> Path:
 async def stopped_after(sb: Sandbox, source: Path, tmp_path: Path, count: int,
                         event: str = "POST /api/leads", **options: object) -> None:
     """An import stopped (as Ctrl-C would) once the server has seen `count` more `event`s."""
-    reached = sb.state.when(event, sb.state.counts[event] + count)
-    with anyio.CancelScope() as scope:
-        async with anyio.create_task_group() as tg:
-            async def stop() -> None:
-                await reached.wait()
-                scope.cancel()
-
-            tg.start_soon(stop)
-            await run(sb, source, tmp_path, settings=settings_for(sb, concurrency=1), **options)
-    assert scope.cancelled_caught
+    await cancel_when(sb, run(sb, source, tmp_path, settings=settings_for(sb, concurrency=1),
+                              **options), event=event, count=sb.state.counts[event] + count)
 
 
 def leads(sb: Sandbox) -> list[dict[str, object]]:
@@ -128,21 +121,12 @@ async def test_an_export_resumed_with_other_fields_is_refused_naming_them(
     """An export stopped after three pages, resumed with other --fields: one line naming
     --fields and both values; nothing is written."""
     async with make_sandbox(clients=1, leads=2000) as sb:
-        for key, value in (("EMAIL", sb.email), ("PASSWORD", sb.password),
-                           ("API_KEY", sb.api_key), ("USER_ID", sb.user_id),
-                           ("BASE_URL", sb.base_url)):
-            monkeypatch.setenv(f"LEADGENIUS_{key}", value)
+        for name, value in sandbox_env(sb).items():
+            monkeypatch.setenv(name, value)
         out, job = tmp_path / "leads.ndjson", tmp_path / "export-job"
-        reached = sb.state.when("GET /api/enrich-leads/list", 3)
-        with anyio.CancelScope() as scope:
-            async with anyio.create_task_group() as tg:
-                async def stop() -> None:
-                    await reached.wait()
-                    scope.cancel()
-
-                tg.start_soon(stop)
-                await export_leads(out, settings=settings_for(sb, concurrency=1), page_size=100,
-                                   fields=("email", "firstName"), job_dir=job)
+        await cancel_when(sb, export_leads(out, settings=settings_for(sb, concurrency=1),
+                                           page_size=100, fields=("email", "firstName"),
+                                           job_dir=job), event="GET /api/enrich-leads/list", count=3)
         part = out.with_name(out.name + ".part")
         written = part.read_bytes()
         code = await anyio.to_thread.run_sync(main, [
@@ -159,22 +143,13 @@ async def test_a_purge_resumed_without_delete_client_still_deletes_it(
     """A purge begun with --delete-client and resumed without it runs under its own rule: the
     client record goes once it is empty."""
     async with make_sandbox(clients=1, leads=600, latency_ms=(5, 10)) as sb:
-        for key, value in (("EMAIL", sb.email), ("PASSWORD", sb.password),
-                           ("API_KEY", sb.api_key), ("USER_ID", sb.user_id),
-                           ("BASE_URL", sb.base_url)):
-            monkeypatch.setenv(f"LEADGENIUS_{key}", value)
+        for name, value in sandbox_env(sb).items():
+            monkeypatch.setenv(name, value)
         job = tmp_path / "purge-job"
-        reached = sb.state.when("DELETE /api/leads", 2)
-        with anyio.CancelScope() as scope:
-            async with anyio.create_task_group() as tg:
-                async def stop() -> None:
-                    await reached.wait()
-                    scope.cancel()
-
-                tg.start_soon(stop)
-                await purge_client("acme-corp", settings=settings_for(sb, concurrency=1),
-                                   delete_client=True, job_dir=job)
-        assert scope.cancelled_caught and sb.state.store.find_client(sb.company_id, "acme-corp")
+        await cancel_when(sb, purge_client("acme-corp", settings=settings_for(sb, concurrency=1),
+                                           delete_client=True, job_dir=job),
+                          event="DELETE /api/leads", count=2)
+        assert sb.state.store.find_client(sb.company_id, "acme-corp")
         code = await anyio.to_thread.run_sync(main, [
             "purge", "--client", "acme-corp", "--yes", "--job-dir", str(job), "--resume"])
         assert code == 0
@@ -191,16 +166,9 @@ async def test_a_processing_resumed_with_overwrite_is_refused_naming_it(
     async with make_sandbox(clients=1, leads=300, processing_settings=True,
                             run_seconds=(0.05, 0.1), latency_ms=(2, 5)) as sb:
         job = tmp_path / "process-job"
-        reached = sb.state.when("trigger:enrich", 20)
-        with anyio.CancelScope() as scope:
-            async with anyio.create_task_group() as tg:
-                async def stop() -> None:
-                    await reached.wait()
-                    scope.cancel()
-
-                tg.start_soon(stop)
-                await process_leads(make_spec("enrich", ["enrichment1"], client="acme-corp"),
-                                    settings=settings_for(sb, concurrency=1), job_dir=job)
+        await cancel_when(sb, process_leads(make_spec("enrich", ["enrichment1"], client="acme-corp"),
+                                            settings=settings_for(sb, concurrency=1), job_dir=job),
+                          event="trigger:enrich", count=20)
         with pytest.raises(ConfigError, match=r"--overwrite true \(the job: false\)"):
             await process_leads(make_spec("enrich", ["enrichment1"], client="acme-corp",
                                           overwrite=True),

@@ -241,23 +241,15 @@ async def test_a_graceful_stop_marks_the_rows_that_never_left(sandbox: Sandbox,
     """Stopped as Ctrl-C stops it: rows journalled as attempted whose request never started
     are marked never sent (due at once on --resume), so only the rows really in flight (at
     most one per sender) wait out their settle time; the resume sends each row once."""
-    import anyio
-
     from bulkio.store.import_journal import ImportJournal
+    from tests.processes import cancel_when
 
     source = tmp_path / "in.csv"
     source.write_text("email\r\n" + "".join(f"r{i}@x.com\r\n" for i in range(300)))
     senders = 4
-    reached = sandbox.state.when("POST /api/leads", 10)
-    with anyio.CancelScope() as scope:
-        async with anyio.create_task_group() as tg:
-            async def stop() -> None:
-                await reached.wait()
-                scope.cancel()
-
-            tg.start_soon(stop)
-            await run(sandbox, source, tmp_path, settle_s=60.0,
-                      settings=settings_for(sandbox, concurrency=senders))
+    await cancel_when(sandbox, run(sandbox, source, tmp_path, settle_s=60.0,
+                                   settings=settings_for(sandbox, concurrency=senders)),
+                      event="POST /api/leads", count=10)
     journal = ImportJournal(tmp_path / "job" / "journal.db")
     never_sent, in_flight = journal.db.execute(
         "SELECT coalesce(sum(unknown_at = 0), 0), coalesce(sum(unknown_at IS NULL OR "
