@@ -256,11 +256,6 @@ class ListingChecks:
             self.db.executemany("UPDATE extras SET state = 'deleting' WHERE id = ?",
                                 [(i,) for i in ids])
 
-    def last_created_at(self) -> float | None:
-        """When the latest created row's send was answered (its lead may not be listed yet)."""
-        row = self.db.execute("SELECT max(sent_at) FROM rows WHERE state = 'created'").fetchone()
-        return None if row[0] is None else float(row[0])
-
     def last_sent_twice(self) -> float | None:
         """When a row whose earlier send may still be stored late (see find_extras) was last
         sent."""

@@ -222,9 +222,6 @@ class Settlement:
 
     async def final_rounds(self, *, verify: bool) -> None:
         rounds = MAX_ROUNDS + (BATCH_ROUNDS if self.policy.uses_batches else 0)
-        if verify and self.lateness_s > self.base_settle_s:
-            await self._wait_until(await self.serial(self.journal.last_created_at),
-                                   "leads listed late")
         for round_ in range(1, rounds + 1):
             if not verify and not await self.serial(self.journal.unresolved_count):
                 break
