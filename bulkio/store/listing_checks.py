@@ -43,11 +43,8 @@ Listed = tuple[str, str, "str | None", "str | None", "str | None", float]
 def compared_values(lead: Mapping[str, Any]) -> list[str | None]:
     """A lead's COMPARED values, trimmed and case-folded; None for a field it does not carry
     (a payload that does not send it; a listing that does not show it); "" for null."""
-    values: list[str | None] = []
-    for name in COMPARED:
-        value = lead.get(name) if name in lead else None
-        values.append(None if name not in lead else str(value or "").strip().casefold())
-    return values
+    return [str(lead[name] or "").strip().casefold() if name in lead else None
+            for name in COMPARED]
 
 
 def signature(payload: Mapping[str, Any]) -> str:
