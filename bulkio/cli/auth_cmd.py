@@ -40,10 +40,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     key.add_argument("--api-key", action="store_true",
                      help="also save an API key you already have (exports need one), read "
                           "from LEADGENIUS_API_KEY or a hidden prompt")
-    key.add_argument("--create-api-key", nargs="?", const=default_key_name(), metavar="NAME",
+    key.add_argument("--create-api-key", nargs="?", const="", metavar="NAME",
                      help="make a new API key on the account and save it (default name: "
-                          "%(const)r); without this flag, login offers it on a terminal when "
-                          "no key is saved")
+                          "'bulkio on' and this machine's name); without this flag, login "
+                          "offers it on a terminal when no key is saved")
     add_connection_options(login)
     add_output_options(login)
     login.set_defaults(handler=run_login)
@@ -105,9 +105,11 @@ async def run_login(args: argparse.Namespace) -> int:
             "api_key": api_key or ""})
         print(f"Logged in as {email} at {settings.base_url}; token {_expiry(token)}.")
         print(f"Saved to {settings.auth_file} (mode 0600).")
-        if args.create_api_key or not (api_key or settings.credentials.api_key):
+        asked = args.create_api_key  # None: not asked; "": the default name
+        if asked is not None or not (api_key or settings.credentials.api_key):
             client.auth.accept(tokens)
-            created = await _offer_api_key(client, args.create_api_key)
+            created = await _offer_api_key(
+                client, None if asked is None else asked or default_key_name())
             if created:
                 update_auth_file(settings.auth_file, {"api_key": created})
                 print(f"Saved the key to {settings.auth_file}; it is not shown anywhere else.")

@@ -1,8 +1,9 @@
 """API keys, as `POST|GET /api/agent-api-keys` make and list them (routes in app.py).
 
 A key is `lgp_` and 40 hex digits, shown once when it is made; the table keeps only its
-SHA-256, as a server should, so a `--db` file never holds a usable key. A key and the user's
-id (`x-user-id`) together authenticate, as in docs/api-contract.md.
+SHA-256, as a server should (the sign-up key is also in `users`: the sandbox prints it when it
+starts). A key and the user's id (`x-user-id`) together authenticate, as in
+docs/api-contract.md.
 """
 
 from __future__ import annotations

@@ -89,3 +89,10 @@ async def test_without_a_terminal_login_says_how_and_makes_nothing(
     assert code == 0 and saved_key() == "" and sandbox.state.counts["api_key_created"] == 0
     assert "The account has no API key; exports need one, and it lists leads 5,000 a request " \
            "instead of 1,000: `bulkio auth login --create-api-key` makes one." in output
+
+
+async def test_create_api_key_without_a_name_uses_this_machines(
+        sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("socket.gethostname", lambda: "laptop-7")
+    code, output = await login(sandbox, monkeypatch, capsys, "--create-api-key")
+    assert code == 0 and "Made API key 'bulkio on laptop-7'" in output and saved_key()
