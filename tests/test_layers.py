@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "models": set(),
     "version": set(),
     "http": set(),
-    "formats": set(),
+    "formats": {"store"},  # files with lead data are written private (store.files)
     "store": set(),
     "sources": {"http"},
     "leadgenius": {"http", "store"},

@@ -28,6 +28,8 @@ import aiofiles
 import anyio
 import orjson
 
+from ..store.files import make_dirs, private_file
+
 GZIP_LEVEL = 6
 GROUP = 500  # records encoded between joins: orjson gives each output a 4 KiB buffer
 
@@ -160,7 +162,7 @@ def spill_to_csv(spill: Path, part: Path, gzip: bool, chunk_records: int = 5000,
     """
     encoder = CsvEncoder(spilled_columns(spill), raw=raw)
     digest = hashlib.sha256()
-    with part.open("wb") as out:
+    with private_file(part).open("wb") as out:
         def put(data: bytes) -> None:
             data = gzip_member(data) if gzip else data
             digest.update(data)
@@ -203,9 +205,10 @@ class AppendFile:
         self._file: Any = None
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(self.path.parent)
         if self.size and not self.path.exists():
             raise FileNotFoundError(f"{self.path} is gone: the export cannot resume; start it again")
+        private_file(self.path)  # lead data: 0600, whatever the umask
         self._file = await aiofiles.open(self.path, "r+b" if self.size else "wb")
         await self._file.truncate(self.size)
         if self._digest is not None and self.size:

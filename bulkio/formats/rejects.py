@@ -14,11 +14,13 @@ from pathlib import Path
 
 import orjson
 
+from ..store.files import make_dirs
+
 
 def write_rejects(path: Path, fmt: str, columns: list[str], delimiter: str,
                   rows: Iterable[tuple[int, str, object]]) -> int:
     """Write (rowno, error, raw) rows atomically; returns how many. Nothing is written for none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
     try:

@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 from ..errors import ConfigError
 from ..http.redact import RedactingFilter, redact
 from ..store.db import FINISHED, Releasable
+from ..store.files import PRIVATE_FILE, private_dir, private_file, tighten
 
 JOBS_DIR = Path(".bulkio") / "jobs"
 
@@ -47,8 +48,9 @@ class FileLock:
     def __init__(self, path: Path, what: str, busy: Callable[[str], ConfigError]) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            private_dir(path.parent)
+            tighten(path.parent)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         except OSError as exc:
             raise ConfigError(f"cannot use {path.parent}: {exc.strerror}; run where you can "
                               "write, or give another directory") from None
@@ -117,8 +119,7 @@ def default_job_dir(operation: str, label: str, identity: str) -> Path:
 def job_log(job_dir: Path) -> Iterator[Path]:
     """Append the run's log to JOB/log.txt, secrets redacted: what the bulkio logger lets
     through (the CLI: everything from INFO up, every repaired row among it)."""
-    path = job_dir / "log.txt"
-    job_dir.mkdir(parents=True, exist_ok=True)
+    path = private_file(private_dir(job_dir) / "log.txt")
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setLevel(logging.INFO)
     handler.addFilter(RedactingFilter())

@@ -10,6 +10,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ..store.files import private_dir
+
 TOKEN_FILE = "service-token"
 COOKIE = "bulkio_session"
 
@@ -21,7 +23,7 @@ def load_or_create_token(data_dir: Path) -> tuple[str, bool]:
         token = path.read_text(encoding="ascii").strip()
         if token:
             return token, False
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     token = "bks_" + secrets.token_urlsafe(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as f:

@@ -10,6 +10,7 @@ import anyio
 import orjson
 from aiohttp import web
 
+from ..store.files import atomic_write, private_dir, private_file
 from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client
 from .jobs_view import errors_page, import_view
 from .mappings import BadRequest, ImportPlan, plan_import
@@ -63,9 +64,9 @@ async def start_import(request: web.Request) -> web.Response:
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
     job_dir = service.runner.job_dir(job_id)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(kept["path"], job_dir / "input.csv")  # the job outlives the preview
-    (job_dir / "mapping.json").write_bytes(orjson.dumps(plan.mapping))
+    # The job outlives the preview: its own copy of the file, private as the upload was.
+    shutil.copyfile(kept["path"], private_file(private_dir(job_dir) / "input.csv"))
+    atomic_write(job_dir / "mapping.json", orjson.dumps(plan.mapping))
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED, "message": "Import job started",
                        "file_name": kept["file_name"], "total_rows": kept["row_count"]})

@@ -38,8 +38,7 @@ class Running:
 async def run_service(settings: Settings, data_dir: Path, *, host: str, port: int,
                       max_upload_mb: int, settle_s: float) -> AsyncIterator[Running]:
     """The service, for the duration of the block (in process, for tests; `serve` below)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    lock = JobLock(data_dir, "service")  # one service per data directory
+    lock = JobLock(data_dir, "service")  # one per data directory; makes it private (0700)
     token, _ = load_or_create_token(data_dir)
     store = ServiceStore(data_dir / "service.db")
     changed: dict[str, asyncio.Event] = {}

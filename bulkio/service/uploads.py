@@ -22,6 +22,7 @@ from aiohttp import BodyPartReader, web
 from ..errors import SourceError
 from ..formats.mapping import auto_field
 from ..sources.files import open_source
+from ..store.files import private_dir, private_file
 from .jobs_view import iso
 
 PREVIEW_TTL_S = 3600.0
@@ -80,11 +81,10 @@ async def receive(request: web.Request, uploads: Path, max_bytes: int) -> tuple[
                                      and not name.lower().endswith(CSV_NAMES)):
         raise UploadRefused(415, f"{name} is {declared or 'of no declared type'}: the file "
                                  "must be CSV")
-    uploads.mkdir(parents=True, exist_ok=True)
-    path = uploads / f"{secrets.token_hex(12)}.csv"
+    path = private_dir(uploads) / f"{secrets.token_hex(12)}.csv"
     size = 0
     try:
-        with path.open("wb") as out:
+        with private_file(path).open("wb") as out:
             while chunk := await part.read_chunk(1 << 16):
                 size += len(chunk)
                 if size > max_bytes:

@@ -10,14 +10,17 @@ from typing import Any, Protocol
 
 import orjson
 
+from .files import private_dir, private_file
+
 
 def connect(path: Path, schema: str, synchronous: str = "FULL") -> sqlite3.Connection:
     """Open (creating) a job database: WAL, fsync per commit (`synchronous`), autocommit
     outside transactions.
 
     Shared across threads on purpose: `bulkio.serial.Serial` makes sure calls never overlap.
+    Private: the file is made 0600 first, and SQLite gives its WAL files the file's mode.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(private_dir(path.parent) / path.name)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.executescript(f"PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};\n" + schema)
     return db

@@ -43,11 +43,14 @@ def serve_argv(sb: Sandbox, data_dir: Path, *extra: str) -> list[str]:
 
 
 async def start_service(sb: Sandbox, tmp_path: Path, *extra: str,
-                        data_dir: Path | None = None) -> Served:
+                        data_dir: Path | None = None, umask: str | None = None) -> Served:
     data_dir = data_dir or tmp_path / "data"
     stderr = tmp_path / f"serve-{len(list(tmp_path.glob('serve-*.log')))}.log"
     sink = stderr.open("wb")
-    proc = await anyio.open_process(serve_argv(sb, data_dir, *extra),
+    argv = serve_argv(sb, data_dir, *extra)
+    if umask is not None:  # as a shell with that umask starts it
+        argv = ["sh", "-c", f'umask {umask} && exec "$@"', "sh", *argv]
+    proc = await anyio.open_process(argv,
                                     env=environment(sb, tmp_path), stdout=subprocess.PIPE,
                                     stderr=sink)
     assert proc.stdout is not None

@@ -209,3 +209,30 @@ async def test_jobs_wait_their_turn_and_a_failing_one_says_why(
     assert failed["status"] == "failed" and "short-lived" in failed["message"]
 
 
+
+
+async def test_the_data_directory_is_private_under_umask_022(
+        sandbox: Sandbox, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    """Started under umask 022, after an upload and an import job: the data directory and
+    everything in it (uploads, the job's input copy, journals, logs, service.db) 0700/0600."""
+    import os
+    import stat
+
+    served = await start_service(sandbox, tmp_path, umask="022")
+    try:
+        _, body = await preview(http, served)
+        _, started = await call(http, served, "POST", "/leads/import/start",
+                                json=start_body(body["file_id"]))
+        await until_ended(http, served, started["job_id"])
+        names, wrong = set(), {}
+        for root, folders, files in os.walk(served.data_dir):
+            for name in (*folders, *files):
+                path = os.path.join(root, name)
+                names.add(name)
+                want = 0o700 if os.path.isdir(path) else 0o600
+                if stat.S_IMODE(os.lstat(path).st_mode) != want:
+                    wrong[path] = oct(stat.S_IMODE(os.lstat(path).st_mode))
+        assert {"service.db", "input.csv", "journal.db", "log.txt", "uploads"} <= names
+        assert not wrong and stat.S_IMODE(os.stat(served.data_dir).st_mode) == 0o700, wrong
+    finally:
+        await stop_service(served)

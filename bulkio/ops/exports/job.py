@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 from ...errors import ConfigError
 from ...models import LeadKind
 from ...store.export_checkpoint import ExportCheckpoint
+from ...store.files import make_dirs
 from .. import jobs
 from ..rules import differences
 
@@ -136,7 +137,7 @@ def check_outputs(targets: list[Target], options: ExportOptions) -> None:
                               "another --out")
         folder = target.path.parent
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            make_dirs(folder)
         except OSError as exc:
             raise ConfigError(f"cannot create {folder}: {exc.strerror}") from None
         if not os.access(folder, os.W_OK | os.X_OK):
