@@ -36,6 +36,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="largest CSV accepted by the preview (default: 10, as the LeadVibe API)")
     p.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="for every import job: the server's own timeout (default: 30)")
+    p.add_argument("--keep-days", type=float, default=30.0, metavar="N",
+                   help="delete uploads, job inputs and finished jobs' files N days after they "
+                        "were made or ended; the job history keeps their counts (default: 30; "
+                        "0 keeps everything)")
     p.add_argument("--print-token", action="store_true",
                    help="print the service token (making it if there is none) and exit")
     add_connection_options(p)
@@ -60,5 +64,6 @@ async def run(args: argparse.Namespace) -> int:
     from ..service.server import serve  # only this command needs the service
 
     await serve(settings_from_args(args), args.data_dir, host=args.host, port=args.port,
-                max_upload_mb=args.max_upload_mb, settle_s=max(0.0, args.settle))
+                max_upload_mb=args.max_upload_mb, settle_s=max(0.0, args.settle),
+                keep_days=max(0.0, args.keep_days))
     return OK

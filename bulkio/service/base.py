@@ -33,6 +33,7 @@ class Service:
     runner: Runner
     max_upload_bytes: int
     changed: dict[str, asyncio.Event]
+    keep_days: float = 30.0  # --keep-days: how long lead data is kept (0: always)
 
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)

@@ -15,6 +15,7 @@ from .base import SERVICE, Service, int_query, json_body, problem, reply, resolv
 from .jobs_view import errors_page, import_view
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
+from .retention import gone
 from .store import JobStatus
 from .uploads import describe, receive
 
@@ -110,7 +111,10 @@ async def rejects(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     job_id = request.match_info["job_id"]
     path = service.runner.job_dir(job_id) / "bulkio" / "rejects.csv"
-    if service.store.job(job_id) is None or not path.exists():
+    job = service.store.job(job_id)
+    if job is not None and job["files_deleted"]:
+        return problem(410, gone(service.keep_days))
+    if job is None or not path.exists():
         return problem(404, "no rejected rows for this job")
     return web.FileResponse(path, headers={
         "Content-Type": "text/csv; charset=utf-8",

@@ -12,6 +12,7 @@ from ..leadgenius.client import open_client
 from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured
 from .jobs_view import job_view
 from .mappings import BadRequest
+from .retention import gone
 from .store import JobStatus
 
 
@@ -45,6 +46,8 @@ async def download(request: web.Request) -> web.StreamResponse:
         return problem(404, "job not found")
     if job["status"] != JobStatus.COMPLETED:
         return problem(409, f"the export is {job['status']}, not completed")
+    if job["files_deleted"]:
+        return problem(410, gone(service.keep_days))
     fmt = job["request"].get("format", "ndjson")
     path = service.runner.job_dir(job["job_id"]) / f"export.{fmt}"
     return web.FileResponse(path, headers={

@@ -31,7 +31,9 @@ def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]
             **counts, "message": job["message"], "request": _public(job)}
     if progress:
         view["progress"] = progress
-    if job["kind"] == "export" and job["status"] == JobStatus.COMPLETED:
+    if job["files_deleted"]:
+        view["files_deleted"] = True  # --keep-days: the counts stay, the files went
+    elif job["kind"] == "export" and job["status"] == JobStatus.COMPLETED:
         view["download"] = f"/exports/{job['job_id']}/download"
     return view
 
@@ -55,6 +57,8 @@ def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool
                  "notices": request.get("notices", []), "message": job["message"]})
     if "progress" in full:
         view["progress"] = full["progress"]
+    if "files_deleted" in full:
+        view["files_deleted"] = True
     return view
 
 

@@ -21,6 +21,7 @@ from ..models import ImportProgress
 from ..ops.exports.job import ExportOptions
 from ..ops.imports.job import ImportOptions
 from ..ops.purge.job import PurgeOptions
+from .retention import job_dir
 from .store import OPEN, JobStatus, ServiceStore
 
 log = logging.getLogger("bulkio.service")
@@ -52,7 +53,7 @@ class Runner:
         self.cancelled: set[str] = set()
 
     def job_dir(self, job_id: str) -> Path:
-        return self.data_dir / "jobs" / job_id
+        return job_dir(self.data_dir, job_id)
 
     def submit(self, job_id: str) -> None:
         self.live[job_id] = Live(JobStatus.QUEUED)

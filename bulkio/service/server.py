@@ -18,6 +18,7 @@ from aiohttp import web
 
 from ..leadgenius.settings import Settings
 from ..ops.jobs import JobLock
+from . import retention
 from .access import Access, load_or_create_token
 from .app import create_app
 from .base import Service
@@ -36,11 +37,17 @@ class Running:
 
 @asynccontextmanager
 async def run_service(settings: Settings, data_dir: Path, *, host: str, port: int,
-                      max_upload_mb: int, settle_s: float) -> AsyncIterator[Running]:
+                      max_upload_mb: int, settle_s: float,
+                      keep_days: float = 30.0) -> AsyncIterator[Running]:
     """The service, for the duration of the block (in process, for tests; `serve` below)."""
     lock = JobLock(data_dir, "service")  # one per data directory; makes it private (0700)
     token, _ = load_or_create_token(data_dir)
     store = ServiceStore(data_dir / "service.db")
+    if keep_days > 0:
+        log.warning("bulkio serve: uploads, job inputs and finished jobs' files are deleted "
+                    "%g days after they were made or ended (--keep-days; the job history "
+                    "keeps their counts)", keep_days)
+        retention.sweep(store, data_dir, keep_days)
     changed: dict[str, asyncio.Event] = {}
 
     def notify(job_id: str) -> None:
@@ -50,10 +57,12 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
 
     runner = Runner(store, settings, data_dir, settle_s=settle_s, notify=notify)
     service = Service(data_dir=data_dir, settings=settings, access=Access(token), store=store,
-                      runner=runner, max_upload_bytes=max_upload_mb << 20, changed=changed)
+                      runner=runner, max_upload_bytes=max_upload_mb << 20, changed=changed,
+                      keep_days=keep_days)
     web_runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
     await web_runner.setup()
     jobs = asyncio.ensure_future(runner.run())
+    sweeping = asyncio.ensure_future(retention.keep_sweeping(store, data_dir, keep_days))
     try:
         site = web.TCPSite(web_runner, host, port)
         await site.start()
@@ -61,23 +70,25 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
         shown = f"[{host}]" if ":" in host else host
         yield Running(url=f"http://{shown}:{bound}", token=token, service=service)
     finally:
-        jobs.cancel()
-        with suppress(asyncio.CancelledError):
-            await jobs
+        for task in (jobs, sweeping):
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         await web_runner.cleanup()
         store.close()
         lock.release()
 
 
 async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
-                max_upload_mb: int, settle_s: float) -> None:
+                max_upload_mb: int, settle_s: float, keep_days: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with run_service(settings, data_dir, host=host, port=port,
-                           max_upload_mb=max_upload_mb, settle_s=settle_s) as running:
+                           max_upload_mb=max_upload_mb, settle_s=settle_s,
+                           keep_days=keep_days) as running:
         sys.stdout.write(orjson.dumps({"url": running.url, "token": running.token}).decode()
                          + "\n")
         sys.stdout.flush()

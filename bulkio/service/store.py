@@ -43,6 +43,7 @@ class ServiceStore(JobDatabase):
         status TEXT NOT NULL, file_name TEXT, created_at REAL NOT NULL, started_at REAL,
         completed_at REAL, request TEXT NOT NULL, counts TEXT NOT NULL DEFAULT '{}',
         message TEXT);
+    CREATE TABLE IF NOT EXISTS files_deleted (job_id TEXT PRIMARY KEY, at REAL NOT NULL);
     """
 
     # -- previews ----------------------------------------------------------------------------
@@ -115,6 +116,17 @@ class ServiceStore(JobDatabase):
                                "LIMIT ? OFFSET ?", [*args, limit, (page - 1) * limit]).fetchall()
         return [_job(r) for r in rows], total
 
+    def ended_before(self, cutoff: float) -> list[str]:
+        """Jobs that ended before `cutoff` and still have their files."""
+        return [job_id for (job_id,) in self.db.execute(
+            "SELECT job_id FROM jobs WHERE completed_at < ? AND job_id NOT IN "
+            "(SELECT job_id FROM files_deleted) ORDER BY seq", (cutoff,))]
+
+    def mark_files_deleted(self, job_ids: list[str]) -> None:
+        with transaction(self.db):
+            self.db.executemany("INSERT OR IGNORE INTO files_deleted VALUES (?, ?)",
+                                [(job_id, time.time()) for job_id in job_ids])
+
     def unfinished(self) -> list[dict[str, Any]]:
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE status IN (?, ?) "
                                "ORDER BY seq", OPEN).fetchall()
@@ -122,11 +134,13 @@ class ServiceStore(JobDatabase):
 
 
 _COLUMNS = ("job_id, kind, status, file_name, created_at, started_at, completed_at, request, "
-            "counts, message")
+            "counts, message, job_id IN (SELECT job_id FROM files_deleted)")
 
 
 def _job(row: tuple[Any, ...]) -> dict[str, Any]:
-    job_id, kind, status, file_name, created, started, completed, request, counts, message = row
+    (job_id, kind, status, file_name, created, started, completed, request, counts, message,
+     deleted) = row
     return {"job_id": job_id, "kind": kind, "status": JobStatus(status), "file_name": file_name,
             "created_at": created, "started_at": started, "completed_at": completed,
-            "request": orjson.loads(request), "counts": orjson.loads(counts), "message": message}
+            "request": orjson.loads(request), "counts": orjson.loads(counts), "message": message,
+            "files_deleted": bool(deleted)}
