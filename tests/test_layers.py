@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "http": set(),
     "formats": {"store"},  # files with lead data are written private (store.files)
     "store": set(),
-    "sources": {"http"},
+    "sources": {"http", "formats"},  # formats.formulas: a rejects file's guard, taken off
     "leadgenius": {"http", "store"},
     "ops": {"http", "store"},
     "ops.emails": {"ops", "formats", "leadgenius", "store"},

@@ -107,6 +107,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g = add_job_options(p, "import", "import-<client>-...")
     g.add_argument("--rejects", type=Path, metavar="FILE",
                    help="where to write rejected and failed rows (default: in the job directory)")
+    g.add_argument("--csv-raw", action="store_true",
+                   help="write the rejects file's cells that start with = + - @ tab or CR as "
+                        "they are (by default they are prefixed with ' so a spreadsheet shows "
+                        "them as text, not as a formula to run; importing the file again "
+                        "removes that ')")
     add_connection_options(p)
     add_quota_options(p)
     add_output_options(p)
@@ -142,7 +147,8 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
              "format": args.format, "verify": args.no_verify}
     return ImportOptions(
         client=args.client, create_client=args.create_client, mapping=args.mapping,
-        on_duplicate=args.on_duplicate or "skip", rejects=args.rejects, report=args.report,
+        on_duplicate=args.on_duplicate or "skip", rejects=args.rejects, csv_raw=args.csv_raw,
+        report=args.report,
         job_dir=args.job_dir, resume=args.resume, verify=not args.no_verify,
         allow_no_email=bool(args.allow_no_email),
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",

@@ -29,6 +29,7 @@ import anyio
 import orjson
 
 from ..store.files import make_dirs, private_file
+from .formulas import guarded
 
 GZIP_LEVEL = 6
 GROUP = 500  # records encoded between joins: orjson gives each output a 4 KiB buffer
@@ -93,21 +94,13 @@ class NdjsonEncoder:
         return _pack(records, lambda r: _ndjson_line({k: r[k] for k in keep if k in r}))
 
 
-#: A cell starting with one of these is a formula to a spreadsheet (OWASP's CSV injection list).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def cell(value: Any, raw: bool = False) -> str:
-    """A CSV cell: text as is, nested values as JSON, null as empty.
-
-    Lead data comes from web forms and scrapes: text that a spreadsheet would run as a formula
-    (`=HYPERLINK(...)`, `+1+cmd|...`, `@SUM(...)`) is prefixed with `'`, which spreadsheets
-    show as text, unless `raw`. Numbers are numbers, never prefixed.
-    """
+    """A CSV cell: text as is (a would-be formula made inert unless `raw`: see `formulas`),
+    nested values as JSON, null as empty. Numbers are numbers, never prefixed."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return "'" + value if not raw and value.startswith(FORMULA_START) else value
+        return value if raw else guarded(value)
     return orjson.dumps(value).decode()
 
 

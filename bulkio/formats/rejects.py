@@ -15,11 +15,18 @@ from pathlib import Path
 import orjson
 
 from ..store.files import make_dirs
+from .formulas import guarded
+
+#: The columns a CSV rejects file starts with: how bulkio knows one of its own.
+REJECTS_COLUMNS = ("_row", "_error")
 
 
 def write_rejects(path: Path, fmt: str, columns: list[str], delimiter: str,
-                  rows: Iterable[tuple[int, str, object]]) -> int:
-    """Write (rowno, error, raw) rows atomically; returns how many. Nothing is written for none."""
+                  rows: Iterable[tuple[int, str, object]], *, raw: bool = False) -> int:
+    """Write (rowno, error, raw) rows atomically; returns how many. Nothing is written for none.
+    CSV cells that a spreadsheet would run as formulas are made inert unless `raw`
+    (formats.formulas); reading the file again takes that off."""
+    cell = (lambda text: text) if raw else guarded
     make_dirs(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
@@ -27,14 +34,14 @@ def write_rejects(path: Path, fmt: str, columns: list[str], delimiter: str,
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             if fmt == "csv":
                 writer = csv.writer(f, delimiter=delimiter)
-                writer.writerow(["_row", "_error", *columns])
-                for rowno, error, raw in rows:
-                    cells = list(raw) if isinstance(raw, list) else []
-                    writer.writerow([rowno, error, *cells])
+                writer.writerow([*REJECTS_COLUMNS, *map(cell, columns)])
+                for rowno, error, record in rows:
+                    cells = list(record) if isinstance(record, list) else []
+                    writer.writerow([rowno, cell(error), *map(cell, cells)])
                     count += 1
             else:
-                for rowno, error, raw in rows:
-                    f.write(_ndjson_line(rowno, error, raw))
+                for rowno, error, record in rows:
+                    f.write(_ndjson_line(rowno, error, record))
                     count += 1
         if count:
             os.replace(tmp, path)

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
 from ..errors import SourceError
+from ..formats.formulas import unguarded
+from ..formats.rejects import REJECTS_COLUMNS
 from .csv_fields import Assembled, RecordSplitter
 from .records import Record
 from .text import LINE_LIMIT, SAMPLE, Encoding, Line, choose_encoding, read_lines
@@ -99,6 +101,7 @@ class CsvRecords:
             sample.decode(encoding.codec, errors="replace").removeprefix("\ufeff"))
         self._split = RecordSplitter(self._lines(prefix=sample), self.delimiter)
         self._offset = self.line = 0  # where the records returned so far end: byte, line
+        self.own_rejects = False
         self.names, self.columns, self.repeated_names = self._read_header()
         self._split.width = len(self.columns)
         self._rowno = 0
@@ -123,6 +126,10 @@ class CsvRecords:
             if "damaged" in problem:
                 raise SourceError(f"the file ends inside its header: {problem['damaged']}")
             names = [n.strip() or f"column {i + 1}" for i, n in enumerate(first.cells)]
+            # A rejects file bulkio wrote: the ' it put before would-be formulas comes off.
+            self.own_rejects = names[:2] == list(REJECTS_COLUMNS)
+            if self.own_rejects:
+                names = [unguarded(n) for n in names]
             labels, repeated = header_labels(names)
             return names, labels, repeated
         raise SourceError("the file has no header row (it is empty)")
@@ -144,6 +151,8 @@ class CsvRecords:
                     self.empty_rows += 1
                 continue
             self._rowno += 1
+            if self.own_rejects:
+                assembled.cells = [unguarded(c) for c in assembled.cells]
             batch.append(self._record(assembled))
         return batch
 
@@ -220,8 +229,10 @@ class CsvRecords:
 
     def describe(self) -> str:
         """How the file is read, for people: "CSV, UTF-8, separated by commas"."""
+        own = (", a rejects file of bulkio's (the ' it put before cells starting with = + - @ "
+               "is taken off)") if self.own_rejects else ""
         return (f"CSV, {self.encoding.label}, separated by "
-                f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}")
+                f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}{own}")
 
     def close(self) -> None:
         self._stream.close()

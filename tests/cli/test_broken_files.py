@@ -254,3 +254,40 @@ async def test_a_row_separated_by_another_delimiter_says_so(
     assert code == 1 and [lead["email"] for lead in stored(sandbox, "mixed")] == ["a@example.com"]
     rejects = (tmp_path / "mixed.rejects.csv").read_text()
     assert "the row looks separated by ';'" in rejects
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"]
+
+
+async def test_formulas_in_rejects_are_inert_and_come_back_as_typed(
+        sandbox: Sandbox, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Rejected rows whose cells a spreadsheet would run: the rejects file holds them with a
+    ' in front (--csv-raw: as they are); corrected and imported again, the leads hold the
+    values as they were typed, and the summary says the file was read as bulkio's own."""
+    path = tmp_path / "formulas.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["email", "first_name", "last_name", "company"])
+        for i, formula in enumerate(FORMULAS):
+            writer.writerow([f"not-an-email-{i}", formula, "'" + formula, "Acme"])
+    code, _ = await bulkio(capsys, "import", str(path), "--create-client", "formulas",
+                           "--rejects", "rejects.csv")
+    assert code == 1
+    with open("rejects.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0][:3] == ["_row", "_error", "email"]
+    assert [r[3] for r in rows[1:]] == ["'" + x for x in FORMULAS]  # inert in a spreadsheet
+    assert [r[4] for r in rows[1:]] == ["''" + x for x in FORMULAS]  # and reversible
+    code, _ = await bulkio(capsys, "import", str(path), "--client", "formulas",
+                           "--rejects", "raw.csv", "--csv-raw", "--job-dir", "raw-job")
+    with open("raw.csv", newline="") as f:
+        assert [r[3] for r in list(csv.reader(f))[1:]] == FORMULAS
+    for row in rows[1:]:  # the user corrects the emails
+        row[2] = row[2].replace("not-an-email-", "fixed") + "@example.com"
+    with open("corrected.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    code, output = await bulkio(capsys, "import", "corrected.csv", "--client", "formulas")
+    assert code == 0 and "a rejects file of bulkio's" in output
+    leads = sorted(stored(sandbox, "formulas"), key=lambda lead: lead["email"])
+    assert [(lead["firstName"], lead["lastName"]) for lead in leads] == \
+        [(x, "'" + x) for x in FORMULAS]

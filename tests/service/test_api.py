@@ -236,3 +236,25 @@ async def test_the_data_directory_is_private_under_umask_022(
         assert not wrong and stat.S_IMODE(os.stat(served.data_dir).st_mode) == 0o700, wrong
     finally:
         await stop_service(served)
+
+
+async def test_a_downloaded_rejects_file_holds_no_live_formula(
+        service: Served, http: aiohttp.ClientSession) -> None:
+    """The page offers the rejects file to people who open it in a spreadsheet: cells that
+    would run there come with a ' in front."""
+    formulas = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "@SUM(1+1)",
+                "-2+3"]
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow(["E-mail", "First Name", "Last Name"])
+    writer.writerow(["ok@example.com", "Ann", "Lee"])
+    for formula in formulas:
+        writer.writerow(["not an email", formula, "Lee"])
+    _, previewed = await preview(http, service, body.getvalue().encode())
+    _, started = await call(http, service, "POST", "/leads/import/start", json=start_body(
+        previewed["file_id"], field_mappings={"First Name": "first_name", "Last Name": "last_name"}))
+    await until_ended(http, service, started["job_id"])
+    async with http.get(f"{service.url}/leads/import/jobs/{started['job_id']}/rejects",
+                        headers=service.bearer()) as resp:
+        rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    assert resp.status == 200 and [r["First Name"] for r in rows] == ["'" + f for f in formulas]

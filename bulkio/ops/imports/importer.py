@@ -397,7 +397,8 @@ class Importer:
         rejects_path = self.options.rejects or self.job_dir / f"rejects.{ext}"
         rejected = await anyio.to_thread.run_sync(
             lambda: write_rejects(rejects_path, self.source.format, list(self.reader.columns),
-                                  str(self.journal.meta().get("delimiter", ",")), self.journal.rejects()))
+                                  str(self.journal.meta().get("delimiter", ",")),
+                                  self.journal.rejects(), raw=self.options.csv_raw))
         report.rejects_path = str(rejects_path) if rejected else None
         report.report_path = write_report(self.options.report or self.job_dir / "report.json", report)
         if self.on_progress is not None and self.phase != "starting":

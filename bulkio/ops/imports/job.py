@@ -25,6 +25,7 @@ class ImportOptions:
     mapping: str | None = None  # path of a JSON column -> field map
     on_duplicate: Literal["skip", "update", "create"] = "skip"
     rejects: Path | None = None
+    csv_raw: bool = False  # rejects cells that start like a formula written as they are
     report: Path | None = None
     job_dir: Path | None = None
     resume: bool = False
