@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -188,6 +189,11 @@ def load_mapping(path: str | None) -> ColumnMap:
         raise SourceError(f"the mapping file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SourceError(f"the mapping file {path} must be a JSON object of column -> field")
+    return mapping_of(data)
+
+
+def mapping_of(data: Mapping[str, Any]) -> ColumnMap:
+    """A mapping given as column -> field name or null (a --mapping file's, or in memory)."""
     overrides: dict[str, str | None] = {}
     for column, target in data.items():
         if target is not None and (not isinstance(target, str) or not _FIELD_NAME.match(target)):

@@ -14,6 +14,7 @@ from . import imports, jobs_routes
 from .access import COOKIE
 from .base import SERVICE, Service, json_body, problem, reply, secured
 from .mappings import BadRequest
+from .paths import without_paths
 from .uploads import UploadRefused
 
 STATIC = Path(__file__).parent / "static"
@@ -42,9 +43,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         response = problem(exc.status, exc.reason)
     except UploadRefused as refused:
-        response = problem(refused.status, str(refused))
+        response = problem(refused.status, without_paths(str(refused), service.data_dir))
     except BadRequest as bad:
-        response = problem(400, str(bad))
+        response = problem(400, without_paths(str(bad), service.data_dir))
     return secured(response)
 
 
@@ -95,6 +96,7 @@ async def logout(request: web.Request) -> web.Response:
 def handle_errors(handler: Handler) -> Handler:
     """LeadGenius's own refusals, in one line, as a 502 (not the service's fault)."""
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        data_dir = request.app[SERVICE].data_dir
         try:
             return await handler(request)
         except AuthError as error:
@@ -102,7 +104,7 @@ def handle_errors(handler: Handler) -> Handler:
         except ApiError as error:
             return problem(502, f"LeadGenius answered: {error}")
         except BulkioError as error:
-            return problem(502, str(error))
+            return problem(502, without_paths(str(error), data_dir))
     return wrapped
 
 

@@ -47,6 +47,7 @@ def problem(status: int, message: str) -> web.Response:
     return reply(status, {"error": message, "status": status})
 
 
+
 async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = orjson.loads(await request.read())

@@ -6,8 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ..ops.imports.input import ImportInput
 from ..ops.imports.job import ImportOptions
 from ..sources.files import open_source
@@ -17,11 +15,10 @@ ROWS = 3
 
 
 def first_payloads(path: Path, plan: ImportPlan, client: str) -> list[dict[str, Any]]:
-    mapping = path.with_suffix(".mapping.json")
-    mapping.write_bytes(orjson.dumps(plan.mapping))
+    """The mapping stays in memory: two previews at once never share a file."""
     source = open_source(str(path), fmt="csv")
     try:
-        rows = ImportInput(source.reader, ImportOptions(mapping=str(mapping),
+        rows = ImportInput(source.reader, ImportOptions(mapping_data=plan.mapping,
                                                         notes_columns=plan.notes_columns))
         rows.for_client(client)
         out: list[dict[str, Any]] = []
@@ -33,4 +30,3 @@ def first_payloads(path: Path, plan: ImportPlan, client: str) -> list[dict[str, 
         return out
     finally:
         source.close()
-        mapping.unlink(missing_ok=True)

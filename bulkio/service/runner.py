@@ -21,6 +21,7 @@ from ..models import ImportProgress
 from ..ops.exports.job import ExportOptions
 from ..ops.imports.job import ImportOptions
 from ..ops.purge.job import PurgeOptions
+from .paths import without_paths
 from .retention import job_dir
 from .store import OPEN, JobStatus, ServiceStore
 
@@ -127,7 +128,7 @@ class Runner:
             self.store.set_counts(job_id, counts)
         elif job_id in self.live and self.live[job_id].counts:
             self.store.set_counts(job_id, self.live[job_id].counts)
-        self.store.set_status(job_id, status, message)
+        self.store.set_status(job_id, status, message and without_paths(message, self.data_dir))
         live = self.live.setdefault(job_id, Live(status))
         live.status, live.updated = status, time.time()
         self.notify(job_id)

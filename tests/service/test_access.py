@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import anyio
@@ -13,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from bulkio.sandbox import Sandbox, SandboxConfig, run_sandbox
-from tests.service.calls import call, preview, start_body
+from tests.service.calls import call, preview, start_body, until_ended
 from tests.service.conftest import Served, start_service, stop_service
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -165,3 +166,50 @@ async def test_the_live_payload_and_logging_out(service: Served) -> None:
             assert resp.status == 200
         async with http.get(service.url + "/clients") as resp:
             assert resp.status == 401
+
+
+async def test_forty_previews_at_once_each_get_their_own_mapping(service: Served) -> None:
+    """The live payload under two mappings that swap first and last name, 40 requests at
+    once: every answer is its own request's (the mapping once went through one shared file
+    beside the upload: wrong answers, and 502s naming a server path)."""
+    async with aiohttp.ClientSession() as http:
+        _, body = await preview(http, service)
+        swapped = [{"First Name": "first_name", "Last Name": "last_name"},
+                   {"First Name": "last_name", "Last Name": "first_name"}]
+
+        async def ask(i: int) -> tuple[int, int, Any]:
+            status, sample = await call(http, service, "POST", "/leads/import/sample",
+                                        json=start_body(body["file_id"],
+                                                        field_mappings=swapped[i % 2]))
+            return i, status, sample
+
+        answers: list[tuple[int, int, Any]] = []
+
+        async def collect(i: int) -> None:
+            answers.append(await ask(i))
+
+        async with anyio.create_task_group() as tasks:
+            for i in range(40):
+                tasks.start_soon(collect, i)
+    assert len(answers) == 40
+    for i, status, sample in answers:
+        assert status == 200, sample
+        first = sample["payloads"][0]["payload"]
+        want = ("Linda", "White") if i % 2 == 0 else ("White", "Linda")
+        assert (first["firstName"], first["lastName"]) == want
+
+
+async def test_no_server_path_in_a_failed_jobs_message(service: Served) -> None:
+    """A job whose file turns out unreadable fails saying so, naming the file, never the
+    data directory's path."""
+    async with aiohttp.ClientSession() as http:
+        _, body = await preview(http, service)
+        for upload in (service.data_dir / "uploads").iterdir():  # the kept file goes bad
+            upload.write_bytes(bytes(range(256)) * 64)
+        _, started = await call(http, service, "POST", "/leads/import/start",
+                                json=start_body(body["file_id"]))
+        job = await until_ended(http, service, started["job_id"])
+    assert job["status"] == "failed" and "input.csv" in job["message"]
+    assert str(service.data_dir.resolve()) not in job["message"], job["message"]
+    assert "/jobs/" not in job["message"], job["message"]
+

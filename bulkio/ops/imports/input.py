@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import orjson
 
-from ...formats.mapping import INTERNAL, ColumnMap, describe, load_mapping
+from ...formats.mapping import INTERNAL, ColumnMap, describe, load_mapping, mapping_of
 from ...formats.sanitize import Built, LeadBuilder
 from ...sources.records import AsyncRecordReader, Record, RecordReader
 from ...store.import_journal import Admission
@@ -40,7 +40,8 @@ class ImportInput:
         self.empty_before = 0
         self.to_notes = (reader.unmapped_to_notes if options.unmapped_to_notes is None
                          else options.unmapped_to_notes)
-        self.columns: ColumnMap = load_mapping(options.mapping)
+        self.columns: ColumnMap = (load_mapping(options.mapping) if options.mapping_data is None
+                                   else mapping_of(options.mapping_data))
         self.columns.labels = {**reader.labels, **options.notes_columns}
         if reader.names is not None:  # a CSV header: labels, names and positions
             self.columns.bind(reader.columns, reader.names)

@@ -23,6 +23,7 @@ class ImportOptions:
     client: str | None = None  # slug (or UUID, translated with a warning)
     create_client: str | None = None  # create a client with this name first
     mapping: str | None = None  # path of a JSON column -> field map
+    mapping_data: dict[str, str | None] | None = None  # or the map itself (the page's preview)
     on_duplicate: Literal["skip", "update", "create"] = "skip"
     rejects: Path | None = None
     csv_raw: bool = False  # rejects cells that start like a formula written as they are
