@@ -40,6 +40,7 @@ async def validate_emails(source: str, *, out: str | Path, deep: bool = False,
     settings = settings or resolve_settings()
     if source == "-":
         raise ConfigError("emails validate reads a file or client:SLUG, not the standard input")
+    jobs.check_outputs(Path(job_dir) if job_dir else None, out=out, report=report)
     label = source.removeprefix(CLIENT_PREFIX) if source.startswith(CLIENT_PREFIX) \
         else Path(source).name
     identity = source if source.startswith(CLIENT_PREFIX) else str(Path(source).resolve())

@@ -24,6 +24,7 @@ from ..ops.imports.importer import Importer
 from ..ops.imports.input import ImportInput
 from ..ops.imports.job import ImportOptions, open_job, resume_rules
 from ..ops.imports.plan import plan_import
+from ..ops.jobs import check_outputs
 from ..ops.runs import write_report
 from ..sources.files import open_source
 from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
@@ -72,6 +73,7 @@ async def import_leads(source: str | Path, *, client: str | None = None,
     if kind is None:
         options = resume_rules(name, options)  # before the file is opened: its encoding too
     check_usable(name, options)
+    check_outputs(options.job_dir, rejects=options.rejects, report=options.report)
     if kind is not None:
         return await run_operation(import_from_hubspot(
             kind, settings, hubspot or resolve_hubspot_settings(), options, on_progress, policy))

@@ -19,7 +19,7 @@ from ..http.retry import RetryPolicy
 from ..leadgenius.client import open_client
 from ..leadgenius.processing import PROCESS_KINDS
 from ..leadgenius.settings import Settings, resolve_settings
-from ..ops.jobs import job_log
+from ..ops.jobs import check_outputs, job_log
 from ..ops.process.job import ProcessOptions, open_existing, open_process_job
 from ..ops.process.plan import Plan, ProcessSpec, Where, read_settings, select
 from ..ops.process.processor import NothingToTrigger, Processor, finish_report
@@ -61,6 +61,7 @@ async def process_leads(spec: ProcessSpec, *, settings: Settings | None = None,
         print(report.triggered, report.completed, report.failed)
     """
     options = options_of(options or ProcessOptions(), option_values)
+    check_outputs(options.job_dir, out=options.out, report=options.report)
     settings = settings or resolve_settings()
     async with open_client(settings, policy=policy) as api:
         if spec.client is not None:

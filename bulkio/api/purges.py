@@ -10,7 +10,7 @@ from ..http.retry import RetryPolicy
 from ..leadgenius.client import open_client
 from ..leadgenius.settings import Settings, resolve_settings
 from ..models import PurgePlan, PurgeProgress, PurgeReport
-from ..ops.jobs import ClientLock
+from ..ops.jobs import ClientLock, check_outputs
 from ..ops.purge.job import PurgeOptions, open_purge_job
 from ..ops.purge.purger import Confirm, Purger, Refused, requests_needed
 from ..ops.runs import write_report
@@ -34,6 +34,7 @@ async def purge_client(client: str, *, settings: Settings | None = None,
         print(report.deleted, report.remaining)
     """
     options = options_of(options or PurgeOptions(), option_values)
+    check_outputs(options.job_dir, report=options.report)
     settings = settings or resolve_settings()
     async with open_client(settings, policy=policy) as api:
         target = await api.resolve_client(client)

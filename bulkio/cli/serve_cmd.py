@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..http.urls import is_loopback
-from ..service.access import load_or_create_token
+from ..service.access import check_data_dir, load_or_create_token
 from .exit import OK
 from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
 
@@ -49,6 +49,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 async def run(args: argparse.Namespace) -> int:
+    check_data_dir(args.data_dir)
     if args.print_token:
         token, _ = load_or_create_token(args.data_dir)
         print(token)

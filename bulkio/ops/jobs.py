@@ -25,7 +25,14 @@ from typing import Any, Protocol, TypeVar
 from ..errors import ConfigError
 from ..http.redact import RedactingFilter, redact
 from ..store.db import FINISHED, Releasable
-from ..store.files import PRIVATE_FILE, private_dir, private_file, tighten
+from ..store.files import (
+    PRIVATE_FILE,
+    check_output_dir,
+    check_output_file,
+    private_dir,
+    private_file,
+    tighten,
+)
 
 JOBS_DIR = Path(".bulkio") / "jobs"
 
@@ -106,6 +113,15 @@ class ClientLock(FileLock):
 
 
 D = TypeVar("D", bound=HasMeta)
+
+
+def check_outputs(job_dir: Path | None, **files: str | Path | None) -> None:
+    """Refuse, before the first request, a job directory (the default one if None) or an
+    output file that could not be written at the end, in one line naming the flag and the
+    path: `rejects=...` is checked as --rejects."""
+    check_output_dir(Path(job_dir) if job_dir else JOBS_DIR, "--job-dir")
+    for name, path in files.items():
+        check_output_file(Path(path) if path else None, "--" + name.replace("_", "-"))
 
 
 def default_job_dir(operation: str, label: str, identity: str) -> Path:

@@ -10,10 +10,15 @@ import os
 import secrets
 from pathlib import Path
 
-from ..store.files import private_dir
+from ..store.files import check_output_dir, private_dir
 
 TOKEN_FILE = "service-token"
 COOKIE = "bulkio_session"
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Refuse a --data-dir the service could not keep its files in, before it starts."""
+    check_output_dir(data_dir, "--data-dir")
 
 
 def load_or_create_token(data_dir: Path) -> tuple[str, bool]:

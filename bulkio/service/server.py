@@ -19,7 +19,7 @@ from aiohttp import web
 from ..leadgenius.settings import Settings
 from ..ops.jobs import JobLock
 from . import retention
-from .access import Access, load_or_create_token
+from .access import Access, check_data_dir, load_or_create_token
 from .app import create_app
 from .base import Service
 from .runner import Runner
@@ -40,6 +40,7 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
                       max_upload_mb: int, settle_s: float,
                       keep_days: float = 30.0) -> AsyncIterator[Running]:
     """The service, for the duration of the block (in process, for tests; `serve` below)."""
+    check_data_dir(data_dir)
     lock = JobLock(data_dir, "service")  # one per data directory; makes it private (0700)
     token, _ = load_or_create_token(data_dir)
     store = ServiceStore(data_dir / "service.db")

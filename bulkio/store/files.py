@@ -13,6 +13,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from ..errors import ConfigError
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
@@ -91,3 +93,51 @@ def atomic_write(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output_file(path: Path | None, flag: str) -> None:
+    """Refuse, before any request, a file bulkio could not write at the end (its work paid
+    for): ConfigError in one line naming the path and what is wrong with it."""
+    if path is None or str(path) == "-":
+        return
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path} is a directory: give a file's path")
+    if path.exists():
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+        except OSError as exc:
+            raise ConfigError(f"{flag} {path} cannot be written ({exc.strerror}): choose "
+                              "another path") from None
+        return
+    _check_can_create(path.parent, flag, path)
+
+
+def check_output_dir(path: Path | None, flag: str) -> None:
+    """Refuse, before any request, a directory (a job's, the service's data) bulkio could not
+    make or write files in, in one line naming it and what is wrong."""
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{flag} {path} is a file, not a directory: give a directory's path")
+    _check_can_create(path, flag, path)
+
+
+def _check_can_create(folder: Path, flag: str, shown: Path) -> None:
+    """A file can be made in `folder`, or `folder` itself under its nearest existing parent:
+    tried for real (a read-only file system or /proc say no even to root)."""
+    walk = folder
+    while not walk.exists() and walk != walk.parent:
+        walk = walk.parent
+    if not walk.is_dir():
+        raise ConfigError(f"{flag} {shown}: {walk} is a file, not a directory; choose another "
+                          "path")
+    try:
+        if walk == folder:
+            fd, probe = tempfile.mkstemp(dir=walk, prefix=".bulkio-probe-")
+            os.close(fd)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=walk, prefix=".bulkio-probe-"))
+    except OSError as exc:
+        raise ConfigError(f"{flag} {shown}: bulkio cannot create files in {walk} "
+                          f"({exc.strerror}); choose another path") from None

@@ -10,7 +10,7 @@ from typing import Any, BinaryIO
 from ...errors import ConfigError
 from ...models import LeadKind
 from ...store.export_checkpoint import ExportCheckpoint
-from ...store.files import make_dirs
+from ...store.files import check_output_dir
 from .. import jobs
 from ..rules import differences
 
@@ -129,19 +129,15 @@ def shown(key: str, value: Any) -> str:
 
 def check_outputs(targets: list[Target], options: ExportOptions) -> None:
     """Refuse to overwrite a file without --force (its own job's resume may), or to start an
-    export whose file cannot be written: before the job or any request, in one line naming
-    the path."""
+    export whose file, report or job directory cannot be written: before the job or any
+    request, in one line naming the path."""
+    jobs.check_outputs(options.job_dir, report=options.report)
     for target in targets:
         if target.path.exists() and not options.resume and not options.force:
             raise ConfigError(f"{target.path} exists: add --force to replace it, or choose "
                               "another --out")
-        folder = target.path.parent
-        try:
-            make_dirs(folder)
-        except OSError as exc:
-            raise ConfigError(f"cannot create {folder}: {exc.strerror}") from None
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise ConfigError(f"cannot write in {folder}: permission denied; choose another --out")
+        # The .part is written, then renamed: the folder must take new files.
+        check_output_dir(target.path.parent, "--out")
 
 
 def open_export_job(options: ExportOptions, targets: list[Target]
