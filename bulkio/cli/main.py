@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -50,27 +51,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STOP_WITHIN_S = 10.0  # a graceful stop that takes longer ends at once
+
+
 async def run_command(args: argparse.Namespace) -> int:
-    """The command's handler, with SIGTERM taken as Ctrl-C: what `timeout`, systemd, docker
-    and CI send to stop a process ends it the way an interruption does (outcomes recorded,
-    report written, the resume command printed, exit 130)."""
+    """The command's handler, stopped alike by Ctrl-C and SIGTERM (what `timeout`, systemd,
+    docker and CI send): the run ends the way an interruption does (outcomes recorded, report
+    written, the resume command printed, exit 130). If that takes more than STOP_WITHIN_S
+    (a read that never returns), or a second signal comes, the process ends at once, as
+    after kill -9: --resume settles what was in flight."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     assert task is not None
 
-    def terminate() -> None:
+    def stop(signum: int, frame: object) -> None:  # runs even while the loop is blocked
+        if args.terminated:
+            stop_now("a second signal")
         args.terminated = True
-        task.cancel()  # as asyncio's runner does on SIGINT: a cancellation of the main task
+        loop.call_soon_threadsafe(task.cancel)
+        timer = threading.Timer(STOP_WITHIN_S, stop_now, (f"the stop took over "
+                                                          f"{STOP_WITHIN_S:g} s",))
+        timer.daemon = True
+        timer.start()
 
-    handled = threading.current_thread() is threading.main_thread()  # (tests run main elsewhere)
-    if handled:
-        loop.add_signal_handler(signal.SIGTERM, terminate)
-    try:
+    if threading.current_thread() is not threading.main_thread():  # (tests run main elsewhere)
         code: int = await args.handler(args)
         return code
+    before = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        code = await args.handler(args)
+        return code
     finally:
-        if handled:
-            loop.remove_signal_handler(signal.SIGTERM)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def stop_now(why: str) -> None:
+    """End the process at once (exit 130): what was in flight is settled by --resume."""
+    sys.stderr.write(f"bulkio: stopped at once ({why}): run the same command with --resume; "
+                     "requests that were in flight are looked up first\n")
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

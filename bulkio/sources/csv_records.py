@@ -79,6 +79,9 @@ def header_labels(names: list[str]) -> tuple[list[str], list[tuple[str, list[int
     return labels, list(unique.values())
 
 
+MAX_COLUMNS = 10_000  # a header wider than this is not a lead file (and would cost minutes)
+
+
 class CsvRecords:
     format = "csv"
     is_async: Literal[False] = False
@@ -125,6 +128,11 @@ class CsvRecords:
                                   f"({first.unterminated[1]}): fix the header row")
             if "damaged" in problem:
                 raise SourceError(f"the file ends inside its header: {problem['damaged']}")
+            if len(first.cells) > MAX_COLUMNS:
+                raise SourceError(f"the header has {len(first.cells):,} columns; bulkio reads at "
+                                  f"most {MAX_COLUMNS:,} (a lead has a few dozen fields): is "
+                                  "this the file you meant? (read as separated by "
+                                  f"{DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))})")
             names = [n.strip() or f"column {i + 1}" for i, n in enumerate(first.cells)]
             # A rejects file bulkio wrote: the ' it put before would-be formulas comes off.
             self.own_rejects = names[:2] == list(REJECTS_COLUMNS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -126,11 +127,23 @@ def _open_raw(name: str, stdin: BinaryIO | None) -> tuple[BinaryIO, int | None]:
             raise SourceError("no standard input to read")
         return stdin, None
     try:
+        kind = os.stat(name).st_mode
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {name}") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {name}: {exc.strerror}") from None
+    if stat.S_ISDIR(kind):
+        raise SourceError(f"{name} is a directory, not a file")
+    if not stat.S_ISREG(kind):  # opening a FIFO waits for a writer, for ever
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(kind) else "a socket"
+                if stat.S_ISSOCK(kind) else "a device")
+        raise SourceError(f"{name} is {what}, not a file: bulkio reads a file it can read again "
+                          f"on --resume; to stream it, give it as standard input: "
+                          f"`bulkio import - ... < {name}`")
+    try:
         raw = open(name, "rb")  # noqa: SIM115 - the Source owns and closes it
     except FileNotFoundError:
         raise SourceError(f"no such file: {name}") from None
-    except IsADirectoryError:
-        raise SourceError(f"{name} is a directory, not a file") from None
     except OSError as exc:
         raise SourceError(f"cannot read {name}: {exc.strerror}") from None
     return raw, os.fstat(raw.fileno()).st_size
