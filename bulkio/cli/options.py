@@ -9,7 +9,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..http.redact import RedactingFilter
+from ..http.redact import RedactingFormatter, redact
 from ..leadgenius.settings import TIERS, Settings, resolve_settings
 from .shown import printable
 
@@ -76,9 +76,11 @@ def settings_from_args(args: argparse.Namespace, env: Mapping[str, str] | None =
     )
 
 
-class _OneLine(logging.Formatter):
+class _OneLine(RedactingFormatter):
+    """`bulkio: warning: ...`: one line (a traceback only with --debug's DEBUG records)."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return f"bulkio: {record.levelname.lower()}: {printable(record.getMessage())}"
+        return redact(f"bulkio: {record.levelname.lower()}: {printable(record.getMessage())}")
 
 
 def configure_logging(args: argparse.Namespace) -> None:
@@ -92,7 +94,6 @@ def configure_logging(args: argparse.Namespace) -> None:
             level = logging.DEBUG
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(level)
-    handler.addFilter(RedactingFilter())
     handler.setFormatter(_OneLine())
     root = logging.getLogger("bulkio")
     root.handlers[:] = [handler]

@@ -1,7 +1,9 @@
 """Keeping secrets out of every line bulkio writes.
 
-Secrets are registered as they become known (settings, fresh tokens); a logging filter on
-every handler, and `redact()` for anything printed directly, replace them with a marker.
+Secrets are registered as they become known (settings, fresh tokens); the formatter of every
+handler, and `redact()` for anything printed directly, replace them with a marker. It is the
+formatted line that is cleaned, traceback included: a filter runs before the traceback is
+formatted, so a token in an exception's message passed through one.
 """
 
 from __future__ import annotations
@@ -35,14 +37,8 @@ def redact(text: str) -> str:
     return text
 
 
-class RedactingFilter(logging.Filter):
-    """Formats the record, then strips any registered secret from the message."""
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose every line (message, traceback, stack) has no registered secret."""
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))

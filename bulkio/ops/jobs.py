@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from ..errors import ConfigError
-from ..http.redact import RedactingFilter, redact
+from ..http.redact import RedactingFormatter, redact
 from ..store.db import FINISHED, Releasable
 from ..store.files import (
     PRIVATE_FILE,
@@ -138,8 +138,7 @@ def job_log(job_dir: Path) -> Iterator[Path]:
     path = private_file(private_dir(job_dir) / "log.txt")
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setLevel(logging.INFO)
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(message)s"))
     logger = logging.getLogger("bulkio")
     logger.addHandler(handler)
     try:

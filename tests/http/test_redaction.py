@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
-import pytest
-
-from bulkio.http.redact import MARK, RedactingFilter, redact, register_secret
+from bulkio.http.redact import MARK, redact, register_secret
+from bulkio.ops.jobs import job_log
 
 
 def test_redact_replaces_every_registered_secret() -> None:
@@ -16,11 +16,18 @@ def test_redact_replaces_every_registered_secret() -> None:
     assert text == f"token {MARK} and {MARK} and {MARK}; abc stays"
 
 
-def test_log_records_are_redacted_after_formatting(caplog: pytest.LogCaptureFixture) -> None:
-    """A secret passed as a log argument is replaced in the formatted message."""
-    register_secret("sk-live-0123456789")
+def test_log_lines_are_redacted_after_formatting_tracebacks_included(tmp_path: Path) -> None:
+    """A secret passed as a log argument, and one inside an exception's message logged with
+    log.exception (the service's runner does), never reach the job's log file."""
+    register_secret("sk-live-0123456789", "eyJ.secret-token.sig")
     logger = logging.getLogger("bulkio.test")
-    caplog.handler.addFilter(RedactingFilter())
-    with caplog.at_level(logging.INFO, logger="bulkio.test"):
+    with job_log(tmp_path) as path:
         logger.info("sending %s to %s", "sk-live-0123456789", "the server")
-    assert "sk-live-0123456789" not in caplog.text and MARK in caplog.text
+        try:
+            raise RuntimeError("refused: Authorization: Bearer eyJ.secret-token.sig")
+        except RuntimeError:
+            logger.exception("job failed")
+    text = path.read_text()
+    assert "Traceback" in text and "RuntimeError: refused: Authorization: Bearer" in text
+    assert "sk-live-0123456789" not in text and "eyJ.secret-token.sig" not in text
+    assert text.count(MARK) == 2
