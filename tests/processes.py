@@ -78,18 +78,24 @@ async def stop_after(sb: Sandbox, argv: list[str], env: dict[str, str], *, event
 
 
 async def second_while_first_runs(sb: Sandbox, first: list[str], second: list[str],
-                                  env: dict[str, str], *, event: str, count: int
-                                  ) -> tuple[int, int, int, bytes]:
+                                  env: dict[str, str], *, event: str, count: int,
+                                  hold: bool = False) -> tuple[int, int, int, bytes]:
     """Run `first`; once the sandbox has counted `event` `count` times, run `second` to its end
     while `first` still runs; then let `first` finish. (first's exit code, first's pid,
-    second's exit code and stderr)."""
+    second's exit code and stderr). `hold`: `event` is a route whose requests wait while
+    `second` runs, so a fast `first` cannot end before `second` has tried."""
     reached = sb.state.when(event, count)
     async with await anyio.open_process(first, env=env, stderr=subprocess.DEVNULL) as proc:
         with anyio.fail_after(60):
             await reached.wait()
+        release = sb.state.hold(event) if hold else None
         assert proc.returncode is None, "the first process ended before the second started"
-        with anyio.fail_after(60):
-            other = await anyio.run_process(second, env=env, check=False)
+        try:
+            with anyio.fail_after(60):
+                other = await anyio.run_process(second, env=env, check=False)
+        finally:
+            if release is not None:
+                release.set()
         with anyio.fail_after(120):
             await proc.wait()
     return proc.returncode or 0, proc.pid, other.returncode, other.stderr

@@ -81,7 +81,11 @@ def fault_response(request: web.Request, fault: Fault) -> web.Response:
 @web.middleware
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
-    state.bump(f"{request.method} {request.path}")
+    route = f"{request.method} {request.path}"
+    state.bump(route)
+    held = state.holds.get(route)
+    if held is not None:
+        await held.wait()
     delay = state.chaos.latency()
     if delay:
         await asyncio.sleep(delay)

@@ -37,6 +37,8 @@ class SandboxState:
     # token -> (user, exp): a signature is checked once per token, its expiry every time.
     verified: dict[str, tuple[User, float]] = field(default_factory=dict)
     watchers: dict[str, list[tuple[int, asyncio.Event]]] = field(default_factory=dict)
+    # route ("POST /api/leads") -> an event its requests wait on until set (tests only)
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def bump(self, key: str) -> None:
         """Count an event, and wake whoever waits for that count (tests, without polling)."""
@@ -56,6 +58,12 @@ class SandboxState:
         else:
             self.watchers.setdefault(key, []).append((count, event))
         return event
+
+    def hold(self, route: str) -> asyncio.Event:
+        """Make requests to `route` wait until the returned event is set (tests: a process
+        kept running, without sleeps, while another one is tried)."""
+        release = self.holds[route] = asyncio.Event()
+        return release
 
     def add_user(self, email: str, company_name: str = "Sandbox Company") -> User:
         """Another account (with a company and an API key of its own), for tests."""

@@ -50,7 +50,8 @@ async def test_a_second_import_on_a_running_job_is_refused(sandbox: Sandbox, tmp
                    "--job-dir", str(tmp_path / "job"))
     second = [*first, *(["--resume"] if second_has_resume else [])]
     code, pid, other, err = await second_while_first_runs(
-        sandbox, first, second, environment(sandbox, tmp_path), event="POST /api/leads", count=200)
+        sandbox, first, second, environment(sandbox, tmp_path), event="POST /api/leads", count=200,
+        hold=True)
     assert_refused(other, err, pid)
     assert code == 0
     on_server = server_emails(sandbox, "probe-m")
