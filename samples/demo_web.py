@@ -17,6 +17,11 @@ from running import started, stop
 SANDBOX = ["--port", "0", "--quota", "6000", "--clients", "3", "--leads", "3000"]
 
 
+def service_token(served: dict[str, str]) -> str:
+    """In serve's first line at the first start; else in the 0600 file that line names."""
+    return served.get("token") or Path(served["token_file"]).read_text(encoding="ascii").strip()
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bulkio-demo-web-") as tmp:
         sandbox, info = started(["sandbox", *SANDBOX])
@@ -33,7 +38,7 @@ def main() -> int:
             stop(sandbox)
             raise
         print(f"\nOpen {served['url']}/ and log in with the service token:\n\n    "
-              f"{served['token']}\n\nUpload samples/leads.csv, pick the client acme-corp, start. "
+              f"{service_token(served)}\n\nUpload samples/leads.csv, pick the client acme-corp, start. "
               "Ctrl-C stops both.", flush=True)
         try:
             service.wait()

@@ -21,9 +21,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Serve the LeadVibe lead import API (preview, start, jobs, cancel), "
                     "exports and purges as jobs, and a web page on top, acting as the "
                     "LeadGenius identity of your settings. Once listening it prints one JSON "
-                    "line on stdout: url and token (the service's own bearer token, made at "
-                    "first start and kept 0600 in the data directory); then it logs to "
-                    "stderr. SIGINT/SIGTERM stop it; a running job resumes at the next start.")
+                    "line on stdout: url, and the service's own bearer token at the first "
+                    "start (when it is made), or token_file at later starts (the file in the "
+                    "data directory, 0600, that holds it; --print-token prints it); then it "
+                    "logs to stderr. SIGINT/SIGTERM stop it; a running job resumes at the "
+                    "next start.")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
     p.add_argument("--port", type=int, default=8080,
                    help="port; 0 takes any free port (default: %(default)s)")

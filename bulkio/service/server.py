@@ -19,7 +19,7 @@ from aiohttp import web
 from ..leadgenius.settings import Settings
 from ..ops.jobs import JobLock
 from . import retention
-from .access import Access, check_data_dir, load_or_create_token
+from .access import TOKEN_FILE, Access, check_data_dir, load_or_create_token
 from .app import create_app
 from .base import Service
 from .runner import Runner
@@ -32,7 +32,16 @@ log = logging.getLogger("bulkio.service")
 class Running:
     url: str
     token: str
+    token_made: bool  # made at this start (then shown once; later starts name its file)
+    token_file: Path
     service: Service
+
+    def announcement(self) -> dict[str, str]:
+        """The line printed once listening: the token only when it was just made, so a
+        service journal (systemd, docker) does not collect it at every start."""
+        if self.token_made:
+            return {"url": self.url, "token": self.token}
+        return {"url": self.url, "token_file": str(self.token_file.absolute())}
 
 
 @asynccontextmanager
@@ -42,7 +51,7 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
     """The service, for the duration of the block (in process, for tests; `serve` below)."""
     check_data_dir(data_dir)
     lock = JobLock(data_dir, "service")  # one per data directory; makes it private (0700)
-    token, _ = load_or_create_token(data_dir)
+    token, token_made = load_or_create_token(data_dir)
     store = ServiceStore(data_dir / "service.db")
     if keep_days > 0:
         log.warning("bulkio serve: uploads, job inputs and finished jobs' files are deleted "
@@ -69,7 +78,8 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
         await site.start()
         bound = web_runner.addresses[0][1]
         shown = f"[{host}]" if ":" in host else host
-        yield Running(url=f"http://{shown}:{bound}", token=token, service=service)
+        yield Running(url=f"http://{shown}:{bound}", token=token, token_made=token_made,
+                      token_file=data_dir / TOKEN_FILE, service=service)
     finally:
         for task in (jobs, sweeping):
             task.cancel()
@@ -90,8 +100,7 @@ async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
     async with run_service(settings, data_dir, host=host, port=port,
                            max_upload_mb=max_upload_mb, settle_s=settle_s,
                            keep_days=keep_days) as running:
-        sys.stdout.write(orjson.dumps({"url": running.url, "token": running.token}).decode()
-                         + "\n")
+        sys.stdout.write(orjson.dumps(running.announcement()).decode() + "\n")
         sys.stdout.flush()
         log.warning("bulkio serve: listening on %s (data in %s)", running.url, data_dir)
         await stop.wait()

@@ -32,6 +32,7 @@ class Served:
     data_dir: Path
     stderr: Path
     stderr_file: Any
+    announced: dict[str, str]
 
     def bearer(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -60,7 +61,16 @@ async def start_service(sb: Sandbox, tmp_path: Path, *extra: str,
             chunk = await proc.stdout.receive(1)
             line += chunk
     info = orjson.loads(line)
-    return Served(info["url"], info["token"], proc, data_dir, stderr, sink)
+    return Served(info["url"], token_of(info), proc, data_dir, stderr, sink, info)
+
+
+def token_of(announced: dict[str, str]) -> str:
+    """The service token from serve's first line: in it at the first start, else in the
+    0600 file it names."""
+    if "token" in announced:
+        assert "token_file" not in announced
+        return announced["token"]
+    return Path(announced["token_file"]).read_text(encoding="ascii").strip()
 
 
 async def stop_service(served: Served, sig: int = signal.SIGTERM) -> int:

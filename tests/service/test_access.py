@@ -4,8 +4,10 @@ the module, as starting a service for each would cost a second apiece."""
 
 from __future__ import annotations
 
+import stat
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -213,3 +215,24 @@ async def test_no_server_path_in_a_failed_jobs_message(service: Served) -> None:
     assert str(service.data_dir.resolve()) not in job["message"], job["message"]
     assert "/jobs/" not in job["message"], job["message"]
 
+
+
+async def test_the_token_is_printed_at_the_first_start_only(shared_sandbox: Sandbox,
+                                                            tmp_path: Path) -> None:
+    """Under systemd or docker stdout is a journal: the token goes there once, when it is made;
+    later starts name the 0600 file that holds it."""
+    first = await start_service(shared_sandbox, tmp_path)
+    await stop_service(first)
+    again = await start_service(shared_sandbox, tmp_path, data_dir=first.data_dir)
+    try:
+        assert set(first.announced) == {"url", "token"}
+        assert set(again.announced) == {"url", "token_file"}
+        held = Path(again.announced["token_file"])
+        assert held.is_absolute() and held.parent == first.data_dir.absolute()
+        assert stat.S_IMODE(held.stat().st_mode) == 0o600
+        assert again.token == first.token and first.token not in str(again.announced)
+        async with aiohttp.ClientSession() as http, \
+                http.get(again.url + "/clients", headers=again.bearer()) as resp:
+            assert resp.status == 200
+    finally:
+        await stop_service(again)
