@@ -123,7 +123,15 @@ class ServerUnreachable(BulkioError):
 class Interrupted(BulkioError):
     """The run stopped before its end for a reason that passes (a daily quota, an outage):
     it ends as an interruption (report written, the resume command printed), exit code 75
-    ("temporary failure: resume later", as sysexits has it)."""
+    ("temporary failure: resume later", as sysexits has it).
+
+    `reason` says what happened without the advice, for callers that resume their own way
+    (the service's jobs have a Resume button, not a command)."""
+
+    def __init__(self, reason: str, when: str = "once it answers again") -> None:
+        super().__init__(f"{reason}; stopped for now: run the same command with --resume"
+                         + (f" {when}" if when else ""))
+        self.reason = reason
 
 
 class OutcomeUnknown(BulkioError):

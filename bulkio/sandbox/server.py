@@ -65,7 +65,7 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
                          quota=SlidingWindowQuota(), api_keys=ApiKeys(store.db))
     if config.api_key:
         state.api_keys.add(user.id, user.api_key, "sign-up key")
-    if config.clients or config.leads or config.source_leads:
+    if store.fresh and (config.clients or config.leads or config.source_leads):
         seed(store, user, config.clients, config.leads, config.source_leads,
              random.Random(config.chaos_seed))
     if config.processing_settings:
@@ -74,7 +74,7 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
     hs_store = HubSpotStore(store.db)
     twin = HubSpotTwin(hs_store, config, token=store.hubspot_token(),  # its own dice, apart from the leads'
                        rng=random.Random(None if config.chaos_seed is None else -config.chaos_seed - 1))
-    if config.hubspot_contacts or config.hubspot_leads_v1:
+    if store.fresh and (config.hubspot_contacts or config.hubspot_leads_v1):
         seed_hubspot(hs_store, random.Random(config.chaos_seed), contacts=config.hubspot_contacts,
                      leads_v1=config.hubspot_leads_v1)
     return state, twin
@@ -117,6 +117,10 @@ async def serve(config: SandboxConfig, host: str, port: int) -> None:
     async with run_sandbox(config, host=host, port=port) as sandbox:
         sys.stdout.write(orjson.dumps(sandbox.info()).decode() + "\n")
         sys.stdout.flush()
+        if not sandbox.state.store.fresh:
+            print(f"bulkio sandbox: reopened {config.db}: its data is kept as it is (--clients, "
+                  "--leads, --source-leads and --hubspot-contacts/-leads-v1 make the data of a "
+                  "new file only)", file=sys.stderr, flush=True)
         leads = sandbox.state.store.db.execute("SELECT count(*) FROM leads").fetchone()[0]
         hubspot = sandbox.hubspot.store.counts()
         print(f"bulkio sandbox listening on {sandbox.base_url} ({leads} leads stored; HubSpot "

@@ -102,6 +102,8 @@ class Store:
     def __init__(self, path: str | None = None) -> None:
         self.db = sqlite3.connect(path or ":memory:", isolation_level=None, check_same_thread=False)
         self.db.executescript(_SCHEMA + _INDEXES)
+        # A --db file opened again keeps its data: the starting data is made once, when new.
+        self.fresh = self.db.execute("SELECT 1 FROM meta WHERE key = 'jwt_secret'").fetchone() is None
         self._secret = self._meta("jwt_secret", lambda: secrets.token_hex(32)).encode()
         self._users: dict[tuple[str, str], User] = {}  # users never change once created
 

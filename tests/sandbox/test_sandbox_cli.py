@@ -56,21 +56,32 @@ async def test_prints_one_json_line_then_serves_and_stops_on_sigterm() -> None:
 
 
 async def test_db_file_keeps_data_and_credentials_across_restarts(tmp_path: Path) -> None:
-    """--db FILE: a second run sees the first run's clients and the same password."""
+    """--db FILE: a second run, with the same starting-data flags, sees the first run's data
+    as it was (not made twice; --hubspot-contacts once failed on its own companies), with the
+    same password, and says so."""
     db = str(tmp_path / "rehearsal.db")
-    proc = start("--db", db, "--clients", "1", "--leads", "5")
+    made = ("--db", db, "--clients", "1", "--leads", "5", "--hubspot-contacts", "20")
+    proc = start(*made)
     first = first_line(proc)
     assert stop(proc)[0] == 0
-    proc = start("--db", db)
+    proc = start(*made)
     try:
         second = first_line(proc)
         assert second["password"] == first["password"] and second["api_key"] == first["api_key"]
-        async with aiohttp.ClientSession() as session, session.get(
-                second["base_url"] + "/api/clients",
-                headers={"Authorization": f"Bearer {second['token']}"}) as resp:
-            assert len((await resp.json())["clients"]) == 1
+        async with aiohttp.ClientSession() as session:
+            async with session.get(second["base_url"] + "/api/clients",
+                                   headers={"Authorization": f"Bearer {second['token']}"}) as resp:
+                assert len((await resp.json())["clients"]) == 1
+            async with session.get(second["base_url"] + "/crm/v3/objects/contacts",
+                                   params={"limit": "100"}, headers={
+                                       "Authorization": f"Bearer {second['hubspot_token']}"}) as resp:
+                assert resp.status == 200 and len((await resp.json())["results"]) == 20
     finally:
-        stop(proc)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    said = err.decode()
+    assert proc.returncode == 0, said
+    assert "reopened" in said and "5 leads stored" in said and "20 contacts" in said
 
 
 def test_a_bad_knob_is_a_one_line_usage_error() -> None:

@@ -57,7 +57,7 @@ async def refused_addresses(api: LeadGeniusClient, source: str, options: ImportO
     missing = [k for k in addresses if k not in verdicts]
     if missing:
         raise Interrupted(f"the email checker did not answer for {len(missing)} address(es) "
-                          "(nothing was imported yet); run the same command with --resume")
+                          "(nothing was imported yet)", when="")
     tally = Counter(verdict for verdict, _ in verdicts.values())
     word = "undeliverable" if deep else "invalid"
     refused = {k: f"the email checker says {word}: {reason or '?'}"

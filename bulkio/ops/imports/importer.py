@@ -288,8 +288,7 @@ class Importer:
         self._streak += 1
         if self._streak >= GIVE_UP_STREAK:
             raise ApiUnreachable(f"{self._streak} requests in a row got no answer from the "
-                                 f"API (last: {lost[-1].error}); stopped for now: run the same "
-                                 "command with --resume once it answers again")
+                                 f"API (last: {lost[-1].error})")
 
     async def _flush(self) -> None:
         if self._pending:

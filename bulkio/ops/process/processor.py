@@ -229,8 +229,7 @@ class Processor:
         self.streak += 1
         if self.streak >= GIVE_UP_STREAK:
             raise Interrupted(f"{self.streak} triggers in a row did not reach the server "
-                              f"(last: {error}); stopped for now: run the same command with "
-                              "--resume once it answers again") from error
+                              f"(last: {error})") from error
         log.info("a trigger did not reach the server (%s); it is sent again later", error)
 
     async def _found(self, n: int, runs: list[dict[str, Any]]) -> None:

@@ -61,7 +61,7 @@ class HubSpotQuota(Quota):
     async def acquire(self) -> None:
         if self.daily_used_up:
             raise HubSpotDailyLimit(f"HubSpot's daily request quota is used up (it resets "
-                                    f"{DAILY_RESET}); run the same command with --resume then")
+                                    f"{DAILY_RESET})", when="then")
         await super().acquire()
 
     def observe_hubspot(self, status: int, headers: Mapping[str, str], body: Any) -> None:
@@ -133,8 +133,8 @@ class HubSpotClient:
                                            on_retry=count_retry)
         except (TransportError, TransientApiError) as error:
             raise HubSpotUnavailable(f"HubSpot did not answer {method} {path} through "
-                                     f"{self.policy.attempts} tries ({error}); the import "
-                                     "stopped: run it again with --resume later") from None
+                                     f"{self.policy.attempts} tries ({error})",
+                                     when="later") from None
 
     # -- endpoints ------------------------------------------------------------------------------
 
