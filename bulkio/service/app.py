@@ -124,6 +124,7 @@ def create_app(service: Service) -> web.Application:
         ("GET", "/leads/import/jobs", imports.list_imports),
         ("GET", "/leads/import/jobs/{job_id}", imports.get_import),
         ("POST", "/leads/import/jobs/{job_id}/cancel", imports.cancel),
+        ("POST", "/leads/import/jobs/{job_id}/resume", imports.resume),
         ("GET", "/leads/import/jobs/{job_id}/rejects", imports.rejects),
         ("POST", "/exports", jobs_routes.start_export),
         ("GET", "/exports/{job_id}/download", jobs_routes.download),
@@ -133,6 +134,7 @@ def create_app(service: Service) -> web.Application:
         ("GET", "/jobs", jobs_routes.list_jobs),
         ("GET", "/jobs/{job_id}", jobs_routes.get_job),
         ("POST", "/jobs/{job_id}/cancel", imports.cancel),
+        ("POST", "/jobs/{job_id}/resume", imports.resume),
         ("GET", "/jobs/{job_id}/events", jobs_routes.events),
     ]
     for method, path, handler in routes:

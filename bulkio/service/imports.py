@@ -1,4 +1,5 @@
-"""The LeadVibe API's import endpoints: preview, start, the jobs and their errors, cancel, rejects."""
+"""The LeadVibe API's import endpoints: preview, start, the jobs and their errors, cancel,
+resume, rejects."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .jobs_view import errors_page, import_view
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
 from .retention import gone
-from .store import JobStatus
+from .store import RESUMABLE, JobStatus
 from .uploads import describe, receive
 
 
@@ -105,6 +106,23 @@ async def cancel(request: web.Request) -> web.Response:
     if not service.runner.cancel(job_id):
         return problem(409, f"the job has already ended ({job['status']})")
     return reply(202, {"job_id": job_id, "status": "cancelling"})
+
+
+async def resume(request: web.Request) -> web.Response:
+    """Continue a failed or cancelled job where it stopped, exactly once (its journal says
+    which rows are done, and settles those sent without an answer)."""
+    service = request.app[SERVICE]
+    job_id = request.match_info["job_id"]
+    job = service.store.job(job_id)
+    if job is None:
+        return problem(404, "job not found")
+    if job["status"] not in RESUMABLE:
+        return problem(409, f"the job is {job['status']}: only a failed or cancelled job "
+                            "resumes")
+    if job["files_deleted"]:
+        return problem(410, gone(service.keep_days))
+    service.runner.resume(job_id)
+    return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
 
 async def rejects(request: web.Request) -> web.StreamResponse:

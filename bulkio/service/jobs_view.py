@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .store import OPEN, JobStatus
+from .store import OPEN, RESUMABLE, JobStatus
 
 
 def iso(moment: float | None) -> str | None:
@@ -24,8 +24,13 @@ def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]
         counts.update(live.get("counts") or {})
         progress = {"phase": live.get("phase"), "rows_per_s": live.get("rows_per_s"),
                     "rate_limited": live.get("rate_limited")}
+    if job["kind"] == "import" and "total_rows" in counts:
+        # every row of the file counted: those not done yet (never sent, or sent with no
+        # answer when the job stopped) are what a resume does
+        counts["remaining_count"] = max(0, counts["total_rows"] - counts.get("rows_done", 0))
     view = {"job_id": job["job_id"], "kind": job["kind"], "status": job["status"],
             "ended": job["status"].ended, "can_cancel": job["status"] in OPEN,
+            "can_resume": job["status"] in RESUMABLE and not job["files_deleted"],
             "file_name": job["file_name"], "created_at": iso(job["created_at"]),
             "started_at": iso(job["started_at"]), "completed_at": iso(job["completed_at"]),
             **counts, "message": job["message"], "request": _public(job)}
@@ -50,6 +55,8 @@ def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool
     request = job["request"]
     view.update({"started_at": full["started_at"], "skipped_count": full.get("skipped_count", 0),
                  "rows_done": full.get("rows_done", 0),
+                 "remaining_count": full.get("remaining_count", 0),
+                 "can_cancel": full["can_cancel"], "can_resume": full["can_resume"],
                  "primary_identifier": request.get("primary_identifier"),
                  "field_mappings": request.get("field_mappings"),
                  "alias_mappings": request.get("alias_mappings"),

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ..api import export_leads, import_leads, purge_client
-from ..errors import BulkioError
+from ..errors import BulkioError, Interrupted
 from ..leadgenius.settings import Settings
 from ..models import ImportProgress
 from ..ops.exports.job import ExportOptions
@@ -62,7 +64,10 @@ class Runner:
         self.notify(job_id)
 
     async def run(self) -> None:
-        """Jobs left open by an earlier run first (in order), then new ones, forever."""
+        """Jobs left open by an earlier run first (in order), then new ones, forever.
+
+        Supervised: a fault outside a job's own handling (an assertion, the service's database
+        failing while a job ends) is logged and ends that job failed; the next job runs."""
         for job in self.store.unfinished():
             log.info("job %s was %s when the service stopped: it %s", job["job_id"],
                      job["status"], "resumes" if job["status"] == JobStatus.IN_PROGRESS else "runs")
@@ -71,18 +76,39 @@ class Runner:
             job_id = await self.queue.get()
             if job_id in self.cancelled:
                 continue
-            task = asyncio.ensure_future(self._run(job_id))
-            self.current = (job_id, task)
             try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                if not task.done():  # the service stops: the job records its outcomes and
-                    task.cancel()    # stays in progress, to resume at the next start
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
-                    raise
-            finally:
-                self.current = None
+                await self._run_current(job_id)
+            except Exception as fault:  # the loop must outlive any one job
+                log.exception("job %s: the service met a fault running it; the next job runs",
+                              job_id)
+                self._fail_after_fault(job_id, fault)
+
+    def _fail_after_fault(self, job_id: str, fault: Exception) -> None:
+        message = (f"the service met a fault running this job ({type(fault).__name__}: "
+                   f"{fault}); resume it to go on")
+        try:
+            job = self.store.job(job_id)
+            assert job is not None, f"job {job_id} is not in the records"
+            self._end(job, JobStatus.FAILED, message)
+        except Exception:  # its records too: said; it resumes at the next start
+            log.exception("job %s: its failure could not be recorded either", job_id)
+            self.live[job_id] = Live(JobStatus.FAILED)
+            self.notify(job_id)
+
+    async def _run_current(self, job_id: str) -> None:
+        """Run one job as the current one; a service stop leaves it in progress, to resume."""
+        task = asyncio.ensure_future(self._run(job_id))
+        self.current = (job_id, task)
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if not task.done():  # the service stops: the job records its outcomes and
+                task.cancel()    # stays in progress, to resume at the next start
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+                raise
+        finally:
+            self.current = None
 
     def cancel(self, job_id: str) -> bool:
         """Cancel a queued or running job; False when it has already ended."""
@@ -98,46 +124,75 @@ class Runner:
             self.notify(job_id)
         return True
 
+    def resume(self, job_id: str) -> None:
+        """Queue a failed or cancelled job again: it continues from its journal, exactly once
+        (the caller has checked that it is resumable)."""
+        self.cancelled.discard(job_id)
+        self.store.reopen(job_id)
+        log.info("job %s resumes", job_id)
+        self.submit(job_id)
+
     async def _run(self, job_id: str) -> None:
         job = self.store.job(job_id)
-        assert job is not None
-        resume = job["status"] == JobStatus.IN_PROGRESS
+        assert job is not None, f"job {job_id} is queued but not in the records"
         self.store.set_status(job_id, JobStatus.IN_PROGRESS)
         self.live[job_id] = Live(JobStatus.IN_PROGRESS, dict(job["counts"]))
         self.notify(job_id)
         try:
-            counts, ok = await self._operation(job, resume)
+            report, ok = await self._operation(job)
         except asyncio.CancelledError:
             if job_id in self.cancelled:
-                self._end(job_id, JobStatus.CANCELLED, None, "cancelled by the user")
+                self._end(job, JobStatus.CANCELLED, "cancelled by the user")
                 return
             raise
+        except Interrupted as error:  # a passing cause (an outage): resumable, in our words
+            self._end(job, JobStatus.FAILED, f"{error.reason}; stopped: resume the job once "
+                                             "LeadGenius answers again")
+            return
         except BulkioError as error:
-            self._end(job_id, JobStatus.FAILED, None, str(error))
+            self._end(job, JobStatus.FAILED, str(error))
             return
         except Exception as error:  # a job's failure must not stop the service
             log.exception("job %s failed", job_id)
-            self._end(job_id, JobStatus.FAILED, None, f"unexpected {type(error).__name__}: {error}")
+            self._end(job, JobStatus.FAILED, f"unexpected {type(error).__name__}: {error}")
             return
-        self._end(job_id, JobStatus.COMPLETED, counts, None if ok else "finished with problems: see "
-                                                              "the errors")
+        self._end(job, JobStatus.COMPLETED, None if ok else "finished with problems: see the "
+                                                            "errors", report)
 
-    def _end(self, job_id: str, status: JobStatus, counts: dict[str, Any] | None,
-             message: str | None) -> None:
-        if counts is not None:
-            self.store.set_counts(job_id, counts)
+    def _end(self, job: dict[str, Any], status: JobStatus, message: str | None,
+             report: dict[str, Any] | None = None) -> None:
+        """Record how a job ended, with every row counted: from its report (written by the
+        operation however it ended), else from what it last showed."""
+        job_id = job["job_id"]
+        report = report or self._written_report(job_id)
+        if report is not None:
+            self.store.set_counts(job_id, counts_of(job, report))
         elif job_id in self.live and self.live[job_id].counts:
-            self.store.set_counts(job_id, self.live[job_id].counts)
-        self.store.set_status(job_id, status, message and without_paths(message, self.data_dir))
+            self.store.set_counts(job_id, {**job["counts"], **self.live[job_id].counts})
+        if message:
+            message = without_paths(message, self.data_dir)
+        if status == JobStatus.FAILED:
+            log.warning("job %s failed: %s", job_id, message)
+        self.store.set_status(job_id, status, message)
         live = self.live.setdefault(job_id, Live(status))
         live.status, live.updated = status, time.time()
         self.notify(job_id)
 
-    async def _operation(self, job: dict[str, Any], resume: bool) -> tuple[dict[str, Any], bool]:
+    def _written_report(self, job_id: str) -> dict[str, Any] | None:
+        path = self.job_dir(job_id) / "bulkio" / "report.json"
+        try:
+            report: dict[str, Any] = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        return report
+
+    async def _operation(self, job: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Run the job (resuming it from its journal when it has one); its report and whether
+        it went without problems."""
         request, job_id = job["request"], job["job_id"]
         job_dir = self.job_dir(job_id)
         bulkio_dir = job_dir / "bulkio"
-        resume = resume and bulkio_dir.exists() and any(bulkio_dir.iterdir())
+        resume = bulkio_dir.exists() and any(bulkio_dir.iterdir())
         if job["kind"] == "import":
             options = ImportOptions(
                 client=request["client"], mapping=str(job_dir / "mapping.json"),
@@ -146,7 +201,7 @@ class Runner:
                 notes_columns=request.get("notes_columns") or {})
             report = await import_leads(str(job_dir / "input.csv"), settings=self.settings,
                                         options=options, on_progress=self._progress(job_id))
-            return import_counts(report.as_dict(), job["counts"].get("total_rows")), report.ok
+            return report.as_dict(), report.ok
         if job["kind"] == "export":
             out = job_dir / f"export.{request.get('format', 'ndjson')}"
             options_e = ExportOptions(out=out, kind=request.get("kind", "enrich"),
@@ -155,12 +210,11 @@ class Runner:
                                       else None, format=request.get("format"), force=True,
                                       job_dir=bulkio_dir, resume=resume)
             report_e = await export_leads(out, settings=self.settings, options=options_e)
-            return {"records": report_e.records}, True
+            return report_e.as_dict(), True
         options_p = PurgeOptions(resume=resume, job_dir=bulkio_dir)
         report_p = await purge_client(request["client"], settings=self.settings,
                                       options=options_p)
-        return {k: v for k, v in report_p.as_dict().items()
-                if k in ("found", "deleted", "remaining")}, report_p.ok
+        return report_p.as_dict(), report_p.ok
 
     def _progress(self, job_id: str) -> Callable[[ImportProgress], None]:
         def update(p: ImportProgress) -> None:
@@ -181,8 +235,18 @@ class Runner:
         return None if live is None else asdict(live)
 
 
+def counts_of(job: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
+    """A job's counts, in the API's words, from its bulkio report."""
+    if job["kind"] == "import":
+        return import_counts(report, job["counts"].get("total_rows"))
+    if job["kind"] == "export":
+        return {"records": report.get("records", 0)}
+    return {k: report.get(k, 0) for k in ("found", "deleted", "remaining")}
+
+
 def import_counts(report: dict[str, Any], total_rows: int | None) -> dict[str, Any]:
-    """The LeadVibe API's counts from bulkio's report (a rejected or failed row is a failed row)."""
+    """The LeadVibe API's counts from bulkio's report (a rejected or failed row is a failed
+    row)."""
     return {"total_rows": total_rows if total_rows is not None else report["rows_read"],
             "rows_done": report["rows_read"], "created_count": report["created"],
             "updated_count": report["updated"], "skipped_count": report["skipped_duplicate"],

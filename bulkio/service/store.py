@@ -30,6 +30,7 @@ class JobStatus(StrEnum):
 
 
 OPEN = (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+RESUMABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
 ENDED = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
@@ -98,6 +99,12 @@ class ServiceStore(JobDatabase):
                 "started_at = coalesce(started_at, ?), "
                 "completed_at = coalesce(?, completed_at) WHERE job_id = ?",
                 (status, message, started, completed, job_id))
+
+    def reopen(self, job_id: str) -> None:
+        """A stopped job queued again, to resume (its counts stay until it reports anew)."""
+        with transaction(self.db):
+            self.db.execute("UPDATE jobs SET status = ?, message = NULL, completed_at = NULL "
+                            "WHERE job_id = ?", (JobStatus.QUEUED, job_id))
 
     def set_counts(self, job_id: str, counts: dict[str, Any]) -> None:
         with transaction(self.db):

@@ -134,8 +134,9 @@ async def test_an_import_from_the_page(browser: Browser, service: Served, sandbo
     assert problems == []
 
 
-async def test_start_then_cancel_a_job(browser: Browser, service: Served, sandbox: Sandbox,
-                                       tmp_path: Path) -> None:
+async def test_cancel_a_job_then_resume_it(browser: Browser, service: Served,
+                                           sandbox: Sandbox, tmp_path: Path) -> None:
+    """Cancelled midway, the job offers Resume; resumed, it ends with every email once."""
     sandbox.config.latency_ms = (40, 80)
     page, problems = await open_page(browser, service, 1280, tmp_path)
     await page.set_input_files("#file", str(SAMPLES / "leads.csv"))
@@ -143,9 +144,20 @@ async def test_start_then_cancel_a_job(browser: Browser, service: Served, sandbo
         "Client", exact=True).select_option("acme-corp")
     await page.get_by_role("button", name="Start the import").click()
     await expect(page.locator("#job-status")).to_have_text("in_progress")
+    resume = page.get_by_role("button", name="Resume")
+    await expect(resume).to_be_hidden()
     await page.get_by_role("button", name="Cancel").click()
     await expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
-    assert len(server_emails(sandbox)) < 1901 and problems == []
+    assert len(server_emails(sandbox)) < 1901
+    await expect(page.locator("[data-count=remaining_count]")).not_to_have_text("0")
+    sandbox.config.latency_ms = (0, 1)
+    await resume.click()
+    await expect(page.locator("#job-status")).to_have_text("completed", timeout=120_000)
+    await expect(resume).to_be_hidden()
+    await expect(page.locator("[data-count=remaining_count]")).to_have_text("0")
+    stored = server_emails(sandbox)
+    assert set(stored) == expected_sample_emails() and max(stored.values()) == 1
+    assert problems == []
 
 
 async def test_every_page_at_390_px(browser: Browser, service: Served, sandbox: Sandbox,

@@ -46,6 +46,7 @@ from .input import ImportInput
 from .job import ImportOptions, record_rules
 from .requests import BatchJob, CreateJob, Job, Requests, UpdateJob, rownos
 from .settle import Settlement, emails_and_ids
+from .target import check_still_there, lock_client, target_slug
 
 log = logging.getLogger("bulkio.import")
 
@@ -136,6 +137,8 @@ class Importer:
                     settlement.stream_ended()
             await self.serial(self.journal.set_meta, read_done=True)
         await settlement.final_rounds(verify=self.options.verify)
+        self.phase = "checking that the client is still there"
+        await check_still_there(self.api, self.slug)
         await self.serial(self.journal.set_meta, status=FINISHED)
 
     def _checked(self, done: int, distinct: int) -> None:
@@ -147,10 +150,11 @@ class Importer:
     async def _start(self, meta: dict[str, Any]) -> None:
         if self.resumed and meta.get("client_slug"):
             self.slug = str(meta["client_slug"])
-            await self._lock_client()
+            self.client_lock = await lock_client(self.api, self.slug, self.source.name)
         else:
-            self.slug = await self._target_slug()
-            await self._lock_client()  # before the job is recorded: refused, nothing to resume
+            self.slug = await target_slug(self.api, self.options)
+            # before the job is recorded: refused, nothing to resume
+            self.client_lock = await lock_client(self.api, self.slug, self.source.name)
             await self.serial(
                 self.journal.set_meta, source=self.source.name, fingerprint=self.source.fingerprint(),
                 format=self.source.format, client_slug=self.slug, status=RUNNING,
@@ -167,20 +171,6 @@ class Importer:
             raise ConfigError("this job was started by an older bulkio, which did not keep "
                               "every lead the client held before it: resume it with "
                               "--strategy single")
-
-    async def _lock_client(self) -> None:
-        """No purge of this client on this machine while the import writes to it."""
-        company = await self.api.company_id()
-        self.client_lock = ClientLock(self.api.settings.base_url, company, self.slug,
-                                      f"import of {self.source.name} into {self.slug}")
-
-    async def _target_slug(self) -> str:
-        if self.options.create_client:
-            client = await self.api.create_client(self.options.create_client)
-            log.info("created client %r with slug %r", client.name, client.slug)
-            return client.slug
-        assert self.options.client
-        return (await self.api.resolve_client(self.options.client)).slug
 
     # -- streaming -------------------------------------------------------------------------
 

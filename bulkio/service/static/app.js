@@ -252,7 +252,7 @@ async function listJobs() {
 
 const COUNT_LABELS = { total_rows: "Rows in the file", rows_done: "Rows done",
   created_count: "Created", updated_count: "Updated", skipped_count: "Skipped (duplicates)",
-  failed_count: "Failed", records: "Records", found: "Leads found", deleted: "Deleted",
+  failed_count: "Failed", remaining_count: "Not done yet", records: "Records", found: "Leads found", deleted: "Deleted",
   remaining: "Remaining" };
 
 function renderJob(job) {
@@ -276,6 +276,7 @@ function renderJob(job) {
     text($("job-speed"), "");
   }
   $("cancel-job").hidden = !job.can_cancel;
+  $("resume-job").hidden = !job.can_resume;
   $("download-link").hidden = !job.download;
   if (job.download) $("download-link").href = job.download;
 }
@@ -301,6 +302,16 @@ async function openJob(jobId) {
   $("cancel-job").onclick = async () => {
     try { await api("POST", `/jobs/${jobId}/cancel`); } catch (e) { text($("job-message"), e.message); }
   };
+  $("resume-job").onclick = async () => {
+    try {
+      await api("POST", `/jobs/${jobId}/resume`);
+      await followJob(jobId);
+    } catch (e) { text($("job-message"), e.message); }
+  };
+  await followJob(jobId);
+}
+
+async function followJob(jobId) {
   renderJob(await api("GET", `/jobs/${jobId}`));
   if (state.events) state.events.close();
   const events = new EventSource(`/jobs/${jobId}/events`);
