@@ -111,11 +111,13 @@ async def test_a_client_deleted_under_an_import_ends_it_failed(
                             json=start_body(body["file_id"]))
     with anyio.fail_after(60):
         await sandbox.state.when("POST /api/leads", 100).wait()
+    release = sandbox.state.hold("POST /api/leads")  # the job waits for the delete
     client = sandbox.state.store.db.execute(
         "SELECT id FROM clients WHERE client_id = 'acme-corp'").fetchone()[0]
     async with http.delete(sandbox.base_url + "/api/clients", params={"id": client},
                            headers={"Authorization": f"Bearer {sandbox.token}"}) as resp:
         assert resp.status == 200
+    release.set()
     job = await until_ended(http, service, started["job_id"])
     orphans = sum(server_emails(sandbox).values())
     assert job["status"] == "failed" and orphans > 0

@@ -28,7 +28,9 @@ async def test_the_client_deleted_mid_run_fails_the_import_and_a_resume_ends_it(
 
     async def delete_midway() -> None:
         await sandbox.state.when("POST /api/leads", 100).wait()
+        release = sandbox.state.hold("POST /api/leads")  # the import waits for the delete
         assert (await api.call("DELETE", "/api/clients", params={"id": uuid})).status == 200
+        release.set()
 
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(delete_midway)
