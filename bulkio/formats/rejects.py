@@ -21,6 +21,16 @@ from .formulas import guarded
 REJECTS_COLUMNS = ("_row", "_error")
 
 
+def rejects_delimiter(header_line: str) -> str:
+    """The separator of a CSV rejects file of bulkio's (the input's own): what follows `_row`
+    in its header. Comma when the line is not such a header."""
+    line = header_line.lstrip("\ufeff")
+    first = REJECTS_COLUMNS[0]
+    if line.startswith(first) and len(line) > len(first):
+        return line[len(first)]
+    return ","
+
+
 def write_rejects(path: Path, fmt: str, columns: list[str], delimiter: str,
                   rows: Iterable[tuple[int, str, object]], *, raw: bool = False) -> int:
     """Write (rowno, error, raw) rows atomically; returns how many. Nothing is written for none.

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..formats.rejects import rejects_delimiter
 from .store import OPEN, RESUMABLE, JobStatus
 
 
@@ -86,7 +87,9 @@ def errors_page(job_dir: Path, job: dict[str, Any], page: int, limit: int
     total = 0
     start = (page - 1) * limit
     with path.open(encoding="utf-8-sig", newline="") as f:
-        for record in csv.DictReader(f):
+        delimiter = rejects_delimiter(f.readline())  # the upload's own separator
+        f.seek(0)
+        for record in csv.DictReader(f, delimiter=delimiter):
             if start <= total < start + limit:
                 row = record.get("_row")
                 out.append({"row": int(row) if row and row.isdigit() else row,

@@ -175,3 +175,33 @@ async def test_every_page_at_390_px(browser: Browser, service: Served, sandbox: 
         await no_sideways_scroll(page)
         await shot(page, f"{name.lower()}-390")
     assert problems == []
+
+
+async def start_import(page: Page, path: Path, client: str = "acme-corp") -> str:
+    """Upload `path`, pick the client, start; the job's id once its page shows."""
+    await page.set_input_files("#file", str(path))
+    await page.get_by_role("heading", name=f"Preview: {path.name}").wait_for()
+    await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
+        "Client", exact=True).select_option(client)
+    await page.get_by_role("button", name="Start the import").click()
+    await page.wait_for_url("**/#/jobs/job_*")
+    return page.url.rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize("separator", [";", "\t"], ids=["semicolons", "tabs"])
+async def test_row_errors_of_a_file_not_separated_by_commas(
+        browser: Browser, service: Served, tmp_path: Path, separator: str) -> None:
+    """The rejects file keeps the upload's separator; the errors table read it as commas and
+    showed blank rows."""
+    source = tmp_path / "fr.csv"
+    rows = [["Prénom", "Nom", "E-mail"], ["Zoé", "Martin", "zoe@exemple.fr"],
+            ["Luc", "Petit", "pas-un-email"], ["Inès", "Roux", "ines@exemple.fr"]]
+    source.write_text("".join(separator.join(r) + "\n" for r in rows), encoding="utf-8")
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await start_import(page, source)
+    await expect(page.locator("#job-status")).to_have_text("completed", timeout=60_000)
+    first = page.locator("#errors-table tbody tr").first
+    await expect(first.locator("td").nth(0)).to_have_text("2")
+    await expect(first.locator("td").nth(1)).to_contain_text("invalid email")
+    await expect(first.locator("td").nth(2)).to_have_text("pas-un-email")
+    assert problems == []
