@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import anyio
 import orjson
 from aiohttp import web
 
 from ..leadgenius.client import open_client
+from ..ops.exports.job import plan_targets
 from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured
-from .jobs_view import job_view
+from .jobs_view import export_parts, job_view
 from .mappings import BadRequest
 from .retention import gone
+from .runner import export_options
 from .store import JobStatus
 
 
@@ -48,10 +51,20 @@ async def download(request: web.Request) -> web.StreamResponse:
         return problem(409, f"the export is {job['status']}, not completed")
     if job["files_deleted"]:
         return problem(410, gone(service.keep_days))
+    parts = export_parts(job["request"])
+    kind = request.query.get("part") or parts[0]
+    if kind not in parts:
+        return problem(404, f"this export has no {kind} leads file, only {' and '.join(parts)}")
+    targets = plan_targets(export_options(service.runner.job_dir(job["job_id"]), job["request"]))
+    path = targets[parts.index(kind)].path
+    if not path.is_file():
+        return problem(404, "the export's file is not there any more")
+    # named for the people who keep it: whose leads, which, when
+    day = time.strftime("%Y-%m-%d", time.localtime(job["completed_at"] or job["created_at"]))
+    client = job["request"].get("client") or "all-clients"
     fmt = job["request"].get("format", "ndjson")
-    path = service.runner.job_dir(job["job_id"]) / f"export.{fmt}"
     return web.FileResponse(path, headers={
-        "Content-Disposition": f'attachment; filename="{job["job_id"]}.{fmt}"'})
+        "Content-Disposition": f'attachment; filename="{client}-{kind}-{day}.{fmt}"'})
 
 
 async def start_purge(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..formats.rejects import rejects_delimiter
+from ..ops.exports.job import KINDS
 from .store import OPEN, RESUMABLE, JobStatus
 
 
@@ -40,8 +41,16 @@ def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]
     if job["files_deleted"]:
         view["files_deleted"] = True  # --keep-days: the counts stay, the files went
     elif job["kind"] == "export" and job["status"] == JobStatus.COMPLETED:
-        view["download"] = f"/exports/{job['job_id']}/download"
+        url = f"/exports/{job['job_id']}/download"
+        view["downloads"] = [{"kind": kind, "url": f"{url}?part={kind}"}
+                             for kind in export_parts(job["request"])]
+        view["download"] = url  # the first file
     return view
+
+
+def export_parts(request: dict[str, Any]) -> list[str]:
+    """The kinds of lead an export job writes, a file each: enrich, source, or both."""
+    return [kind.value.removesuffix("-leads") for kind in KINDS[request.get("kind") or "enrich"]]
 
 
 def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool) -> dict[str, Any]:

@@ -203,13 +203,9 @@ class Runner:
                                         options=options, on_progress=self._progress(job_id))
             return report.as_dict(), report.ok
         if job["kind"] == "export":
-            out = job_dir / f"export.{request.get('format', 'ndjson')}"
-            options_e = ExportOptions(out=out, kind=request.get("kind", "enrich"),
-                                      client=request.get("client") or "ALL",
-                                      fields=tuple(request["fields"]) if request.get("fields")
-                                      else None, format=request.get("format"), force=True,
-                                      job_dir=bulkio_dir, resume=resume)
-            report_e = await export_leads(out, settings=self.settings, options=options_e)
+            options_e = export_options(job_dir, request, resume=resume)
+            report_e = await export_leads(options_e.out, settings=self.settings,
+                                          options=options_e)
             return report_e.as_dict(), True
         options_p = PurgeOptions(resume=resume, job_dir=bulkio_dir)
         report_p = await purge_client(request["client"], settings=self.settings,
@@ -233,6 +229,17 @@ class Runner:
     def snapshot(self, job_id: str) -> dict[str, Any] | None:
         live = self.live.get(job_id)
         return None if live is None else asdict(live)
+
+
+def export_options(job_dir: Path, request: dict[str, Any], *, resume: bool = False
+                   ) -> ExportOptions:
+    """An export job's options: its file(s) in the job's directory (export.<format>, or
+    export.<kind>.<format> each when it exports both kinds)."""
+    return ExportOptions(out=job_dir / f"export.{request.get('format', 'ndjson')}",
+                         kind=request.get("kind", "enrich"), client=request.get("client") or "ALL",
+                         fields=tuple(request["fields"]) if request.get("fields") else None,
+                         format=request.get("format"), force=True, job_dir=job_dir / "bulkio",
+                         resume=resume)
 
 
 def counts_of(job: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import random
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,6 +22,8 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox
+from bulkio.sandbox.seed import fake_lead_rows
+from bulkio.sandbox.store import ENRICH, SOURCE
 from tests.ops.imports.test_import import SAMPLES, expected_sample_emails, server_emails
 from tests.service.conftest import Served
 
@@ -204,4 +207,31 @@ async def test_row_errors_of_a_file_not_separated_by_commas(
     await expect(first.locator("td").nth(0)).to_have_text("2")
     await expect(first.locator("td").nth(1)).to_contain_text("invalid email")
     await expect(first.locator("td").nth(2)).to_have_text("pas-un-email")
+    assert problems == []
+
+
+async def test_an_export_of_both_kinds_offers_both_files(
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+    """It wrote two files and offered one name, a 404."""
+    store = sandbox.state.store
+    with store.bulk_load():
+        for n, (kind, count) in enumerate(((ENRICH, 30), (SOURCE, 12))):
+            store.insert_lead_rows(fake_lead_rows(random.Random(n), sandbox.state.user,
+                                                  "acme-corp", count, 1000 * n, kind))
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await page.get_by_role("link", name="Export").click()
+    form = page.get_by_role("region", name="Export leads")
+    await form.get_by_label("Leads", exact=True).select_option("all")
+    await form.get_by_label("Client", exact=True).select_option("acme-corp")
+    await page.get_by_role("button", name="Start the export").click()
+    await expect(page.locator("#job-status")).to_have_text("completed", timeout=60_000)
+    for kind, count in (("enrich", 30), ("source", 12)):
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name=f"Download the {kind} leads").click()
+        download = await info.value
+        assert download.suggested_filename.startswith(f"acme-corp-{kind}-")
+        saved = tmp_path / download.suggested_filename
+        await download.save_as(saved)
+        with saved.open(encoding="utf-8-sig", newline="") as f:
+            assert len(list(csv.DictReader(f))) == count
     assert problems == []

@@ -277,8 +277,13 @@ function renderJob(job) {
   }
   $("cancel-job").hidden = !job.can_cancel;
   $("resume-job").hidden = !job.can_resume;
-  $("download-link").hidden = !job.download;
-  if (job.download) $("download-link").href = job.download;
+  const downloads = $("downloads");
+  downloads.replaceChildren();
+  const several = (job.downloads || []).length > 1;
+  for (const d of job.downloads || []) {
+    downloads.append(make("a", several ? `Download the ${d.kind} leads` : "Download the export",
+      { href: d.url, class: "button" }), " ");
+  }
 }
 
 async function loadErrors(jobId) {
