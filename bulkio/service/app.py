@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -70,7 +71,7 @@ async def login(request: web.Request) -> web.Response:
     session = service.access.login(str(body.get("token") or ""))
     if session is None:
         return problem(401, "unauthorized")
-    response = reply(200, {"csrf": service.access.csrf_for(session)})
+    response = reply(200, session_view(service, session))
     response.set_cookie(COOKIE, session, httponly=True, samesite="Strict", path="/",
                         secure=request.secure)
     return response
@@ -81,9 +82,14 @@ async def session_info(request: web.Request) -> web.Response:
     session = request.cookies.get(COOKIE)
     if not service.access.session_ok(session):
         return reply(200, {"logged_in": False})
-    return reply(200, {"logged_in": True, "csrf": service.access.csrf_for(session or ""),
-                       "quota_per_minute": service.settings.rate_per_minute,
-                       "max_upload_mb": service.max_upload_bytes // (1 << 20)})
+    return reply(200, session_view(service, session or ""))
+
+
+def session_view(service: Service, session: str) -> dict[str, Any]:
+    """What the page needs once logged in (by the form, or a session it already has)."""
+    return {"logged_in": True, "csrf": service.access.csrf_for(session),
+            "quota_per_minute": service.settings.rate_per_minute,
+            "max_upload_mb": service.max_upload_bytes // (1 << 20)}
 
 
 async def logout(request: web.Request) -> web.Response:

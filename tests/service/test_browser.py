@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import os
 import random
+import re
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -153,6 +154,11 @@ async def test_cancel_a_job_then_resume_it(browser: Browser, service: Served,
     await expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
     assert len(server_emails(sandbox)) < 1901
     await expect(page.locator("[data-count=remaining_count]")).not_to_have_text("0")
+    await expect(page.locator("[data-count=total_rows]")).to_have_text("2,000")  # was lost
+    job_id = page.url.rsplit("/", 1)[1]
+    await page.get_by_role("link", name="Jobs").click()
+    await expect(page.locator("#jobs-table tbody tr").first).to_contain_text("of 2,000 rows")
+    await page.get_by_role("link", name=job_id).click()
     sandbox.config.latency_ms = (0, 1)
     await resume.click()
     await expect(page.locator("#job-status")).to_have_text("completed", timeout=120_000)
@@ -234,4 +240,24 @@ async def test_an_export_of_both_kinds_offers_both_files(
         await download.save_as(saved)
         with saved.open(encoding="utf-8-sig", newline="") as f:
             assert len(list(csv.DictReader(f))) == count
+    assert problems == []
+
+
+async def test_a_running_job_shows_its_progress_and_a_readable_eta(
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+    """Logged in through the form (the ETA once needed a reload), the job shows a bar, its
+    pace in rows a minute and what is left in words (it showed raw seconds at the quota)."""
+    sandbox.config.latency_ms = (40, 80)
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await start_import(page, SAMPLES / "leads.csv")
+    speed = page.locator("#job-speed")
+    await expect(speed).to_have_text(re.compile(
+        r"^\d+% done · [\d,]+ rows a minute · about \d+ (s|min|h \d+ min) left$"), timeout=30_000)
+    bar = page.get_by_role("progressbar", name="Rows done")
+    await expect(bar).to_be_visible()
+    assert float(await bar.get_attribute("value") or 0) > 0
+    assert await bar.get_attribute("max") == "2000"
+    await page.get_by_role("button", name="Cancel").click()
+    await expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
+    await expect(speed).to_have_text("")
     assert problems == []

@@ -41,14 +41,17 @@ function show(name) {
   if (state.events && name !== "job") { state.events.close(); state.events = null; }
 }
 function showLogin() { show("login"); $("token").focus(); }
+function applySession(session) {
+  state.csrf = session.csrf;
+  state.quota = session.quota_per_minute;
+}
 
 async function route() {
   const hash = location.hash || "#/import";
   if (!state.csrf) {
     const session = await (await fetch("/session", { credentials: "same-origin" })).json();
     if (!session.logged_in) return showLogin();
-    state.csrf = session.csrf;
-    state.quota = session.quota_per_minute;
+    applySession(session);
   }
   const job = hash.match(/^#\/jobs\/(job_[0-9a-f]+)$/);
   if (job) return openJob(job[1]);
@@ -69,7 +72,7 @@ $("login-form").addEventListener("submit", async (event) => {
     body: JSON.stringify({ token: $("token").value }) });
   if (!response.ok) { text($("login-error"), "That is not the service token."); return; }
   $("token").value = "";
-  state.csrf = (await response.json()).csrf;
+  applySession(await response.json());
   route();
 });
 $("logout").addEventListener("click", async () => {
@@ -267,14 +270,7 @@ function renderJob(job) {
     div.append(make("dt", label), make("dd", Number(job[key]).toLocaleString(), { "data-count": key }));
     counts.append(div);
   }
-  const p = job.progress;
-  if (p) {
-    const left = (job.total_rows || 0) - (job.rows_done || 0);
-    const eta = state.quota && left > 0 ? ` · ETA at the quota ${Math.ceil(left / (state.quota / 60))} s` : "";
-    text($("job-speed"), `${p.phase || ""} · ${(p.rows_per_s || 0).toFixed(1)} rows a second${eta} · 429s ${p.rate_limited || 0}`);
-  } else {
-    text($("job-speed"), "");
-  }
+  renderProgress(job);
   $("cancel-job").hidden = !job.can_cancel;
   $("resume-job").hidden = !job.can_resume;
   const downloads = $("downloads");
@@ -284,6 +280,38 @@ function renderJob(job) {
     downloads.append(make("a", several ? `Download the ${d.kind} leads` : "Download the export",
       { href: d.url, class: "button" }), " ");
   }
+}
+
+// "about 3 min": an estimate, said as one
+function duration(seconds) {
+  if (seconds < 60) return `about ${Math.max(5, Math.round(seconds / 5) * 5)} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return `about ${minutes} min`;
+  return `about ${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function renderProgress(job) {
+  const bar = $("job-progress");
+  const total = job.total_rows || 0;
+  const done = Math.min(job.rows_done || 0, total);
+  bar.hidden = job.kind !== "import" || !total;
+  bar.max = total || 1;
+  bar.value = done;
+  const percent = total ? Math.floor((100 * done) / total) : 0;
+  bar.setAttribute("aria-valuetext", `${percent}%`);
+  const p = job.progress;
+  if (!p || job.kind !== "import") { text($("job-speed"), ""); return; }
+  // the pace measured on this run; the quota's only until there is one
+  const perMinute = (p.rows_per_s || 0) * 60;
+  const pace = perMinute > 0 ? perMinute : (state.quota || 0);
+  const left = total - done;
+  const parts = [`${percent}% done`];
+  if (perMinute > 0) parts.push(`${Math.round(perMinute).toLocaleString()} rows a minute`);
+  if (pace > 0 && left > 0) parts.push(`${duration((left / pace) * 60)} left`);
+  if (p.rate_limited || (state.quota && perMinute >= 0.9 * state.quota)) {
+    parts.push("slowed to the API's limit");
+  }
+  text($("job-speed"), parts.join(" · "));
 }
 
 async function loadErrors(jobId) {
