@@ -8,12 +8,19 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 from pathlib import Path
 
 from ..store.files import check_output_dir, private_dir
+from .store import ServiceStore
 
 TOKEN_FILE = "service-token"
 COOKIE = "bulkio_session"
+SESSION_DAYS = 7
+
+
+def _digest(session: str) -> str:
+    return hashlib.sha256(session.encode()).hexdigest()
 
 
 def check_data_dir(data_dir: Path) -> None:
@@ -37,13 +44,13 @@ def load_or_create_token(data_dir: Path) -> tuple[str, bool]:
 
 
 class Access:
-    """Checks bearer tokens and sessions. Sessions are random ids kept in memory: a restart
-    logs the page out, never the API."""
+    """Checks bearer tokens and sessions. A session is a random id; the service keeps only its
+    digest (in service.db), for SESSION_DAYS, so a restart does not log the page out."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, store: ServiceStore) -> None:
         self.token = token
         self._key = hashlib.sha256(b"bulkio-csrf:" + token.encode()).digest()
-        self.sessions: set[str] = set()
+        self.store = store
 
     def bearer_ok(self, header: str | None) -> bool:
         if not header or not header.startswith("Bearer "):
@@ -55,14 +62,15 @@ class Access:
         if not hmac.compare_digest(token.strip().encode(), self.token.encode()):
             return None
         session = secrets.token_urlsafe(32)
-        self.sessions.add(session)
+        self.store.add_session(_digest(session), time.time())
         return session
 
     def session_ok(self, session: str | None) -> bool:
-        return bool(session) and session in self.sessions
+        return bool(session) and self.store.has_session(
+            _digest(session or ""), since=time.time() - SESSION_DAYS * 86400)
 
     def logout(self, session: str | None) -> None:
-        self.sessions.discard(session or "")
+        self.store.drop_session(_digest(session or ""))
 
     def csrf_for(self, session: str) -> str:
         return hmac.new(self._key, session.encode(), hashlib.sha256).hexdigest()

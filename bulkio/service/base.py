@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,13 @@ class Service:
     max_upload_bytes: int
     changed: dict[str, asyncio.Event]
     keep_days: float = 30.0  # --keep-days: how long lead data is kept (0: always)
+    # set when the service stops: event streams end at once (they held the shutdown)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stop_streams(self) -> None:
+        self.stopping.set()
+        for event in self.changed.values():
+            event.set()
 
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)

@@ -120,6 +120,8 @@ async def events(request: web.Request) -> web.StreamResponse:
     job_id = request.match_info["job_id"]
     if service.store.job(job_id) is None:
         return problem(404, "job not found")
+    if service.stopping.is_set():
+        return problem(503, "the service is stopping")
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-store"})
     secured(response)
@@ -133,8 +135,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             await response.write(b"event: state\ndata: " + orjson.dumps(view) + b"\n\n")
         except ConnectionError:  # the page went away: nothing to do
             return response
-        if view["ended"]:
-            return response
+        if view["ended"] or service.stopping.is_set():
+            return response  # a stopping service: the page says so, and reconnects
         with anyio.move_on_after(15):  # else a heartbeat: proxies close quiet streams
             await changed.wait()
         await asyncio.sleep(0.25)  # at most 4 states a second

@@ -66,7 +66,7 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
             event.set()
 
     runner = Runner(store, settings, data_dir, settle_s=settle_s, notify=notify)
-    service = Service(data_dir=data_dir, settings=settings, access=Access(token), store=store,
+    service = Service(data_dir=data_dir, settings=settings, access=Access(token, store), store=store,
                       runner=runner, max_upload_bytes=max_upload_mb << 20, changed=changed,
                       keep_days=keep_days)
     web_runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
@@ -81,6 +81,7 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
         yield Running(url=f"http://{shown}:{bound}", token=token, token_made=token_made,
                       token_file=data_dir / TOKEN_FILE, service=service)
     finally:
+        service.stop_streams()
         for task in (jobs, sweeping):
             task.cancel()
             with suppress(asyncio.CancelledError):

@@ -45,6 +45,7 @@ class ServiceStore(JobDatabase):
         completed_at REAL, request TEXT NOT NULL, counts TEXT NOT NULL DEFAULT '{}',
         message TEXT);
     CREATE TABLE IF NOT EXISTS files_deleted (job_id TEXT PRIMARY KEY, at REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS sessions (digest TEXT PRIMARY KEY, created_at REAL NOT NULL);
     """
 
     # -- previews ----------------------------------------------------------------------------
@@ -76,6 +77,20 @@ class ServiceStore(JobDatabase):
             with transaction(self.db):
                 self.db.executemany("DELETE FROM previews WHERE file_id = ?",
                                     [(f,) for f, _ in expired])
+
+    # -- the page's sessions (digests only) ----------------------------------------------------
+
+    def add_session(self, digest: str, at: float) -> None:
+        with transaction(self.db):
+            self.db.execute("INSERT INTO sessions VALUES (?, ?)", (digest, at))
+
+    def has_session(self, digest: str, since: float) -> bool:
+        return self.db.execute("SELECT 1 FROM sessions WHERE digest = ? AND created_at >= ?",
+                               (digest, since)).fetchone() is not None
+
+    def drop_session(self, digest: str) -> None:
+        with transaction(self.db):
+            self.db.execute("DELETE FROM sessions WHERE digest = ?", (digest,))
 
     # -- jobs --------------------------------------------------------------------------------
 

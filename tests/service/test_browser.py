@@ -14,6 +14,7 @@ import os
 import random
 import re
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from bulkio.sandbox import Sandbox
 from bulkio.sandbox.seed import fake_lead_rows
 from bulkio.sandbox.store import ENRICH, SOURCE
 from tests.ops.imports.test_import import SAMPLES, expected_sample_emails, server_emails
-from tests.service.conftest import Served
+from tests.service.conftest import Served, start_service, stop_service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,9 +222,9 @@ async def test_an_export_of_both_kinds_offers_both_files(
     """It wrote two files and offered one name, a 404."""
     store = sandbox.state.store
     with store.bulk_load():
-        for n, (kind, count) in enumerate(((ENRICH, 30), (SOURCE, 12))):
+        for n, (stored, count) in enumerate(((ENRICH, 30), (SOURCE, 12))):
             store.insert_lead_rows(fake_lead_rows(random.Random(n), sandbox.state.user,
-                                                  "acme-corp", count, 1000 * n, kind))
+                                                  "acme-corp", count, 1000 * n, stored))
     page, problems = await open_page(browser, service, 1280, tmp_path)
     await page.get_by_role("link", name="Export").click()
     form = page.get_by_role("region", name="Export leads")
@@ -261,3 +262,51 @@ async def test_a_running_job_shows_its_progress_and_a_readable_eta(
     await expect(page.locator("#job-status")).to_have_text("cancelled", timeout=60_000)
     await expect(speed).to_have_text("")
     assert problems == []
+
+
+async def test_the_service_restarting_under_a_watching_page(
+        browser: Browser, sandbox: Sandbox, tmp_path: Path) -> None:
+    """The event stream held the shutdown for 2 minutes while the page showed a working
+    Cancel; after the restart the user was logged out without a word. Now: the stop is
+    prompt, the page says it is reconnecting (buttons off), the jobs list says it is stale,
+    and after the restart the same page comes back, still logged in, and follows the job
+    to its end (every email once)."""
+    sandbox.config.latency_ms = (30, 60)
+    served = await start_service(sandbox, tmp_path)
+    port = served.url.rsplit(":", 1)[1]
+    page, problems = await open_page(browser, served, 1280, tmp_path)
+    jobs_page = await page.context.new_page()
+    job_id = await start_import(page, SAMPLES / "leads.csv")
+    await expect(page.locator("#job-status")).to_have_text("in_progress")
+    await jobs_page.goto(served.url + "/#/jobs")
+    await expect(jobs_page.locator("#jobs-table tbody tr")).to_have_count(1)
+    assert await stop_service(served) == 0  # within stop_service's 30 s: it took 2 minutes
+    banner = page.get_by_role("status").filter(has_text="reconnecting")
+    await expect(banner).to_be_visible()
+    await expect(page.get_by_role("button", name="Cancel")).to_be_disabled()
+    await expect(jobs_page.locator("#jobs-stale")).to_contain_text(
+        "The service is not answering; this list is from")
+    again = await start_service(sandbox, tmp_path, "--port", port, data_dir=served.data_dir)
+    try:
+        await expect(banner).to_be_hidden(timeout=30_000)
+        await expect(page.locator("#job-status")).to_have_text("completed", timeout=120_000)
+        assert page.url.endswith("/#/jobs/" + job_id)
+        await expect(jobs_page.locator("#jobs-stale")).to_have_text("", timeout=30_000)
+        stored = server_emails(sandbox)
+        assert set(stored) == expected_sample_emails() and max(stored.values()) == 1
+        # the browser's own line for each try while the service was away, and nothing else
+        assert all("net::ERR_CONNECTION_REFUSED" in p for p in problems), problems
+        problems.clear()
+        # a session that has ended: said, and the login comes back to where the user was
+        with sqlite3.connect(served.data_dir / "service.db") as db:
+            db.execute("DELETE FROM sessions")
+        await page.get_by_role("link", name="Jobs").click()
+        await expect(page.locator("#login-why")).to_have_text(
+            "Your session has ended: log in again to come back to this page.")
+        await page.get_by_label("Service token").fill(again.token)
+        await page.get_by_role("button", name="Log in").click()
+        await expect(page.get_by_role("link", name=job_id)).to_be_visible()
+        assert page.url.endswith("/#/jobs")
+    finally:
+        await stop_service(again)
+    assert all("status of 401" in p for p in problems), problems

@@ -4,7 +4,8 @@
 
 const FIELDS = ["email", "firstName", "lastName", "fullName", "companyName", "companyDomain",
   "companyUrl", "title", "phoneNumber", "linkedinUrl", "city", "country", "industry", "notes"];
-const state = { csrf: null, quota: null, preview: null, events: null };
+const state = { csrf: null, quota: null, preview: null, events: null, timer: null,
+  away: false, jobsAt: null };
 const $ = (id) => document.getElementById(id);
 
 async function api(method, path, body) {
@@ -18,7 +19,10 @@ async function api(method, path, body) {
   const response = await fetch(path, { method, headers, body: data, credentials: "same-origin" });
   let answer = null;
   try { answer = await response.json(); } catch (e) { answer = null; }
-  if (response.status === 401) { showLogin(); }
+  if (response.status === 401) {
+    state.csrf = null;
+    showLogin("Your session has ended: log in again to come back to this page.");
+  }
   if (!response.ok) {
     throw new Error((answer && answer.error) || `HTTP ${response.status}`);
   }
@@ -38,9 +42,41 @@ const VIEWS = ["login", "import", "jobs", "job", "export", "purge"];
 function show(name) {
   for (const view of VIEWS) $(`${view}-view`).hidden = view !== name;
   $("nav").hidden = name === "login";
-  if (state.events && name !== "job") { state.events.close(); state.events = null; }
+  if (state.events) { state.events.close(); state.events = null; }
+  clearTimeout(state.timer);
 }
-function showLogin() { show("login"); $("token").focus(); }
+
+// -- the service away (stopped, restarting, the network): said, and tried again -------------
+
+function away(isAway) {
+  state.away = isAway;
+  $("away").hidden = !isAway;
+  for (const b of document.querySelectorAll("#job-view button")) b.disabled = isAway;
+}
+
+// Every 2 s until the service answers; then `again` (or the login, which returns here).
+async function reconnect(again) {
+  away(true);
+  clearTimeout(state.timer);
+  let session = null;
+  try {
+    session = await (await fetch("/session", { credentials: "same-origin" })).json();
+  } catch (e) { session = null; }
+  if (!session) { state.timer = setTimeout(() => reconnect(again), 2000); return; }
+  away(false);
+  if (!session.logged_in) {
+    state.csrf = null;
+    showLogin("Your session has ended: log in again to come back to this page.");
+    return;
+  }
+  applySession(session);
+  again();
+}
+function showLogin(why) {
+  show("login");
+  text($("login-why"), why || "");
+  $("token").focus();
+}
 function applySession(session) {
   state.csrf = session.csrf;
   state.quota = session.quota_per_minute;
@@ -236,9 +272,26 @@ function countsOf(job) {
   return `deleted ${job.deleted || 0} of ${job.found || 0}`;
 }
 
+// The list follows the jobs (every 3 s while shown); a service that stops answering is said,
+// with the time of the list shown.
 async function listJobs() {
   show("jobs");
-  const { jobs } = await api("GET", "/jobs?limit=100");
+  await refreshJobs();
+}
+
+async function refreshJobs() {
+  let jobs;
+  try {
+    ({ jobs } = await api("GET", "/jobs?limit=100"));
+  } catch (e) {
+    if (!state.csrf) return;  // logged out: the login says so
+    text($("jobs-stale"), `The service is not answering; this list is from ${state.jobsAt || "earlier"}.`);
+    state.timer = setTimeout(refreshJobs, 3000);
+    return;
+  }
+  text($("jobs-stale"), "");
+  state.jobsAt = new Date().toLocaleTimeString();
+  if (!$("jobs-view").hidden) state.timer = setTimeout(refreshJobs, 3000);
   const body = $("jobs-table").tBodies[0];
   body.replaceChildren();
   for (const job of jobs) {
@@ -349,6 +402,10 @@ async function followJob(jobId) {
   if (state.events) state.events.close();
   const events = new EventSource(`/jobs/${jobId}/events`);
   state.events = events;
+  events.addEventListener("error", () => {  // the stream broke before the job ended
+    events.close();
+    if (state.events === events) reconnect(() => followJob(jobId));
+  });
   events.addEventListener("state", async (message) => {
     const job = JSON.parse(message.data);
     renderJob(job);
