@@ -1,0 +1,122 @@
+// bulkio's web page: the import: upload, preview, mapping, client, start (after app.js).
+"use strict";
+
+async function upload(file) {
+  text($("upload-error"), "");
+  $("preview").hidden = true;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  try {
+    state.preview = await api("POST", "/leads/import/preview", form);
+  } catch (e) { text($("upload-error"), e.message); return; }
+  renderPreview(state.preview);
+}
+
+const drop = $("drop");
+$("file").addEventListener("change", () => { if ($("file").files[0]) upload($("file").files[0]); });
+drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]);
+});
+drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
+
+function renderPreview(p) {
+  text($("preview-name"), p.file_name);
+  text($("preview-facts"), `${p.row_count.toLocaleString()} rows; read as ${p.read_as}. ` +
+    `Email columns: ${p.auto_detected_identifiers.email_columns.join(", ") || "none found"}; ` +
+    `phone columns: ${p.auto_detected_identifiers.phone_columns.join(", ") || "none found"}.`);
+  const ids = new Set([...p.auto_detected_identifiers.email_columns,
+    ...p.auto_detected_identifiers.phone_columns]);
+  const table = $("preview-table");
+  table.replaceChildren();
+  const head = table.createTHead().insertRow();
+  for (const h of p.headers) {
+    const th = make("th", h, { scope: "col" });
+    if (ids.has(h)) th.className = "identifier";
+    head.append(th);
+  }
+  const body = table.createTBody();
+  for (const row of p.sample_rows) {
+    const tr = body.insertRow();
+    row.forEach((cell, i) => {
+      const td = tr.insertCell();
+      text(td, cell);
+      if (ids.has(p.headers[i])) td.className = "identifier";
+    });
+  }
+  const mapping = $("mapping-table").tBodies[0];
+  mapping.replaceChildren();
+  p.headers.forEach((h, i) => {
+    const tr = mapping.insertRow();
+    tr.append(make("th", h, { scope: "row" }));
+    const select = make("select", null, { "aria-label": `Lead field for column ${h}`,
+      "data-column": h });
+    select.append(make("option", "(not imported)", { value: "" }));
+    for (const f of FIELDS) select.append(make("option", f, { value: f }));
+    select.value = p.suggested_mappings[h] || "";
+    select.addEventListener("change", refreshPayloads);
+    tr.insertCell().append(select);
+    text(tr.insertCell(), (p.sample_rows[0] || [])[i]);
+  });
+  const primary = $("primary");
+  primary.replaceChildren();
+  const emails = p.auto_detected_identifiers.email_columns;
+  for (const h of (emails.length ? emails : p.headers)) primary.append(make("option", h, { value: h }));
+  primary.onchange = refreshPayloads;
+  $("preview").hidden = false;
+  refreshPayloads();
+}
+
+function startBody() {
+  const fields = {};
+  for (const select of document.querySelectorAll("#mapping-table select")) {
+    if (select.value && select.value !== "email") fields[select.dataset.column] = select.value;
+  }
+  return { file_id: state.preview.file_id, client: $("client").value,
+    primary_identifier: { column: $("primary").value, kind: "email" },
+    field_mappings: fields, on_duplicate: $("on-duplicate").value };
+}
+
+let refreshing = null;
+let sampleAsked = 0;  // an answer to an older request never replaces a newer one's
+function refreshPayloads() {
+  clearTimeout(refreshing);
+  refreshing = setTimeout(async () => {
+    const asked = ++sampleAsked;
+    let shown;
+    try {
+      const { payloads, notices } = await api("POST", "/leads/import/sample", startBody());
+      shown = payloads.map((p) => p.payload
+        ? `row ${p.row}: ${JSON.stringify(p.payload)}` : `row ${p.row}: rejected: ${p.error}`)
+        .concat(notices).join("\n");
+    } catch (e) { shown = e.message; }
+    if (asked === sampleAsked) text($("payloads"), shown);
+  }, 200);
+}
+$("client").addEventListener("change", refreshPayloads);
+
+$("start-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  text($("start-error"), "");
+  $("start").disabled = true;
+  try {
+    const job = await api("POST", "/leads/import/start", startBody());
+    location.hash = `#/jobs/${job.job_id}`;
+  } catch (e) { text($("start-error"), e.message); } finally { $("start").disabled = false; }
+});
+
+
+$("create-client").addEventListener("click", async () => {
+  const name = $("new-client").value.trim();
+  if (!name) return;
+  try {
+    const { client } = await api("POST", "/clients", { name });
+    await fillClients(["client"], false);
+    $("client").value = client.slug;
+    $("new-client").value = "";
+    refreshPayloads();
+  } catch (e) { text($("start-error"), e.message); }
+});
