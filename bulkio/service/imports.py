@@ -62,7 +62,8 @@ async def start_import(request: web.Request) -> web.Response:
                       "primary_identifier": body["primary_identifier"],
                       "field_mappings": body.get("field_mappings"),
                       "alias_mappings": body.get("alias_mappings") or {},
-                      "notes_columns": plan.notes_columns, "notices": plan.notices}
+                      "notes_columns": plan.notes_columns, "notices": plan.notices,
+                      "via": request.get("via", "api")}
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
     job_dir = service.runner.job_dir(job_id)

@@ -36,8 +36,9 @@ async def start_export(request: web.Request) -> web.Response:
     if fields is not None and (not isinstance(fields, list)
                                or not all(isinstance(f, str) for f in fields)):
         raise BadRequest("fields must be a list of field names")
-    job_id = service.store.create_job("export", None, {"kind": kind, "client": client,
-                                                       "fields": fields, "format": fmt}, {})
+    job_id = service.store.create_job("export", None, {
+        "kind": kind, "client": client, "fields": fields, "format": fmt,
+        "via": request.get("via", "api")}, {})
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
@@ -77,7 +78,8 @@ async def start_purge(request: web.Request) -> web.Response:
         return reply(200, {"client": slug, "leads": leads, "dry_run": True})
     if body.get("confirm") != slug:
         raise BadRequest(f"type the client's slug ({slug}) in `confirm` to purge it")
-    job_id = service.store.create_job("purge", None, {"client": slug}, {})
+    job_id = service.store.create_job("purge", None, {"client": slug,
+                                                      "via": request.get("via", "api")}, {})
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 

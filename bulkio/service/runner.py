@@ -217,7 +217,8 @@ class Runner:
             live = self.live.setdefault(job_id, Live(JobStatus.IN_PROGRESS))
             live.counts = {"rows_done": p.rows_done, "created_count": p.created,
                            "updated_count": p.updated, "skipped_count": p.skipped,
-                           "failed_count": p.rejected + p.failed}
+                           "failed_count": p.rejected + p.failed,
+                           "rejected_count": p.rejected, "send_failed_count": p.failed}
             live.phase = p.phase
             done_now = p.rows_done - p.rows_before
             live.rows_per_s = done_now / p.elapsed_s if p.elapsed_s > 0 else 0.0
@@ -253,8 +254,9 @@ def counts_of(job: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
 
 def import_counts(report: dict[str, Any], total_rows: int | None) -> dict[str, Any]:
     """The LeadVibe API's counts from bulkio's report (a rejected or failed row is a failed
-    row)."""
+    row), and bulkio's two apart: rejected (bad data) and send-failed (could not be sent)."""
     return {"total_rows": total_rows if total_rows is not None else report["rows_read"],
             "rows_done": report["rows_read"], "created_count": report["created"],
             "updated_count": report["updated"], "skipped_count": report["skipped_duplicate"],
-            "failed_count": report["rejected"] + report["failed"]}
+            "failed_count": report["rejected"] + report["failed"],
+            "rejected_count": report["rejected"], "send_failed_count": report["failed"]}

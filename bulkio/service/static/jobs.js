@@ -2,14 +2,39 @@
 // (after app.js).
 "use strict";
 
+const STATUS_WORDS = { queued: "Waiting", in_progress: "Running", completed: "Done",
+  failed: "Failed", cancelled: "Cancelled" };
+const n = (value) => Number(value || 0).toLocaleString();
+
 function countsOf(job) {
   if (job.kind === "import") {
-    return `${(job.rows_done || 0).toLocaleString()} of ${(job.total_rows || 0).toLocaleString()} rows; ` +
-      `created ${job.created_count || 0}, updated ${job.updated_count || 0}, ` +
-      `skipped ${job.skipped_count || 0}, failed ${job.failed_count || 0}`;
+    return `${n(job.rows_done)} of ${n(job.total_rows)} rows: ${n(job.created_count)} created, ` +
+      `${n(job.updated_count)} updated, ${n(job.skipped_count)} skipped, ` +
+      `${n(job.failed_count)} rejected or failed`;
   }
-  if (job.kind === "export") return `${(job.records || 0).toLocaleString()} records`;
-  return `deleted ${job.deleted || 0} of ${job.found || 0}`;
+  if (job.kind === "export") return `${n(job.records)} leads exported`;
+  return `${n(job.deleted)} of ${n(job.found)} leads deleted`;
+}
+
+function titleOf(job) {
+  const client = (job.request && job.request.client) || "every client";
+  if (job.kind === "import") return `Import of ${job.file_name} into ${client}`;
+  if (job.kind === "export") {
+    const which = { enrich: "enrich leads", source: "source leads", all: "leads" }[job.request.kind];
+    return `Export of the ${which || "leads"} of ${client}`;
+  }
+  return `Purge of ${client}`;
+}
+
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+function tookOf(job) {
+  if (!job.started_at) return "";
+  const end = job.completed_at ? new Date(job.completed_at) : new Date();
+  const seconds = Math.max(0, (end - new Date(job.started_at)) / 1000);
+  if (seconds < 60) return `${Math.round(seconds)} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
 // The list follows the jobs (every 3 s while shown); a service that stops answering is said,
@@ -34,26 +59,30 @@ async function refreshJobs() {
   if (!$("jobs-view").hidden) state.timer = setTimeout(refreshJobs, 3000);
   const body = $("jobs-table").tBodies[0];
   body.replaceChildren();
+  const labels = [...$("jobs-table").tHead.rows[0].cells].map((th) => th.textContent);
   for (const job of jobs) {
     const tr = body.insertRow();
-    const link = make("a", job.job_id, { href: `#/jobs/${job.job_id}` });
-    tr.insertCell().append(link);
-    text(tr.insertCell(), job.kind);
-    text(tr.insertCell(), job.status);
-    text(tr.insertCell(), job.file_name || (job.request && job.request.client) || "every client");
-    text(tr.insertCell(), job.created_at);
-    text(tr.insertCell(), countsOf(job));
+    const cells = [make("a", titleOf(job), { href: `#/jobs/${job.job_id}` }),
+      STATUS_WORDS[job.status] || job.status, when(job.started_at || job.created_at),
+      tookOf(job), countsOf(job), job.request.via === "page" ? "this page" : "the API"];
+    cells.forEach((cell, i) => {
+      const td = tr.insertCell();
+      td.dataset.label = labels[i];  // shown before the value on a narrow screen
+      if (typeof cell === "string") text(td, cell); else td.append(cell);
+    });
   }
 }
 
 const COUNT_LABELS = { total_rows: "Rows in the file", rows_done: "Rows done",
-  created_count: "Created", updated_count: "Updated", skipped_count: "Skipped (duplicates)",
-  failed_count: "Failed", remaining_count: "Not done yet", records: "Records", found: "Leads found", deleted: "Deleted",
-  remaining: "Remaining" };
+  created_count: "Created", updated_count: "Updated", skipped_count: "Skipped (already there)",
+  rejected_count: "Rejected (bad data)", send_failed_count: "Failed (could not be sent)",
+  remaining_count: "Not done yet", records: "Leads exported", found: "Leads found",
+  deleted: "Deleted", remaining: "Left in the client" };
 
 function renderJob(job) {
-  text($("job-title"), `${job.kind} job ${job.job_id}`);
-  text($("job-status"), job.status);
+  text($("job-title"), titleOf(job));
+  document.title = `${titleOf(job)} · bulkio`;
+  text($("job-status"), STATUS_WORDS[job.status] || job.status);
   text($("job-message"), job.message || "");
   const counts = $("job-counts");
   counts.replaceChildren();
