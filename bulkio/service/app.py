@@ -32,9 +32,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if path not in PUBLIC and not path.startswith("/static/"):
         session = request.cookies.get(COOKIE)
         if service.access.bearer_ok(request.headers.get("Authorization")):
-            request["via"] = "api"
+            pass
         elif service.access.session_ok(session):
-            request["via"] = "page"
             if request.method not in ("GET", "HEAD") and not service.access.csrf_ok(
                     session or "", request.headers.get("X-CSRF-Token")):
                 return secured(problem(403, "missing or wrong CSRF token"))

@@ -46,6 +46,12 @@ class Service:
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 
 
+def via(request: web.Request) -> str:
+    """Who started a job: "api" (the bearer token) or "page" (a session), for the history."""
+    service = request.app[SERVICE]
+    return "api" if service.access.bearer_ok(request.headers.get("Authorization")) else "page"
+
+
 def reply(status: int, body: Any) -> web.Response:
     return web.Response(status=status, body=orjson.dumps(body), content_type="application/json")
 

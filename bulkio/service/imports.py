@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 
 from ..store.files import atomic_write, private_dir, private_file
-from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client
+from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client, via
 from .jobs_view import errors_page, import_view
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
@@ -63,7 +63,7 @@ async def start_import(request: web.Request) -> web.Response:
                       "field_mappings": body.get("field_mappings"),
                       "alias_mappings": body.get("alias_mappings") or {},
                       "notes_columns": plan.notes_columns, "notices": plan.notices,
-                      "via": request.get("via", "api")}
+                      "via": via(request)}
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
     job_dir = service.runner.job_dir(job_id)

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..leadgenius.client import open_client
 from ..ops.exports.job import plan_targets
-from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured
+from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured, via
 from .jobs_view import export_parts, job_view
 from .mappings import BadRequest
 from .retention import gone
@@ -38,7 +38,7 @@ async def start_export(request: web.Request) -> web.Response:
         raise BadRequest("fields must be a list of field names")
     job_id = service.store.create_job("export", None, {
         "kind": kind, "client": client, "fields": fields, "format": fmt,
-        "via": request.get("via", "api")}, {})
+        "via": via(request)}, {})
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
@@ -79,7 +79,7 @@ async def start_purge(request: web.Request) -> web.Response:
     if body.get("confirm") != slug:
         raise BadRequest(f"type the client's slug ({slug}) in `confirm` to purge it")
     job_id = service.store.create_job("purge", None, {"client": slug,
-                                                      "via": request.get("via", "api")}, {})
+                                                      "via": via(request)}, {})
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
