@@ -126,6 +126,7 @@ def create_app(service: Service) -> web.Application:
     routes: list[tuple[str, str, Handler]] = [
         ("POST", "/leads/import/preview", imports.preview),
         ("POST", "/leads/import/sample", imports.sample),
+        ("POST", "/leads/import/summary", imports.summary),
         ("POST", "/leads/import/start", imports.start_import),
         ("GET", "/leads/import/jobs", imports.list_imports),
         ("GET", "/leads/import/jobs/{job_id}", imports.get_import),

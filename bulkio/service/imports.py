@@ -16,6 +16,7 @@ from .base import SERVICE, Service, int_query, json_body, problem, reply, resolv
 from .jobs_view import errors_page, import_view
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
+from .payloads import summary as import_summary
 from .retention import gone
 from .store import RESUMABLE, JobStatus
 from .uploads import describe, receive
@@ -50,6 +51,16 @@ async def sample(request: web.Request) -> web.Response:
     return reply(200, {"payloads": payloads, "notices": plan.notices})
 
 
+async def summary(request: web.Request) -> web.Response:
+    """What the whole file would give under a mapping, before anything is sent (the page's
+    summary before Start)."""
+    service = request.app[SERVICE]
+    body = await json_body(request)
+    kept, plan = planned(service, body)
+    return reply(200, await import_summary(Path(kept["path"]), plan,
+                                           str(body.get("client") or "client")))
+
+
 async def start_import(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     body = await json_body(request)
@@ -63,7 +74,7 @@ async def start_import(request: web.Request) -> web.Response:
                       "field_mappings": body.get("field_mappings"),
                       "alias_mappings": body.get("alias_mappings") or {},
                       "notes_columns": plan.notes_columns, "notices": plan.notices,
-                      "via": via(request)}
+                      "allow_no_email": plan.allow_no_email, "via": via(request)}
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
     job_dir = service.runner.job_dir(job_id)

@@ -12,6 +12,7 @@ from typing import Any
 from ..formats.rejects import rejects_delimiter
 from ..ops.exports.job import KINDS
 from .store import OPEN, RESUMABLE, JobStatus
+from .words import plain
 
 
 def iso(moment: float | None) -> str | None:
@@ -102,7 +103,7 @@ def errors_page(job_dir: Path, job: dict[str, Any], page: int, limit: int
             if start <= total < start + limit:
                 row = record.get("_row")
                 out.append({"row": int(row) if row and row.isdigit() else row,
-                            "error": record.get("_error"),
+                            "error": plain(record.get("_error")),
                             "value": record.get(column, "") if column else ""})
             total += 1
     return out, total

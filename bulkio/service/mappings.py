@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..formats.mapping import field_named
+from ..ops.imports.job import ImportOptions
 
 KINDS = ("email", "phone", "cookie", "external_id", "social")
 #: LeadVibe profile fields that LeadGenius has no field for: their columns go to notes.
@@ -27,6 +28,12 @@ class ImportPlan:
     mapping: dict[str, str | None]  # column -> LeadGenius field (None: not imported)
     notes_columns: dict[str, str] = field(default_factory=dict)  # alias column -> notes label
     notices: list[str] = field(default_factory=list)
+    allow_no_email: bool = False  # rows without an email imported too (a checkbox on the page)
+
+    def options(self) -> ImportOptions:
+        """What an import of this plan reads the rows with (the preview's, the summary's)."""
+        return ImportOptions(mapping_data=self.mapping, notes_columns=self.notes_columns,
+                             allow_no_email=self.allow_no_email)
 
 
 def plan_import(body: dict[str, Any], headers: list[str],
@@ -50,7 +57,8 @@ def plan_import(body: dict[str, Any], headers: list[str],
         raise BadRequest("field_mappings must map column names to fields")
     if not isinstance(aliases, dict):
         raise BadRequest("alias_mappings must map column names to _alias_ keys")
-    plan = ImportPlan(mapping={h: None for h in headers})
+    plan = ImportPlan(mapping={h: None for h in headers},
+                      allow_no_email=body.get("allow_no_email") is True)
     if fields is None:  # bulkio's own mapping, as `bulkio import` would do
         plan.mapping.update({h: t for h, t in suggested.items() if t != "email"})
         plan.notices.append("no field_mappings: columns mapped by bulkio from their names")

@@ -198,7 +198,8 @@ class Runner:
                 client=request["client"], mapping=str(job_dir / "mapping.json"),
                 on_duplicate=request.get("on_duplicate", "update"), job_dir=bulkio_dir,
                 resume=resume, settle_s=self.settle_s,
-                notes_columns=request.get("notes_columns") or {})
+                notes_columns=request.get("notes_columns") or {},
+                allow_no_email=request.get("allow_no_email") is True)
             report = await import_leads(str(job_dir / "input.csv"), settings=self.settings,
                                         options=options, on_progress=self._progress(job_id))
             return report.as_dict(), report.ok

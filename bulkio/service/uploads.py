@@ -63,6 +63,17 @@ class Preview:
                 "read_as": self.read_as}
 
 
+#: what a declared type is, in words (the type itself means little to most people)
+TYPE_WORDS = {
+    "application/pdf": "a PDF",
+    "application/vnd.ms-excel": "an Excel workbook",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "an Excel workbook",
+    "application/vnd.oasis.opendocument.spreadsheet": "a spreadsheet",
+    "application/json": "a JSON file",
+    "application/zip": "a zip archive",
+}
+
+
 async def receive(request: web.Request, uploads: Path, max_bytes: int) -> tuple[Path, str]:
     """Stream the multipart `file` field to disk; (path, the file's name)."""
     try:
@@ -79,8 +90,9 @@ async def receive(request: web.Request, uploads: Path, max_bytes: int) -> tuple[
     declared = part.headers.get("Content-Type", "").split(";")[0].strip().lower()
     if declared not in CSV_TYPES or (declared in ("application/octet-stream", "")
                                      and not name.lower().endswith(CSV_NAMES)):
-        raise UploadRefused(415, f"{name} is {declared or 'of no declared type'}: the file "
-                                 "must be CSV")
+        raise UploadRefused(415, f"{name} is {TYPE_WORDS.get(declared, 'not a CSV file')}: "
+                                 "save it as CSV (in Excel: File, Save As, CSV UTF-8) and "
+                                 "upload that")
     path = private_dir(uploads) / f"{secrets.token_hex(12)}.csv"
     size = 0
     try:

@@ -70,18 +70,19 @@ async def test_preview_describes_the_file(service: Served, http: aiohttp.ClientS
     assert body["expires_at"].endswith("Z")
 
 
-@pytest.mark.parametrize(("content", "name", "kind", "status"), [
-    (b"PK\x03\x04" + b"\x00" * 200, "leads.csv", "text/csv", 400),   # a workbook named .csv
-    (b"", "leads.csv", "text/csv", 400),
-    (b"email\nada@acme.com\n", "photo.png", "image/png", 415),
-    (b"email\nada@acme.com\n", "leads.json", "application/json", 415),
+@pytest.mark.parametrize(("content", "name", "kind", "status", "said"), [
+    (b"PK\x03\x04" + b"\x00" * 200, "leads.csv", "text/csv", 400, ""),  # a workbook named .csv
+    (b"", "leads.csv", "text/csv", 400, "leads.csv is empty"),
+    (b"email\nada@acme.com\n", "photo.png", "image/png", 415, "photo.png is not a CSV file"),
+    (b"email\nada@acme.com\n", "leads.json", "application/json", 415, "leads.json is a JSON file"),
+    (b"%PDF-1.7", "leads.pdf", "application/pdf", 415, "leads.pdf is a PDF: save it as CSV"),
 ])
 async def test_preview_refuses_what_is_not_a_csv(service: Served, http: aiohttp.ClientSession,
                                                  content: bytes, name: str, kind: str,
-                                                 status: int) -> None:
+                                                 status: int, said: str) -> None:
     kept = set((service.data_dir / "uploads").glob("*"))
     got, body = await preview(http, service, content, name=name, kind=kind)
-    assert got == status and body["error"]
+    assert got == status and body["error"].startswith(said) and "application/" not in body["error"]
     assert set((service.data_dir / "uploads").glob("*")) == kept  # nothing of it kept
 
 

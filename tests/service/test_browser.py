@@ -99,8 +99,22 @@ async def test_an_import_from_the_page(browser: Browser, service: Served, sandbo
     website = page.get_by_label("Lead field for column Website")
     assert await website.input_value() == "companyUrl"  # bulkio's own mapping, prefilled
     await website.select_option("")  # changed: not imported
+    assert await website.locator("option:checked").inner_text() == "(not imported)"
+    summary = page.locator("#summary")
+    await expect(summary).to_have_text("Choose the client to import into.")  # none chosen for you
     await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
         "Client", exact=True).select_option("acme-corp")
+    said = re.compile(
+        r"^2,000 rows → Acme Corp \(acme-corp\): ([0-9,]+) to send, ([0-9]+) repeat an email "
+        r"already in the file \(skipped\), ([0-9]+) will be rejected; emails the client already "
+        r"has are skipped\.$")
+    await expect(summary).to_have_text(said)
+    match = said.match(await summary.inner_text())
+    assert match is not None
+    to_send, repeated, rejected = (int(g.replace(",", "")) for g in match.groups())
+    await page.get_by_text("Why rows will be rejected").click()
+    await expect(page.locator("#summary-reasons li").first).to_contain_text("invalid email")
+    await page.get_by_text("Technical details: what will be sent").click()
     await expect(page.locator("#payloads")).to_contain_text("linda.white.0@cyberdyne.ai")
     # the answer to the latest mapping (an earlier answer may come first, never last)
     await expect(page.locator("#payloads")).not_to_contain_text("www.cyberdyne.ai")
@@ -116,6 +130,9 @@ async def test_an_import_from_the_page(browser: Browser, service: Served, sandbo
         k: report[k] for k in ("created_count", "skipped_count", "total_rows")}
     # bad data apart from rows that could not be sent, as the report counts them
     assert shown["rejected_count"] == report["failed_count"] > 0
+    # the summary before Start said what happened (a client with none of these emails)
+    assert (to_send, repeated, rejected) == (report["created_count"], report["skipped_count"],
+                                             report["failed_count"])
     assert shown["send_failed_count"] == 0
     stored = server_emails(sandbox)
     assert set(stored) == expected_sample_emails() and report["created_count"] == len(stored)
@@ -137,6 +154,7 @@ async def test_an_import_from_the_page(browser: Browser, service: Served, sandbo
     await page.get_by_role("heading", name="Export leads").wait_for()
     await shot(page, "export-1280")
     await page.get_by_role("link", name="Purge").click()
+    await page.locator("#purge-client").select_option("acme-corp")
     await page.get_by_role("button", name="Count its leads first").click()
     await expect(page.locator("#purge-plan")).to_contain_text("leads")
     await shot(page, "purge-1280")
@@ -333,3 +351,37 @@ async def test_the_service_restarting_under_a_watching_page(
     finally:
         await stop_service(again)
     assert all("status of 401" in p for p in problems), problems
+
+
+async def test_files_that_cannot_give_leads_are_stopped_and_no_email_is_a_checkbox(
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    start = page.get_by_role("button", name="Start the import")
+    for name, body, said in (
+            ("header-only.csv", "email,first\n", "This file has a header but no rows"),
+            ("no-email.csv", "first,last\nAda,Lovelace\n", "No column of this file holds email")):
+        (tmp_path / name).write_text(body)
+        await page.set_input_files("#file", str(tmp_path / name))
+        await page.get_by_role("heading", name=f"Preview: {name}").wait_for()
+        await expect(page.locator("#preview-stop")).to_contain_text(said)
+        await expect(start).to_be_hidden()
+    source = tmp_path / "some-without.csv"
+    source.write_text("email,first,last\nada@example.org,Ada,Lovelace\n,Grace,Hopper\n"
+                      "alan@example.org,Alan,Turing\n")
+    await page.set_input_files("#file", str(source))
+    await page.get_by_role("heading", name="Preview: some-without.csv").wait_for()
+    await page.locator("#client").select_option("acme-corp")
+    summary = page.locator("#summary")
+    await expect(summary).to_contain_text("2 to send, 1 will be rejected")
+    await page.get_by_text("Why rows will be rejected").click()
+    await expect(page.locator("#summary-reasons")).to_have_text(
+        "row 2: no email (tick “Import rows without an email” to import such rows)")
+    await page.get_by_label("Import rows without an email too").check()
+    await expect(summary).to_contain_text("3 rows → Acme Corp (acme-corp): 3 to send;")
+    await start.click()
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
+    await expect(page.locator("[data-count=created_count]")).to_have_text("3")
+    names = sandbox.state.store.db.execute(
+        "SELECT json_extract(data, '$.firstName') FROM leads WHERE client_id = 'acme-corp'")
+    assert sorted(r[0] for r in names) == ["Ada", "Alan", "Grace"]
+    assert problems == []

@@ -2,8 +2,12 @@
 // with the session cookie; every state-changing call carries the CSRF token.
 "use strict";
 
-const FIELDS = ["email", "firstName", "lastName", "fullName", "companyName", "companyDomain",
-  "companyUrl", "title", "phoneNumber", "linkedinUrl", "city", "country", "industry", "notes"];
+// Lead fields as people call them; the API's name is shown beside, as a hint.
+const FIELDS = { email: "Email", firstName: "First name", lastName: "Last name",
+  fullName: "Full name", companyName: "Company name", companyDomain: "Company domain",
+  companyUrl: "Company website", title: "Job title", phoneNumber: "Phone",
+  linkedinUrl: "LinkedIn profile", city: "City (kept in notes)",
+  country: "Country (kept in notes)", industry: "Industry (kept in notes)", notes: "Notes" };
 const state = { csrf: null, quota: null, preview: null, events: null, timer: null,
   away: false, jobsAt: null };
 const $ = (id) => document.getElementById(id);
@@ -29,6 +33,7 @@ async function api(method, path, body) {
   return answer;
 }
 
+const n = (value) => Number(value || 0).toLocaleString();
 function text(el, value) { el.textContent = value == null ? "" : String(value); return el; }
 function make(tag, value, attrs) {
   const el = text(document.createElement(tag), value);
@@ -130,7 +135,8 @@ async function fillClients(ids, withAll) {
       const select = $(id);
       const chosen = select.value;
       select.replaceChildren();
-      if (withAll) select.append(make("option", "every client", { value: "" }));
+      // no client is chosen for the user: the import's asks for one
+      select.append(make("option", withAll ? "every client" : "Choose a client…", { value: "" }));
       for (const c of clients) select.append(make("option", `${c.name} (${c.slug})`, { value: c.slug }));
       if (chosen) select.value = chosen;
     }

@@ -23,11 +23,23 @@ drop.addEventListener("drop", (e) => {
 });
 drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
 
+// A file that cannot give a lead is stopped here, before anything starts.
+function stopReason(p) {
+  if (p.row_count === 0) return "This file has a header but no rows: there is nothing to import.";
+  if (!p.auto_detected_identifiers.email_columns.length) {
+    return "No column of this file holds email addresses. LeadGenius finds each lead by its " +
+      "email: add an email column to the file and upload it again.";
+  }
+  return "";
+}
+
 function renderPreview(p) {
   text($("preview-name"), p.file_name);
-  text($("preview-facts"), `${p.row_count.toLocaleString()} rows; read as ${p.read_as}. ` +
-    `Email columns: ${p.auto_detected_identifiers.email_columns.join(", ") || "none found"}; ` +
-    `phone columns: ${p.auto_detected_identifiers.phone_columns.join(", ") || "none found"}.`);
+  text($("preview-facts"), `${p.row_count.toLocaleString()} rows, read as ${p.read_as}. ` +
+    `Email column: ${p.auto_detected_identifiers.email_columns.join(", ") || "none found"}.`);
+  const stopped = stopReason(p);
+  text($("preview-stop"), stopped);
+  $("start-form").hidden = $("columns").hidden = Boolean(stopped);
   const ids = new Set([...p.auto_detected_identifiers.email_columns,
     ...p.auto_detected_identifiers.phone_columns]);
   const table = $("preview-table");
@@ -55,10 +67,11 @@ function renderPreview(p) {
     const select = make("select", null, { "aria-label": `Lead field for column ${h}`,
       "data-column": h });
     select.append(make("option", "(not imported)", { value: "" }));
-    for (const f of FIELDS) select.append(make("option", f, { value: f }));
+    for (const [f, label] of Object.entries(FIELDS)) select.append(make("option", label, { value: f }));
     select.value = p.suggested_mappings[h] || "";
-    select.addEventListener("change", refreshPayloads);
-    tr.insertCell().append(select);
+    const hint = make("small", select.value, { class: "hint" });
+    select.addEventListener("change", () => { text(hint, select.value); refreshPayloads(); });
+    tr.insertCell().append(select, " ", hint);
     text(tr.insertCell(), (p.sample_rows[0] || [])[i]);
   });
   const primary = $("primary");
@@ -77,7 +90,8 @@ function startBody() {
   }
   return { file_id: state.preview.file_id, client: $("client").value,
     primary_identifier: { column: $("primary").value, kind: "email" },
-    field_mappings: fields, on_duplicate: $("on-duplicate").value };
+    field_mappings: fields, on_duplicate: $("on-duplicate").value,
+    allow_no_email: $("allow-no-email").checked };
 }
 
 let refreshing = null;
@@ -94,9 +108,38 @@ function refreshPayloads() {
         .concat(notices).join("\n");
     } catch (e) { shown = e.message; }
     if (asked === sampleAsked) text($("payloads"), shown);
+    await refreshSummary(asked);
   }, 200);
 }
-$("client").addEventListener("change", refreshPayloads);
+for (const id of ["client", "on-duplicate", "allow-no-email"]) $(id).addEventListener("change", refreshPayloads);
+
+const ON_DUPLICATE = { skip: "emails the client already has are skipped",
+  update: "leads the client already has are updated (empty cells never overwrite)",
+  create: "a second lead is created for emails the client already has" };
+
+// The summary before Start: the whole file read as the import would, nothing sent.
+async function refreshSummary(asked) {
+  const client = $("client");
+  if (!client.value) {
+    text($("summary"), "Choose the client to import into.");
+    $("summary-why").hidden = true;
+    return;
+  }
+  let s;
+  try {
+    s = await api("POST", "/leads/import/summary", startBody());
+  } catch (e) { if (asked === sampleAsked) text($("summary"), e.message); return; }
+  if (asked !== sampleAsked) return;  // an answer to an older choice
+  const name = client.selectedOptions[0].textContent;
+  const parts = [`${n(s.rows)} rows → ${name}: ${n(s.to_send)} to send`];
+  if (s.repeated_in_file) parts.push(`${n(s.repeated_in_file)} repeat an email already in the file (skipped)`);
+  if (s.rejected) parts.push(`${n(s.rejected)} will be rejected`);
+  text($("summary"), `${parts.join(", ")}; ${ON_DUPLICATE[$("on-duplicate").value]}.`);
+  const why = $("summary-why");
+  why.hidden = !s.rejected;
+  const list = $("summary-reasons");
+  list.replaceChildren(...s.rejections.map((r) => make("li", `row ${r.row}: ${r.reason}`)));
+}
 
 $("start-form").addEventListener("submit", async (event) => {
   event.preventDefault();

@@ -4,7 +4,6 @@
 
 const STATUS_WORDS = { queued: "Waiting", in_progress: "Running", completed: "Done",
   failed: "Failed", cancelled: "Cancelled" };
-const n = (value) => Number(value || 0).toLocaleString();
 
 function countsOf(job) {
   if (job.kind === "import") {
