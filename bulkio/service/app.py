@@ -132,6 +132,7 @@ def create_app(service: Service) -> web.Application:
         ("GET", "/leads/import/jobs/{job_id}", imports.get_import),
         ("POST", "/leads/import/jobs/{job_id}/cancel", imports.cancel),
         ("POST", "/leads/import/jobs/{job_id}/resume", imports.resume),
+        ("POST", "/leads/import/jobs/{job_id}/undo", imports.undo),
         ("GET", "/leads/import/jobs/{job_id}/rejects", imports.rejects),
         ("POST", "/exports", jobs_routes.start_export),
         ("GET", "/exports/{job_id}/download", jobs_routes.download),

@@ -137,6 +137,28 @@ async def resume(request: web.Request) -> web.Response:
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
 
+async def undo(request: web.Request) -> web.Response:
+    """Delete exactly the leads an ended import created, as a job of its own; the client's
+    slug typed in `confirm`, as a purge asks."""
+    service = request.app[SERVICE]
+    job_id = request.match_info["job_id"]
+    job = service.store.job(job_id)
+    if job is None or job["kind"] != "import":
+        return problem(404, "import job not found")
+    if not job["status"].ended:
+        return problem(409, "the import is still running: cancel it first, then undo it")
+    if job["files_deleted"]:
+        return problem(410, gone(service.keep_days))
+    body = await json_body(request)
+    slug = job["request"]["client"]
+    if body.get("confirm") != slug:
+        raise BadRequest(f"type the client's name as LeadGenius knows it ({slug}) to confirm")
+    undo_id = service.store.create_job("undo", job["file_name"], {
+        "of": job_id, "client": slug, "via": via(request)}, {})
+    service.runner.submit(undo_id)
+    return reply(202, {"job_id": undo_id, "status": JobStatus.QUEUED})
+
+
 async def rejects(request: web.Request) -> web.StreamResponse:
     service = request.app[SERVICE]
     job_id = request.match_info["job_id"]

@@ -103,7 +103,8 @@ async def get_job(request: web.Request) -> web.Response:
     job = service.store.job(request.match_info["job_id"])
     if job is None:
         return problem(404, "job not found")
-    return reply(200, job_view(job, service.runner.snapshot(job["job_id"])))
+    return reply(200, job_view(job, service.runner.snapshot(job["job_id"]),
+                               service.store.undo_of(job["job_id"])))
 
 
 async def list_jobs(request: web.Request) -> web.Response:

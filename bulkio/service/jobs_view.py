@@ -19,8 +19,10 @@ def iso(moment: float | None) -> str | None:
     return None if moment is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
 
 
-def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]:
-    """Any job (import, export, purge): status, times, counts (live while it runs)."""
+def job_view(job: dict[str, Any], live: dict[str, Any] | None,
+             undo: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Any job (import, export, purge, undo): status, times, counts (live while it runs);
+    an import's undo job, when it has one."""
     counts = dict(job["counts"])
     progress: dict[str, Any] = {}
     if live is not None and job["status"] == JobStatus.IN_PROGRESS:
@@ -39,6 +41,13 @@ def job_view(job: dict[str, Any], live: dict[str, Any] | None) -> dict[str, Any]
             **counts, "message": job["message"], "request": _public(job)}
     if progress:
         view["progress"] = progress
+    if job["kind"] == "import":
+        view["can_undo"] = job["status"].ended and not job["files_deleted"] and (
+            undo is None or undo["status"] in RESUMABLE)
+        if undo is not None:
+            view["undo"] = {"job_id": undo["job_id"], "status": undo["status"]}
+    if job["kind"] == "undo":
+        view["of"] = job["request"].get("of")
     if job["files_deleted"]:
         view["files_deleted"] = True  # --keep-days: the counts stay, the files went
     elif job["kind"] == "export" and job["status"] == JobStatus.COMPLETED:

@@ -18,10 +18,12 @@ import orjson
 
 from ..api import export_leads, import_leads, purge_client
 from ..errors import BulkioError, Interrupted
+from ..leadgenius.client import open_client
 from ..leadgenius.settings import Settings
 from ..models import ImportProgress
 from ..ops.exports.job import ExportOptions
 from ..ops.imports.job import ImportOptions
+from ..ops.imports.undo import undo_import
 from ..ops.purge.job import PurgeOptions
 from .paths import without_paths
 from .retention import job_dir
@@ -208,6 +210,12 @@ class Runner:
             report_e = await export_leads(options_e.out, settings=self.settings,
                                           options=options_e)
             return report_e.as_dict(), True
+        if job["kind"] == "undo":
+            undone = request["of"]
+            async with open_client(self.settings) as api:
+                report_u = await undo_import(api, self.job_dir(undone) / "bulkio" / "journal.db",
+                                             f"undo of import {undone}")
+            return report_u.as_dict(), report_u.ok
         options_p = PurgeOptions(resume=resume, job_dir=bulkio_dir)
         report_p = await purge_client(request["client"], settings=self.settings,
                                       options=options_p)
@@ -250,6 +258,8 @@ def counts_of(job: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
         return import_counts(report, job["counts"].get("total_rows"))
     if job["kind"] == "export":
         return {"records": report.get("records", 0)}
+    if job["kind"] == "undo":
+        return {k: report.get(k, 0) for k in ("found", "deleted", "left", "updated_not_reverted")}
     return {k: report.get(k, 0) for k in ("found", "deleted", "remaining")}
 
 

@@ -138,6 +138,13 @@ class ServiceStore(JobDatabase):
                                "LIMIT ? OFFSET ?", [*args, limit, (page - 1) * limit]).fetchall()
         return [_job(r) for r in rows], total
 
+    def undo_of(self, job_id: str) -> dict[str, Any] | None:
+        """The latest undo job of an import, if any."""
+        row = self.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE kind = 'undo' AND "
+                              "json_extract(request, '$.of') = ? ORDER BY seq DESC LIMIT 1",
+                              (job_id,)).fetchone()
+        return _job(row) if row else None
+
     def ended_before(self, cutoff: float) -> list[str]:
         """Jobs that ended before `cutoff` and still have their files."""
         return [job_id for (job_id,) in self.db.execute(

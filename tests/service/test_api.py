@@ -258,3 +258,33 @@ async def test_a_downloaded_rejects_file_holds_no_live_formula(
                         headers=service.bearer()) as resp:
         rows = list(csv.DictReader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
     assert resp.status == 200 and [r["First Name"] for r in rows] == ["'" + f for f in formulas]
+
+
+async def test_undo_is_refused_while_running_and_without_the_slug(
+        sandbox: Sandbox, service: Served, http: aiohttp.ClientSession) -> None:
+    sandbox.config.latency_ms = (20, 40)
+    _, body = await preview(http, service)
+    _, started = await call(http, service, "POST", "/leads/import/start",
+                            json=start_body(body["file_id"]))
+    job_id = started["job_id"]
+    status, refused = await call(http, service, "POST", f"/leads/import/jobs/{job_id}/undo",
+                                 json={"confirm": "acme-corp"})
+    assert status == 409 and "still running" in refused["error"]
+    with anyio.fail_after(60):
+        await sandbox.state.when("POST /api/leads", 100).wait()
+    await call(http, service, "POST", f"/jobs/{job_id}/cancel")
+    await until_ended(http, service, job_id)
+    created = len(server_emails(sandbox))
+    status, refused = await call(http, service, "POST", f"/leads/import/jobs/{job_id}/undo",
+                                 json={"confirm": "acme"})
+    assert status == 400 and "acme-corp" in refused["error"]
+    status, undo = await call(http, service, "POST", f"/leads/import/jobs/{job_id}/undo",
+                              json={"confirm": "acme-corp"})
+    assert status == 202
+    done = await until_ended(http, service, undo["job_id"], path="/jobs/")
+    assert done["status"] == "completed", done["message"]
+    assert done["deleted"] == done["found"] == created > 0
+    assert not server_emails(sandbox)
+    status, _ = await call(http, service, "POST", "/leads/import/jobs/job_0000000000000000/undo",
+                           json={"confirm": "acme-corp"})
+    assert status == 404

@@ -385,3 +385,48 @@ async def test_files_that_cannot_give_leads_are_stopped_and_no_email_is_a_checkb
         "SELECT json_extract(data, '$.firstName') FROM leads WHERE client_id = 'acme-corp'")
     assert sorted(r[0] for r in names) == ["Ada", "Alan", "Grace"]
     assert problems == []
+
+
+async def test_undo_an_import_deletes_exactly_the_leads_it_created(
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+    """The client held 30 leads; the import updates 2 of them and creates 5; undone, the 5
+    are gone and the 30 are all there (the 2 keep their new values, as the page says)."""
+    store = sandbox.state.store
+    with store.bulk_load():
+        store.insert_lead_rows(fake_lead_rows(random.Random(3), sandbox.state.user, "acme-corp",
+                                              30, 5000))
+    before = {lead_id: email for lead_id, email in store.db.execute(
+        "SELECT id, json_extract(data, '$.email') FROM leads WHERE client_id = 'acme-corp'")}
+    known = sorted(before.values())[:2]
+    source = tmp_path / "mixed.csv"
+    source.write_text("email,first\n" + "".join(f"{e},Known\n" for e in known)
+                      + "".join(f"new{i}@example.org,New\n" for i in range(5)))
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await page.set_input_files("#file", str(source))
+    await page.get_by_role("heading", name="Preview: mixed.csv").wait_for()
+    await page.locator("#client").select_option("acme-corp")
+    await page.locator("#on-duplicate").select_option("update")
+    await page.get_by_role("button", name="Start the import").click()
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
+    import_url = page.url
+    await expect(page.locator("#undo-what")).to_have_text(
+        "Undo deletes the 5 leads this import created in acme-corp, and no other lead. Leads it "
+        "updated (2) keep their new values: their old ones were never kept.")
+    await page.get_by_label("Type acme-corp to confirm").fill("acme")
+    await page.get_by_role("button", name="Undo the import").click()
+    await expect(page.locator("#undo-error")).to_contain_text("type acme-corp")
+    assert server_emails(sandbox).total() == 35  # nothing sent for a wrong confirmation
+    await page.get_by_label("Type acme-corp to confirm").fill("acme-corp")
+    await page.get_by_role("button", name="Undo the import").click()
+    await expect(page.locator("#job-title")).to_have_text(
+        "Undo of the import of mixed.csv into acme-corp")
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
+    await expect(page.locator("[data-count=deleted]")).to_have_text("5")
+    after = {lead_id: email for lead_id, email in store.db.execute(
+        "SELECT id, json_extract(data, '$.email') FROM leads WHERE client_id = 'acme-corp'")}
+    assert after == before  # every lead it did not create, and none it did
+    await page.goto(import_url)
+    await expect(page.locator("#undo-done")).to_have_text(
+        "This import has an undo (Done): see it.")
+    await expect(page.get_by_role("button", name="Undo the import")).to_be_hidden()
+    assert problems == []

@@ -12,12 +12,14 @@ function countsOf(job) {
       `${n(job.failed_count)} rejected or failed`;
   }
   if (job.kind === "export") return `${n(job.records)} leads exported`;
+  if (job.kind === "undo") return `${n(job.deleted)} of ${n(job.found)} leads deleted`;
   return `${n(job.deleted)} of ${n(job.found)} leads deleted`;
 }
 
 function titleOf(job) {
   const client = (job.request && job.request.client) || "every client";
   if (job.kind === "import") return `Import of ${job.file_name} into ${client}`;
+  if (job.kind === "undo") return `Undo of the import of ${job.file_name} into ${client}`;
   if (job.kind === "export") {
     const which = { enrich: "enrich leads", source: "source leads", all: "leads" }[job.request.kind];
     return `Export of the ${which || "leads"} of ${client}`;
@@ -76,7 +78,8 @@ const COUNT_LABELS = { total_rows: "Rows in the file", rows_done: "Rows done",
   created_count: "Created", updated_count: "Updated", skipped_count: "Skipped (already there)",
   rejected_count: "Rejected (bad data)", send_failed_count: "Failed (could not be sent)",
   remaining_count: "Not done yet", records: "Leads exported", found: "Leads found",
-  deleted: "Deleted", remaining: "Left in the client" };
+  deleted: "Deleted", remaining: "Left in the client", left: "Still there",
+  updated_not_reverted: "Updated (not reverted)" };
 
 function renderJob(job) {
   text($("job-title"), titleOf(job));
@@ -92,6 +95,7 @@ function renderJob(job) {
     counts.append(div);
   }
   renderProgress(job);
+  renderUndo(job);
   $("cancel-job").hidden = !job.can_cancel;
   $("resume-job").hidden = !job.can_resume;
   const downloads = $("downloads");
@@ -102,6 +106,41 @@ function renderJob(job) {
       { href: d.url, class: "button" }), " ");
   }
 }
+
+// Undo an import: exactly the leads it created, with the client's slug typed, as a purge asks.
+function renderUndo(job) {
+  const client = job.request && job.request.client;
+  $("undo").hidden = !job.can_undo && !job.undo;
+  $("undo-form").hidden = !job.can_undo;
+  text($("undo-what"), `Undo deletes the ${n(job.created_count)} leads this import created in ` +
+    `${client}, and no other lead. Leads it updated (${n(job.updated_count)}) keep their new ` +
+    "values: their old ones were never kept.");
+  text($("undo-confirm-label"), `Type ${client} to confirm`);
+  $("undo-form").dataset.client = client || "";
+  const done = $("undo-done");
+  done.replaceChildren();
+  if (job.undo) {
+    done.append(`This import has an undo (${STATUS_WORDS[job.undo.status] || job.undo.status}): `,
+      make("a", "see it", { href: `#/jobs/${job.undo.job_id}` }), ".");
+  }
+}
+
+$("undo-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = $("undo-form");
+  const typed = $("undo-confirm").value.trim();
+  if (typed !== form.dataset.client) {
+    text($("undo-error"), `That is not the client's name as LeadGenius knows it: type ${form.dataset.client}.`);
+    return;
+  }
+  text($("undo-error"), "");
+  const importId = location.hash.split("/").pop();
+  try {
+    const undo = await api("POST", `/leads/import/jobs/${importId}/undo`, { confirm: typed });
+    $("undo-confirm").value = "";
+    location.hash = `#/jobs/${undo.job_id}`;
+  } catch (e) { text($("undo-error"), e.message); }
+});
 
 // "about 3 min": an estimate, said as one
 function duration(seconds) {
