@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..store.files import atomic_write, private_dir, private_file
 from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client, via
-from .jobs_view import errors_page, import_view
+from .jobs_view import errors_page, import_view, rejects_as_uploaded
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
 from .payloads import summary as import_summary
@@ -74,7 +74,8 @@ async def start_import(request: web.Request) -> web.Response:
                       "field_mappings": body.get("field_mappings"),
                       "alias_mappings": body.get("alias_mappings") or {},
                       "notes_columns": plan.notes_columns, "notices": plan.notices,
-                      "allow_no_email": plan.allow_no_email, "via": via(request)}
+                      "allow_no_email": plan.allow_no_email, "via": via(request),
+                      "encoding": kept.get("encoding", "utf-8"), "bom": kept.get("bom", False)}
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
     job_dir = service.runner.job_dir(job_id)
@@ -168,8 +169,13 @@ async def rejects(request: web.Request) -> web.StreamResponse:
         return problem(410, gone(service.keep_days))
     if job is None or not path.exists():
         return problem(404, "no rejected rows for this job")
-    return web.FileResponse(path, headers={
-        "Content-Type": "text/csv; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{job_id}-rejects.csv"'})
+    request_record = job["request"]
+    body, charset = await anyio.to_thread.run_sync(
+        rejects_as_uploaded, path, request_record.get("encoding") or "utf-8",
+        bool(request_record.get("bom")))
+    stem = Path(job["file_name"] or "import").stem
+    return web.Response(body=body, headers={
+        "Content-Type": f"text/csv; charset={charset}",
+        "Content-Disposition": f'attachment; filename="{stem}-rejects.csv"'})
 
 

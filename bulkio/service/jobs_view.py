@@ -4,7 +4,9 @@ time."""
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -116,3 +118,31 @@ def errors_page(job_dir: Path, job: dict[str, Any], page: int, limit: int
                             "value": record.get(column, "") if column else ""})
             total += 1
     return out, total
+
+
+def rejects_as_uploaded(path: Path, codec: str, bom: bool) -> tuple[bytes, str]:
+    """The rejects file as the upload was: its encoding (with a byte order mark when it had
+    one, so Excel reads it right) and separator, each reason in the page's words. A cell the
+    upload's encoding cannot hold (a reason's own characters) makes it UTF-8 with a BOM.
+    (the bytes, their charset)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        delimiter = rejects_delimiter(f.readline())
+        f.seek(0)
+        rows = list(csv.reader(f, delimiter=delimiter))
+    for row in rows[1:]:
+        if len(row) > 1:
+            row[1] = plain(row[1]) or ""
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    text = out.getvalue()
+    try:
+        body = text.encode(codec)
+    except (UnicodeEncodeError, LookupError):
+        codec, bom, body = "utf-8", True, text.encode("utf-8")
+    if bom:
+        body = BOM.get(codecs.lookup(codec).name, b"") + body
+    return body, codecs.lookup(codec).name
+
+
+BOM = {"utf-8": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE,
+       "utf-16-be": codecs.BOM_UTF16_BE}

@@ -10,6 +10,7 @@ at once, never kept. A file that is not CSV text is 415 (by its declared type or
 
 from __future__ import annotations
 
+import codecs
 import re
 import secrets
 import time
@@ -53,6 +54,8 @@ class Preview:
     suggested: dict[str, str | None]  # column -> LeadGenius field (bulkio's auto-mapping)
     read_as: str
     expires_at: float
+    encoding: str = "utf-8"  # the file's codec, and whether it began with a byte order mark:
+    bom: bool = False        # its rejects are given back the same way, for Excel
 
     def answer(self) -> dict[str, Any]:
         return {"file_id": self.file_id, "file_name": self.file_name, "headers": self.headers,
@@ -60,8 +63,10 @@ class Preview:
                 "auto_detected_identifiers": {"email_columns": self.email_columns,
                                               "phone_columns": self.phone_columns},
                 "expires_at": iso(self.expires_at), "suggested_mappings": self.suggested,
-                "read_as": self.read_as}
+                "read_as": self.read_as, "encoding": self.encoding, "bom": self.bom}
 
+
+BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 #: what a declared type is, in words (the type itself means little to most people)
 TYPE_WORDS = {
@@ -130,8 +135,11 @@ def describe(path: Path, name: str) -> Preview:
                 if len(samples) < SAMPLE_ROWS and isinstance(record.raw, list):
                     samples.append(record.raw)
         read_as = reader.describe()
+        codec = getattr(getattr(reader, "encoding", None), "codec", "utf-8")
     finally:
         source.close()
+    with path.open("rb") as raw:
+        bom = raw.read(4).startswith(BOMS)
     suggested = {h: auto_field(h) for h in headers}
     emails = [h for i, h in enumerate(headers)
               if suggested[h] == "email" or _mostly(samples, i, EMAILISH)]
@@ -140,7 +148,8 @@ def describe(path: Path, name: str) -> Preview:
     return Preview(file_id="preview_" + secrets.token_hex(8), file_name=name, path=path,
                    headers=headers, sample_rows=samples, row_count=count, email_columns=emails,
                    phone_columns=[p for p in phones if p not in emails], suggested=suggested,
-                   read_as=read_as, expires_at=time.time() + PREVIEW_TTL_S)
+                   read_as=read_as, expires_at=time.time() + PREVIEW_TTL_S, encoding=codec,
+                   bom=bom)
 
 
 def _mostly(rows: list[list[str]], index: int, pattern: re.Pattern[str]) -> bool:

@@ -238,22 +238,40 @@ async def start_import(page: Page, path: Path, client: str = "acme-corp") -> str
     return page.url.rsplit("/", 1)[1]
 
 
-@pytest.mark.parametrize("separator", [";", "\t"], ids=["semicolons", "tabs"])
+@pytest.mark.parametrize(("separator", "encoding"), [(";", "utf-8-sig"), ("\t", "cp1252")],
+                         ids=["semicolons, UTF-8 with a BOM", "tabs, Windows-1252"])
 async def test_row_errors_of_a_file_not_separated_by_commas(
-        browser: Browser, service: Served, tmp_path: Path, separator: str) -> None:
+        browser: Browser, service: Served, tmp_path: Path, separator: str, encoding: str) -> None:
     """The rejects file keeps the upload's separator; the errors table read it as commas and
-    showed blank rows."""
+    showed blank rows. Downloaded, it comes back as the upload was (encoding, BOM, separator),
+    so Excel opens it as it opened the upload."""
     source = tmp_path / "fr.csv"
     rows = [["Prénom", "Nom", "E-mail"], ["Zoé", "Martin", "zoe@exemple.fr"],
-            ["Luc", "Petit", "pas-un-email"], ["Inès", "Roux", "ines@exemple.fr"]]
-    source.write_text("".join(separator.join(r) + "\n" for r in rows), encoding="utf-8")
+            ["Loïc", "Petit", "pas-un-email"], ["Inès", "Roux", ""]]
+    source.write_text("".join(separator.join(r) + "\n" for r in rows), encoding=encoding)
     page, problems = await open_page(browser, service, 1280, tmp_path)
-    await start_import(page, source)
+    await page.set_input_files("#file", str(source))
+    await page.get_by_role("heading", name="Preview: fr.csv").wait_for()
+    await page.locator("#client").select_option("acme-corp")
+    await page.get_by_role("button", name="Start the import").click()
     await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
     first = page.locator("#errors-table tbody tr").first
     await expect(first.locator("td").nth(0)).to_have_text("2")
     await expect(first.locator("td").nth(1)).to_contain_text("invalid email")
     await expect(first.locator("td").nth(2)).to_have_text("pas-un-email")
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Download the rejected rows").click()
+    download = await info.value
+    assert download.suggested_filename == "fr-rejects.csv"
+    saved = tmp_path / "rejects.csv"
+    await download.save_as(saved)
+    raw = saved.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") == (encoding == "utf-8-sig")
+    lines = raw.decode(encoding).splitlines()
+    assert lines[0] == separator.join(["_row", "_error", "Prénom", "Nom", "E-mail"])
+    assert lines[1].startswith(separator.join(["2", "invalid email"]))
+    assert lines[2].startswith(separator.join(["3", "no email (tick “Import rows without an "
+                                               "email” to import such rows)", "Inès"]))
     assert problems == []
 
 
