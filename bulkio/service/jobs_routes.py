@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import anyio
 import orjson
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from ..leadgenius.client import open_client
 from ..ops.exports.job import plan_targets
-from .base import SERVICE, int_query, json_body, problem, reply, resolve_client, secured, via
+from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client, secured, via
 from .jobs_view import export_parts, job_view
 from .mappings import BadRequest
 from .retention import gone
@@ -103,8 +104,13 @@ async def get_job(request: web.Request) -> web.Response:
     job = service.store.job(request.match_info["job_id"])
     if job is None:
         return problem(404, "job not found")
-    return reply(200, job_view(job, service.runner.snapshot(job["job_id"]),
-                               service.store.undo_of(job["job_id"])))
+    return reply(200, view_of(service, job))
+
+
+def view_of(service: Service, job: dict[str, Any]) -> dict[str, Any]:
+    """A job as every route shows it: live counts while it runs, an import's undo."""
+    undo = service.store.undo_of(job["job_id"]) if job["kind"] == "import" else None
+    return job_view(job, service.runner.snapshot(job["job_id"]), undo)
 
 
 async def list_jobs(request: web.Request) -> web.Response:
@@ -112,7 +118,7 @@ async def list_jobs(request: web.Request) -> web.Response:
     page_no = int_query(request, "page", 1, 1_000_000)
     limit = int_query(request, "limit", 25, 100)
     jobs, total = service.store.jobs(page_no, limit)
-    return reply(200, {"jobs": [job_view(j, service.runner.snapshot(j["job_id"])) for j in jobs],
+    return reply(200, {"jobs": [view_of(service, j) for j in jobs],
                        "total": total, "page": page_no, "limit": limit})
 
 
@@ -133,7 +139,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         changed = service.changed.setdefault(job_id, asyncio.Event())
         job = service.store.job(job_id)
         assert job is not None
-        view = job_view(job, service.runner.snapshot(job_id))
+        view = view_of(service, job)
         try:
             await response.write(b"event: state\ndata: " + orjson.dumps(view) + b"\n\n")
         except ConnectionError:  # the page went away: nothing to do
