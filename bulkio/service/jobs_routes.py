@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
+import csv
+import io
+import itertools
 import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -37,9 +43,12 @@ async def start_export(request: web.Request) -> web.Response:
     if fields is not None and (not isinstance(fields, list)
                                or not all(isinstance(f, str) for f in fields)):
         raise BadRequest("fields must be a list of field names")
+    separator = str(body.get("separator") or ",")
+    if separator not in SEPARATORS:
+        raise BadRequest("separator is , or ;")
     job_id = service.store.create_job("export", None, {
         "kind": kind, "client": client, "fields": fields, "format": fmt,
-        "via": via(request)}, {})
+        "separator": separator, "bom": body.get("bom") is True, "via": via(request)}, {})
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
@@ -65,8 +74,42 @@ async def download(request: web.Request) -> web.StreamResponse:
     day = time.strftime("%Y-%m-%d", time.localtime(job["completed_at"] or job["created_at"]))
     client = job["request"].get("client") or "all-clients"
     fmt = job["request"].get("format", "ndjson")
-    return web.FileResponse(path, headers={
-        "Content-Disposition": f'attachment; filename="{client}-{kind}-{day}.{fmt}"'})
+    headers = {"Content-Disposition": f'attachment; filename="{client}-{kind}-{day}.{fmt}"'}
+    separator, bom = job["request"].get("separator", ","), job["request"].get("bom", False)
+    if fmt != "csv" or (separator == "," and not bom):
+        return web.FileResponse(path, headers=headers)
+    # for a spreadsheet: its separator, and a byte order mark so Excel reads UTF-8
+    response = web.StreamResponse(headers={**headers, "Content-Type": "text/csv; charset=utf-8"})
+    await response.prepare(request)
+    async for chunk in for_spreadsheet(path, separator, bom):
+        await response.write(chunk)
+    await response.write_eof()
+    return response
+
+
+SEPARATORS = (",", ";")
+
+
+async def for_spreadsheet(path: Path, separator: str, bom: bool) -> AsyncIterator[bytes]:
+    """An export's CSV (comma-separated UTF-8) with another separator and a BOM, a few
+    thousand rows at a time, read in a worker thread (an export can be large)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = csv.reader(f)
+        first = True
+        while True:
+            chunk = await anyio.to_thread.run_sync(_rewritten, rows, separator)
+            if not chunk:
+                return
+            yield (codecs.BOM_UTF8 if bom and first else b"") + chunk
+            first = False
+
+
+def _rewritten(rows: Iterator[list[str]], separator: str, most: int = 5000) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
+    for row in itertools.islice(rows, most):
+        writer.writerow(row)
+    return out.getvalue().encode()
 
 
 async def start_purge(request: web.Request) -> web.Response:

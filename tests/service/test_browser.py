@@ -291,6 +291,9 @@ async def test_an_export_of_both_kinds_offers_both_files(
     form = page.get_by_role("region", name="Export leads")
     await form.get_by_label("Leads", exact=True).select_option("all")
     await form.get_by_label("Client", exact=True).select_option("acme-corp")
+    await form.get_by_label("Email", exact=True).check()
+    await form.get_by_label("Last name", exact=True).check()
+    await form.get_by_label("File", exact=True).select_option("csv;")
     await page.get_by_role("button", name="Start the export").click()
     await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
     for kind, count in (("enrich", 30), ("source", 12)):
@@ -300,8 +303,10 @@ async def test_an_export_of_both_kinds_offers_both_files(
         assert download.suggested_filename.startswith(f"acme-corp-{kind}-")
         saved = tmp_path / download.suggested_filename
         await download.save_as(saved)
+        assert saved.read_bytes().startswith(b"\xef\xbb\xbfemail;lastName\r\n")  # for Excel
         with saved.open(encoding="utf-8-sig", newline="") as f:
-            assert len(list(csv.DictReader(f))) == count
+            rows = list(csv.DictReader(f, delimiter=";"))
+        assert len(rows) == count and all("@" in r["email"] for r in rows)
     assert problems == []
 
 
