@@ -94,7 +94,9 @@ def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool
 def _public(job: dict[str, Any]) -> dict[str, Any]:
     request = job["request"]
     return {k: request.get(k) for k in ("client", "kind", "format", "fields", "on_duplicate",
-                                        "via") if request.get(k) is not None}
+                                        "via", "primary_identifier", "field_mappings",
+                                        "allow_no_email", "separator")
+            if request.get(k) is not None}
 
 
 def errors_page(job_dir: Path, job: dict[str, Any], page: int, limit: int

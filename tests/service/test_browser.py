@@ -181,6 +181,15 @@ async def test_cancel_a_job_then_resume_it(browser: Browser, service: Served,
     assert len(server_emails(sandbox)) < 1901
     await expect(page.locator("[data-count=remaining_count]")).not_to_have_text("0")
     await expect(page.locator("[data-count=total_rows]")).to_have_text("2,000")  # was lost
+    await expect(page.locator("#job-outcome")).to_have_text(re.compile(
+        r"^[\d,]+ rows were done before it stopped \([\d,]+ created, 0 updated\); [\d,]+ "
+        r"were not\. Resume continues where it stopped: no lead is sent twice\.$"))
+    await page.get_by_text("How it ran").click()
+    how = page.locator("#job-how-list")
+    for said in ("Started fromthis page", "Fileleads.csv", "Clientacme-corp",
+                 "An email the client hadskipped the row", "Rows without an emailrejected",
+                 "Email columnE-mail"):
+        await expect(how).to_contain_text(said)
     await page.get_by_role("link", name="Jobs").click()
     await expect(page.locator("#jobs-table tbody tr").first).to_contain_text("of 2,000 rows")
     await page.get_by_role("link", name="Import of leads.csv into acme-corp").click()
@@ -325,6 +334,7 @@ async def test_a_running_job_shows_its_progress_and_a_readable_eta(
         r"^\d+% done · [\d,]+ rows a minute · about \d+ (s|min|h \d+ min) left$"), timeout=30_000)
     bar = page.get_by_role("progressbar", name="Rows done")
     await expect(bar).to_be_visible()
+    await expect(page.get_by_role("img", name="Rows done over time")).to_be_visible()
     assert float(await bar.get_attribute("value") or 0) > 0
     assert await bar.get_attribute("max") == "2000"
     await page.get_by_role("button", name="Cancel").click()

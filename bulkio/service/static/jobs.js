@@ -95,6 +95,9 @@ function renderJob(job) {
     counts.append(div);
   }
   renderProgress(job);
+  renderChart(job);
+  renderOutcome(job);
+  renderHow(job);
   renderUndo(job);
   $("cancel-job").hidden = !job.can_cancel;
   $("resume-job").hidden = !job.can_resume;
@@ -104,6 +107,63 @@ function renderJob(job) {
   for (const d of job.downloads || []) {
     downloads.append(make("a", several ? `Download the ${d.kind} leads` : "Download the export",
       { href: d.url, class: "button" }), " ");
+  }
+}
+
+// Rows done over time, from what this page has seen of the job (a line, drawn as it runs).
+function renderChart(job) {
+  const chart = $("job-chart");
+  // an <svg> has no `hidden` property: the attribute is set itself
+  if (job.kind !== "import" || !job.total_rows) { chart.toggleAttribute("hidden", true); return; }
+  const seen = state.seen || (state.seen = { id: null, points: [] });
+  if (seen.id !== job.job_id) { seen.id = job.job_id; seen.points = []; }
+  if (job.status === "in_progress") seen.points.push([Date.now(), job.rows_done || 0]);
+  chart.toggleAttribute("hidden", seen.points.length < 2);
+  if (seen.points.length < 2) return;
+  const [t0] = seen.points[0];
+  const span = Math.max(1, seen.points[seen.points.length - 1][0] - t0);
+  chart.querySelector("polyline").setAttribute("points", seen.points.map(([t, rows]) =>
+    `${((t - t0) / span * 300).toFixed(1)},${(58 - rows / job.total_rows * 56).toFixed(1)}`).join(" "));
+}
+
+// What a stopped import kept, and what Resume does.
+function renderOutcome(job) {
+  let said = "";
+  if (job.kind === "import" && ["cancelled", "failed"].includes(job.status)) {
+    said = `${n(job.rows_done)} rows were done before it stopped (${n(job.created_count)} ` +
+      `created, ${n(job.updated_count)} updated); ${n(job.remaining_count)} were not.`;
+    if (job.can_resume) said += " Resume continues where it stopped: no lead is sent twice.";
+  }
+  text($("job-outcome"), said);
+}
+
+const ON_DUPLICATE_DONE = { skip: "skipped the row", update: "updated the lead",
+  create: "created another lead" };
+
+// The file, client, mapping and options the job ran with.
+function renderHow(job) {
+  const r = job.request || {};
+  const facts = [["Started from", r.via === "page" ? "this page" : "the API"]];
+  if (job.file_name) facts.push(["File", job.file_name]);
+  facts.push(["Client", r.client || "every client"]);
+  if (job.kind === "import") {
+    facts.push(["Email column", (r.primary_identifier || {}).column || ""]);
+    facts.push(["An email the client had", ON_DUPLICATE_DONE[r.on_duplicate] || r.on_duplicate]);
+    facts.push(["Rows without an email", r.allow_no_email ? "imported" : "rejected"]);
+    const mapped = Object.entries(r.field_mappings || {});
+    facts.push(["Columns", mapped.length ? mapped.map(([c, f]) => `${c} → ${FIELDS[f] || f}`).join(", ")
+      : "mapped by bulkio from their names"]);
+  }
+  if (job.kind === "export") {
+    facts.push(["Fields", (r.fields || []).join(", ") || "every field"]);
+    facts.push(["File", r.format === "csv" ? `CSV separated by "${r.separator || ","}"` : "JSON lines"]);
+  }
+  const list = $("job-how-list");
+  list.replaceChildren();
+  for (const [k, v] of facts) {
+    const div = document.createElement("div");
+    div.append(make("dt", k), make("dd", v));
+    list.append(div);
   }
 }
 
