@@ -474,3 +474,49 @@ async def test_undo_an_import_deletes_exactly_the_leads_it_created(
         "This import has an undo (Done): see it.")
     await expect(page.get_by_role("button", name="Undo the import")).to_be_hidden()
     assert problems == []
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two CSS rgb() colours."""
+    def luminance(color: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", color)[:3]]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+VISIBLE_TAB_STOPS = """() => [...document.querySelectorAll(
+    'a[href], button, input, select, textarea, [tabindex]:not([tabindex="-1"])')]
+  .filter((el) => !el.disabled && el.tabIndex >= 0 && el.offsetParent !== null)
+  .map((el) => ({ id: el.id || el.textContent.trim(), w: el.getBoundingClientRect().width,
+                  h: el.getBoundingClientRect().height }))"""
+
+
+async def test_keyboard_and_screen_reader_basics(browser: Browser, service: Served,
+                                                 tmp_path: Path) -> None:
+    """Each view's heading takes the focus and names the page; the nav marks where one is;
+    the drop zone is one control that opens the file picker from the keyboard; every Tab
+    stop can be seen; the focus ring stands out 3:1 or more."""
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    for link, heading in (("Import", "Import leads from a CSV"), ("Jobs", "Jobs"),
+                          ("Export", "Export leads"), ("Purge", "Purge a client")):
+        await page.get_by_role("link", name=link, exact=True).click()
+        await expect(page.get_by_role("heading", name=heading)).to_be_focused()
+        assert await page.title() == f"{heading} · bulkio"
+        await expect(page.get_by_role("link", name=link, exact=True)).to_have_attribute(
+            "aria-current", "page")
+        stops = await page.evaluate(VISIBLE_TAB_STOPS)
+        assert all(s["w"] > 2 and s["h"] > 2 for s in stops), stops  # no hidden Tab stop
+    await page.get_by_role("link", name="Import", exact=True).click()
+    drop = page.get_by_role("button", name="Choose a CSV file, or drop one here")
+    await page.keyboard.press("Tab")
+    while not await drop.evaluate("el => el === document.activeElement"):
+        await page.keyboard.press("Tab")
+    ring = await drop.evaluate("el => getComputedStyle(el).outlineColor")
+    assert contrast(ring, "rgb(255, 255, 255)") >= 3
+    async with page.expect_file_chooser() as chooser:
+        await page.keyboard.press("Enter")
+    await (await chooser.value).set_files(str(SAMPLES / "leads.csv"))
+    await page.get_by_role("heading", name="Preview: leads.csv").wait_for()
+    assert problems == []

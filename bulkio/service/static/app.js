@@ -44,11 +44,22 @@ function make(tag, value, attrs) {
 // -- views ---------------------------------------------------------------------------------
 
 const VIEWS = ["login", "import", "jobs", "job", "export", "purge"];
+const NAV = { import: "#/import", jobs: "#/jobs", job: "#/jobs", export: "#/export", purge: "#/purge" };
+
+// One view at a time: its heading takes the focus (a screen reader says where it is), the
+// page's title names it, and the nav marks the current page.
 function show(name) {
   for (const view of VIEWS) $(`${view}-view`).hidden = view !== name;
   $("nav").hidden = name === "login";
   if (state.events) { state.events.close(); state.events = null; }
   clearTimeout(state.timer);
+  for (const link of $("nav").querySelectorAll("a")) {
+    if (link.getAttribute("href") === NAV[name]) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const heading = $(`${name}-view`).querySelector("h2");
+  document.title = `${heading.textContent} · bulkio`;
+  if (name !== "login") heading.focus({ preventScroll: false });
 }
 
 // -- the service away (stopped, restarting, the network): said, and tried again -------------

@@ -21,7 +21,11 @@ drop.addEventListener("drop", (e) => {
   drop.classList.remove("over");
   if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]);
 });
-drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") $("file").click(); });
+// The drop zone is the one control: a click or Enter/Space opens the file picker.
+drop.addEventListener("click", () => $("file").click());
+drop.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file").click(); }
+});
 
 // A file that cannot give a lead is stopped here, before anything starts.
 function stopReason(p) {
