@@ -34,8 +34,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "the token acts as your LeadGenius identity)")
     p.add_argument("--data-dir", type=Path, default=Path(".bulkio") / "service", metavar="DIR",
                    help="token, jobs and uploads (default: %(default)s)")
-    p.add_argument("--max-upload-mb", type=int, default=10, metavar="MB",
-                   help="largest CSV accepted by the preview (default: 10, as the LeadVibe API)")
+    p.add_argument("--max-upload-mb", type=int, default=512, metavar="MB",
+                   help="largest CSV accepted by the preview, received as it streams to disk "
+                        "(default: 512, as HubSpot's imports)")
     p.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="for every import job: the server's own timeout (default: 30)")
     p.add_argument("--keep-days", type=float, default=30.0, metavar="N",
@@ -62,8 +63,8 @@ async def run(args: argparse.Namespace) -> int:
                               "beyond this machine (and put TLS in front of it)")
         log.warning("serving on %s: anyone who reaches it with the token acts as your "
                     "LeadGenius identity", args.host)
-    if not 1 <= args.max_upload_mb <= 1024:
-        raise ConfigError("--max-upload-mb is 1 to 1024")
+    if not 1 <= args.max_upload_mb <= 4096:
+        raise ConfigError("--max-upload-mb is 1 to 4096")
     from ..service.server import serve  # only this command needs the service
 
     await serve(settings_from_args(args), args.data_dir, host=args.host, port=args.port,
