@@ -133,6 +133,7 @@ def create_app(service: Service) -> web.Application:
         ("POST", "/leads/import/jobs/{job_id}/cancel", imports.cancel),
         ("POST", "/leads/import/jobs/{job_id}/resume", imports.resume),
         ("POST", "/leads/import/jobs/{job_id}/undo", imports.undo),
+        ("POST", "/leads/import/jobs/{job_id}/reimport", imports.reimport),
         ("GET", "/leads/import/jobs/{job_id}/rejects", imports.rejects),
         ("POST", "/exports", jobs_routes.start_export),
         ("GET", "/exports/{job_id}/download", jobs_routes.download),

@@ -65,6 +65,12 @@ async def start_import(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     body = await json_body(request)
     kept, plan = planned(service, body)
+    return await started(service, kept, plan, body, via(request))
+
+
+async def started(service: Service, kept: dict[str, Any], plan: ImportPlan,
+                  body: dict[str, Any], origin: str) -> web.Response:
+    """A new import job of a previewed file under a plan: its own copy of the file, queued."""
     on_duplicate = str(body.get("on_duplicate") or "update")
     if on_duplicate not in ("skip", "update", "create"):
         raise BadRequest("on_duplicate must be skip, update or create")
@@ -74,7 +80,7 @@ async def start_import(request: web.Request) -> web.Response:
                       "field_mappings": body.get("field_mappings"),
                       "alias_mappings": body.get("alias_mappings") or {},
                       "notes_columns": plan.notes_columns, "notices": plan.notices,
-                      "allow_no_email": plan.allow_no_email, "via": via(request),
+                      "allow_no_email": plan.allow_no_email, "via": origin,
                       "encoding": kept.get("encoding", "utf-8"), "bom": kept.get("bom", False)}
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
@@ -85,6 +91,30 @@ async def start_import(request: web.Request) -> web.Response:
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED, "message": "Import job started",
                        "file_name": kept["file_name"], "total_rows": kept["row_count"]})
+
+
+async def reimport(request: web.Request) -> web.Response:
+    """A corrected file (the rejects, fixed) imported in one step into the same client, with
+    the same columns and choices as the import it follows."""
+    service = request.app[SERVICE]
+    job = service.store.job(request.match_info["job_id"])
+    if job is None or job["kind"] != "import":
+        return problem(404, "import job not found")
+    path, name = await receive(request, service.data_dir / "uploads", service.max_upload_bytes)
+    found = await anyio.to_thread.run_sync(describe, path, name)
+    service.store.add_preview(found.file_id, found.file_name, found.path, found.expires_at,
+                              found.answer())
+    kept = service.store.preview(found.file_id)
+    assert kept is not None
+    same = {k: job["request"].get(k) for k in (
+        "client", "on_duplicate", "primary_identifier", "field_mappings", "alias_mappings",
+        "allow_no_email")}
+    column = (same["primary_identifier"] or {}).get("column")
+    if column not in kept["headers"]:
+        raise BadRequest(f"{name} has no column {column!r}, the email column of the import it "
+                         "corrects: upload the rejected rows' file with its columns as they were")
+    plan = plan_import(same, kept["headers"], kept["suggested_mappings"])
+    return await started(service, kept, plan, same, via(request))
 
 
 async def list_imports(request: web.Request) -> web.Response:

@@ -520,3 +520,41 @@ async def test_keyboard_and_screen_reader_basics(browser: Browser, service: Serv
     await (await chooser.value).set_files(str(SAMPLES / "leads.csv"))
     await page.get_by_role("heading", name="Preview: leads.csv").wait_for()
     assert problems == []
+
+
+async def test_the_rejected_rows_fixed_and_imported_in_one_step(
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+    """Download the rejects, fix them, import them back: same client, same columns; the
+    values come in as typed (the formula guard of the download taken off)."""
+    source = tmp_path / "team.csv"
+    source.write_text("Mail;Prénom;Poste\nada@example.org;Ada;CTO\nbad-email;Grace;=HEAD()\n",
+                      encoding="utf-8-sig")
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await page.set_input_files("#file", str(source))
+    await page.get_by_role("heading", name="Preview: team.csv").wait_for()
+    await page.locator("#client").select_option("acme-corp")
+    await page.get_by_label("Lead field for column Poste").select_option("title")
+    await page.get_by_role("button", name="Start the import").click()
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
+    first_job = page.url
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Download the rejected rows").click()
+    rejects = tmp_path / "team-rejects.csv"
+    await (await info.value).save_as(rejects)
+    fixed = rejects.read_bytes().decode("utf-8-sig").replace("bad-email", "grace@example.org")
+    assert "'=HEAD()" in fixed  # guarded in the download
+    corrected = tmp_path / "team-fixed.csv"
+    corrected.write_bytes(b"\xef\xbb\xbf" + fixed.encode())
+    async with page.expect_file_chooser() as chooser:
+        await page.get_by_role("button", name="Import the corrected file…").click()
+    await (await chooser.value).set_files(str(corrected))
+    await page.wait_for_url(lambda url: url != first_job)
+    await expect(page.locator("#job-title")).to_have_text(
+        "Import of team-fixed.csv into acme-corp")
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
+    await expect(page.locator("[data-count=created_count]")).to_have_text("1")
+    leads = {r[0]: r[1] for r in sandbox.state.store.db.execute(
+        "SELECT json_extract(data, '$.email'), json_extract(data, '$.title') FROM leads "
+        "WHERE client_id = 'acme-corp'")}
+    assert leads == {"ada@example.org": "CTO", "grace@example.org": "=HEAD()"}
+    assert problems == []

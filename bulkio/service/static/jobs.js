@@ -167,6 +167,21 @@ function renderHow(job) {
   }
 }
 
+// The rejected rows, fixed, imported in one step: same client, same columns and choices.
+$("reimport").addEventListener("click", () => $("reimport-file").click());
+$("reimport-file").addEventListener("change", async () => {
+  const file = $("reimport-file").files[0];
+  if (!file) return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const importId = location.hash.split("/").pop();
+  try {
+    const job = await api("POST", `/leads/import/jobs/${importId}/reimport`, form);
+    location.hash = `#/jobs/${job.job_id}`;
+  } catch (e) { text($("job-message"), e.message); }
+  $("reimport-file").value = "";
+});
+
 // Undo an import: exactly the leads it created, with the client's slug typed, as a purge asks.
 function renderUndo(job) {
   const client = job.request && job.request.client;
@@ -246,6 +261,7 @@ async function loadErrors(jobId) {
     text(tr.insertCell(), e.value);
   }
   $("rejects-link").hidden = job.errors_total === 0;
+  $("reimport").hidden = job.errors_total === 0;
   $("rejects-link").href = `/leads/import/jobs/${jobId}/rejects`;
   text($("rejects-link"), `Download the rejected rows (${job.errors_total})`);
 }
@@ -282,5 +298,5 @@ async function followJob(jobId) {
     }
   });
   $("errors-table").tBodies[0].replaceChildren();
-  $("rejects-link").hidden = true;
+  $("rejects-link").hidden = $("reimport").hidden = true;
 }
