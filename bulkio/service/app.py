@@ -127,6 +127,7 @@ def create_app(service: Service) -> web.Application:
         ("POST", "/leads/import/preview", imports.preview),
         ("POST", "/leads/import/sample", imports.sample),
         ("POST", "/leads/import/summary", imports.summary),
+        ("POST", "/leads/import/mappings", imports.save_mapping),
         ("POST", "/leads/import/start", imports.start_import),
         ("GET", "/leads/import/jobs", imports.list_imports),
         ("GET", "/leads/import/jobs/{job_id}", imports.get_import),

@@ -28,7 +28,28 @@ async def preview(request: web.Request) -> web.Response:
     found = await anyio.to_thread.run_sync(describe, path, name)
     service.store.add_preview(found.file_id, found.file_name, found.path, found.expires_at,
                               found.answer())
-    return reply(200, found.answer())
+    return reply(200, {**found.answer(),
+                       "saved_mappings": service.store.mappings_for(found.headers)})
+
+
+async def save_mapping(request: web.Request) -> web.Response:
+    """Name a preview's mapping: it is offered again for a file with the same columns."""
+    service = request.app[SERVICE]
+    body = await json_body(request)
+    kept = service.store.preview(str(body.get("file_id") or ""))
+    if kept is None:
+        raise web.HTTPNotFound(reason="file_id expired or not found (previews expire after "
+                                      "1 hour)")
+    name = str(body.get("name") or "").strip()
+    fields = body.get("field_mappings")
+    if not name or len(name) > 100:
+        raise BadRequest("name the mapping (100 characters at most)")
+    if not isinstance(fields, dict) or not all(
+            isinstance(k, str) and k in kept["headers"] and isinstance(v, str)
+            for k, v in fields.items()):
+        raise BadRequest("field_mappings must map the file's columns to fields")
+    service.store.save_mapping(name, kept["headers"], fields)
+    return reply(201, {"name": name, "field_mappings": fields})
 
 
 def planned(service: Service, body: dict[str, Any]) -> tuple[dict[str, Any], ImportPlan]:

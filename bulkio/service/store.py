@@ -46,6 +46,9 @@ class ServiceStore(JobDatabase):
         message TEXT);
     CREATE TABLE IF NOT EXISTS files_deleted (job_id TEXT PRIMARY KEY, at REAL NOT NULL);
     CREATE TABLE IF NOT EXISTS sessions (digest TEXT PRIMARY KEY, created_at REAL NOT NULL);
+    CREATE TABLE IF NOT EXISTS mappings (
+        name TEXT PRIMARY KEY, headers TEXT NOT NULL, fields TEXT NOT NULL, saved_at REAL NOT NULL);
+    CREATE INDEX IF NOT EXISTS mappings_by_headers ON mappings (headers);
     """
 
     # -- previews ----------------------------------------------------------------------------
@@ -77,6 +80,21 @@ class ServiceStore(JobDatabase):
             with transaction(self.db):
                 self.db.executemany("DELETE FROM previews WHERE file_id = ?",
                                     [(f,) for f, _ in expired])
+
+    # -- saved mappings: offered again for a file with the same columns ------------------------
+
+    def save_mapping(self, name: str, headers: list[str], fields: dict[str, str]) -> None:
+        with transaction(self.db):
+            self.db.execute("INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, ?)",
+                            (name, _columns_key(headers), orjson.dumps(fields).decode(),
+                             time.time()))
+
+    def mappings_for(self, headers: list[str]) -> list[dict[str, Any]]:
+        """The saved mappings of a file with these columns (in any order), newest first."""
+        return [{"name": name, "field_mappings": orjson.loads(fields)}
+                for name, fields in self.db.execute(
+                    "SELECT name, fields FROM mappings WHERE headers = ? ORDER BY saved_at DESC",
+                    (_columns_key(headers),))]
 
     # -- the page's sessions (digests only) ----------------------------------------------------
 
@@ -160,6 +178,10 @@ class ServiceStore(JobDatabase):
         rows = self.db.execute(f"SELECT {_COLUMNS} FROM jobs WHERE status IN (?, ?) "
                                "ORDER BY seq", OPEN).fetchall()
         return [_job(r) for r in rows]
+
+
+def _columns_key(headers: list[str]) -> str:
+    return orjson.dumps(sorted(headers)).decode()
 
 
 _COLUMNS = ("job_id, kind, status, file_name, created_at, started_at, completed_at, request, "

@@ -558,3 +558,32 @@ async def test_the_rejected_rows_fixed_and_imported_in_one_step(
         "WHERE client_id = 'acme-corp'")}
     assert leads == {"ada@example.org": "CTO", "grace@example.org": "=HEAD()"}
     assert problems == []
+
+
+async def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_columns(
+        browser: Browser, service: Served, tmp_path: Path) -> None:
+    first, second, other = tmp_path / "june.csv", tmp_path / "july.csv", tmp_path / "other.csv"
+    first.write_text("Mail,Poste,Société\nada@example.org,CTO,Analytical\n")
+    second.write_text("Société,Mail,Poste\nBabbage Ltd,charles@example.org,CEO\n")  # reordered
+    other.write_text("Mail,Role\nalan@example.org,Scientist\n")
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await page.set_input_files("#file", str(first))
+    await page.get_by_role("heading", name="Preview: june.csv").wait_for()
+    await expect(page.get_by_label("Use a saved mapping")).to_be_hidden()
+    await page.get_by_label("Lead field for column Poste").select_option("title")
+    await page.get_by_label("Lead field for column Société").select_option("companyName")
+    await page.get_by_label("Save these columns as").fill("Salon 2026")
+    await page.get_by_role("button", name="Save", exact=True).click()
+    await expect(page.locator("#mapping-saved")).to_contain_text("Saved as “Salon 2026”")
+    await page.set_input_files("#file", str(other))
+    await page.get_by_role("heading", name="Preview: other.csv").wait_for()
+    await expect(page.get_by_label("Use a saved mapping")).to_be_hidden()  # other columns
+    await page.set_input_files("#file", str(second))
+    await page.get_by_role("heading", name="Preview: july.csv").wait_for()
+    await page.get_by_label("Use a saved mapping").select_option(label="Salon 2026")
+    await expect(page.get_by_label("Lead field for column Poste")).to_have_value("title")
+    await expect(page.get_by_label("Lead field for column Société")).to_have_value("companyName")
+    await page.locator("#client").select_option("acme-corp")
+    await page.get_by_text("Technical details: what will be sent").click()
+    await expect(page.locator("#payloads")).to_contain_text('"companyName":"Babbage Ltd"')
+    assert problems == []

@@ -78,6 +78,7 @@ function renderPreview(p) {
     tr.insertCell().append(select, " ", hint);
     text(tr.insertCell(), (p.sample_rows[0] || [])[i]);
   });
+  offerSaved(p.saved_mappings || []);
   const primary = $("primary");
   primary.replaceChildren();
   const emails = p.auto_detected_identifiers.email_columns;
@@ -86,6 +87,35 @@ function renderPreview(p) {
   $("preview").hidden = false;
   refreshPayloads();
 }
+
+// Saved mappings: offered for a file with the same columns, applied when picked.
+function offerSaved(saved) {
+  const select = $("saved-mapping");
+  select.replaceChildren(make("option", "Choose…", { value: "" }),
+    ...saved.map((m, i) => make("option", m.name, { value: String(i) })));
+  select.onchange = () => {
+    const chosen = saved[Number(select.value)];
+    if (!chosen) return;
+    for (const s of document.querySelectorAll("#mapping-table select")) {
+      s.value = chosen.field_mappings[s.dataset.column] || "";
+      s.dispatchEvent(new Event("change"));
+    }
+    text($("mapping-saved"), `Columns set as in “${chosen.name}”.`);
+  };
+  $("saved-row").hidden = !saved.length;
+  text($("mapping-saved"), "");
+}
+
+$("save-mapping").addEventListener("click", async () => {
+  const name = $("mapping-name").value.trim();
+  if (!name) { text($("mapping-saved"), "Name the mapping first."); return; }
+  try {
+    await api("POST", "/leads/import/mappings", { file_id: state.preview.file_id, name,
+      field_mappings: startBody().field_mappings });
+    text($("mapping-saved"), `Saved as “${name}”: it is offered for the next file with these columns.`);
+    $("mapping-name").value = "";
+  } catch (e) { text($("mapping-saved"), e.message); }
+});
 
 function startBody() {
   const fields = {};
