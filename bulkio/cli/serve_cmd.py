@@ -43,6 +43,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="delete uploads, job inputs and finished jobs' files N days after they "
                         "were made or ended; the job history keeps their counts (default: 30; "
                         "0 keeps everything)")
+    p.add_argument("--notify-allow", action="append", default=[], metavar="HOST",
+                   help="a host jobs may notify when they end (a webhook URL given with the "
+                        "job, e.g. hooks.slack.com); repeat for more; none by default")
+    p.add_argument("--public-url", metavar="URL",
+                   help="the page's address in notifications' links (default: where it "
+                        "listens)")
     p.add_argument("--print-token", action="store_true",
                    help="print the service token (making it if there is none) and exit")
     add_connection_options(p)
@@ -69,5 +75,6 @@ async def run(args: argparse.Namespace) -> int:
 
     await serve(settings_from_args(args), args.data_dir, host=args.host, port=args.port,
                 max_upload_mb=args.max_upload_mb, settle_s=max(0.0, args.settle),
-                keep_days=max(0.0, args.keep_days))
+                keep_days=max(0.0, args.keep_days), notify_allow=args.notify_allow,
+                public_url=args.public_url)
     return OK

@@ -89,7 +89,8 @@ def session_view(service: Service, session: str) -> dict[str, Any]:
     """What the page needs once logged in (by the form, or a session it already has)."""
     return {"logged_in": True, "csrf": service.access.csrf_for(session),
             "quota_per_minute": service.settings.rate_per_minute,
-            "max_upload_mb": service.max_upload_bytes // (1 << 20)}
+            "max_upload_mb": service.max_upload_bytes // (1 << 20),
+            "can_notify": bool(service.notifier.allowed)}
 
 
 async def logout(request: web.Request) -> web.Response:

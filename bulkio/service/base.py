@@ -15,6 +15,7 @@ from ..leadgenius.client import open_client
 from ..leadgenius.settings import Settings
 from .access import Access
 from .mappings import BadRequest
+from .notify import Notifier
 from .runner import Runner
 from .store import ServiceStore
 
@@ -36,6 +37,7 @@ class Service:
     keep_days: float = 30.0  # --keep-days: how long lead data is kept (0: always)
     # set when the service stops: event streams end at once (they held the shutdown)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    notifier: Notifier = field(default_factory=lambda: Notifier([], ""))
 
     def stop_streams(self) -> None:
         self.stopping.set()

@@ -95,6 +95,7 @@ async def started(service: Service, kept: dict[str, Any], plan: ImportPlan,
     on_duplicate = str(body.get("on_duplicate") or "update")
     if on_duplicate not in ("skip", "update", "create"):
         raise BadRequest("on_duplicate must be skip, update or create")
+    notify_url = service.notifier.checked(body.get("notify_url"))
     slug = await resolve_client(service, body.get("client"))
     request_record = {"client": slug, "on_duplicate": on_duplicate,
                       "primary_identifier": body["primary_identifier"],
@@ -105,6 +106,7 @@ async def started(service: Service, kept: dict[str, Any], plan: ImportPlan,
                       "encoding": kept.get("encoding", "utf-8"), "bom": kept.get("bom", False)}
     job_id = service.store.create_job("import", kept["file_name"], request_record,
                                       {"total_rows": kept["row_count"]})
+    service.notifier.watch(job_id, notify_url)
     job_dir = service.runner.job_dir(job_id)
     # The job outlives the preview: its own copy of the file, private as the upload was.
     shutil.copyfile(kept["path"], private_file(private_dir(job_dir) / "input.csv"))

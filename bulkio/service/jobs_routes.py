@@ -46,9 +46,11 @@ async def start_export(request: web.Request) -> web.Response:
     separator = str(body.get("separator") or ",")
     if separator not in SEPARATORS:
         raise BadRequest("separator is , or ;")
+    notify_url = service.notifier.checked(body.get("notify_url"))
     job_id = service.store.create_job("export", None, {
         "kind": kind, "client": client, "fields": fields, "format": fmt,
         "separator": separator, "bom": body.get("bom") is True, "via": via(request)}, {})
+    service.notifier.watch(job_id, notify_url)
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 
@@ -122,8 +124,9 @@ async def start_purge(request: web.Request) -> web.Response:
         return reply(200, {"client": slug, "leads": leads, "dry_run": True})
     if body.get("confirm") != slug:
         raise BadRequest(f"type the client's slug ({slug}) in `confirm` to purge it")
-    job_id = service.store.create_job("purge", None, {"client": slug,
-                                                      "via": via(request)}, {})
+    notify_url = service.notifier.checked(body.get("notify_url"))
+    job_id = service.store.create_job("purge", None, {"client": slug, "via": via(request)}, {})
+    service.notifier.watch(job_id, notify_url)
     service.runner.submit(job_id)
     return reply(202, {"job_id": job_id, "status": JobStatus.QUEUED})
 

@@ -65,6 +65,18 @@ def export_parts(request: dict[str, Any]) -> list[str]:
     return [kind.value.removesuffix("-leads") for kind in KINDS[request.get("kind") or "enrich"]]
 
 
+def title_of(job: dict[str, Any]) -> str:
+    """A job's name for people: "Import of leads.csv into acme-corp"."""
+    client = job["request"].get("client") or "every client"
+    if job["kind"] == "import":
+        return f"Import of {job['file_name']} into {client}"
+    if job["kind"] == "undo":
+        return f"Undo of the import of {job['file_name']} into {client}"
+    if job["kind"] == "export":
+        return f"Export of the leads of {client}"
+    return f"Purge of {client}"
+
+
 def import_view(job: dict[str, Any], live: dict[str, Any] | None, *, brief: bool) -> dict[str, Any]:
     """The LeadVibe API's job shape (GET /leads/import/jobs and /jobs/{id})."""
     full = job_view(job, live)

@@ -46,12 +46,14 @@ class Live:
 
 class Runner:
     def __init__(self, store: ServiceStore, settings: Settings, data_dir: Path, *,
-                 settle_s: float, notify: Callable[[str], None]) -> None:
+                 settle_s: float, notify: Callable[[str], None],
+                 on_end: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.settings = settings
         self.data_dir = data_dir
         self.settle_s = settle_s
         self.notify = notify  # a job changed: wake its event streams
+        self.on_end = on_end  # a job ended: its webhook, if it has one
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.live: dict[str, Live] = {}
         self.current: tuple[str, asyncio.Task[Any]] | None = None
@@ -179,6 +181,8 @@ class Runner:
         live = self.live.setdefault(job_id, Live(status))
         live.status, live.updated = status, time.time()
         self.notify(job_id)
+        if self.on_end is not None:
+            self.on_end(job_id)
 
     def _written_report(self, job_id: str) -> dict[str, Any] | None:
         path = self.job_dir(job_id) / "bulkio" / "report.json"

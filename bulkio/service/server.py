@@ -22,6 +22,8 @@ from . import retention
 from .access import TOKEN_FILE, Access, check_data_dir, load_or_create_token
 from .app import create_app
 from .base import Service
+from .jobs_view import job_view, title_of
+from .notify import Notifier
 from .runner import Runner
 from .store import ServiceStore
 
@@ -46,8 +48,9 @@ class Running:
 
 @asynccontextmanager
 async def run_service(settings: Settings, data_dir: Path, *, host: str, port: int,
-                      max_upload_mb: int, settle_s: float,
-                      keep_days: float = 30.0) -> AsyncIterator[Running]:
+                      max_upload_mb: int, settle_s: float, keep_days: float = 30.0,
+                      notify_allow: list[str] | None = None,
+                      public_url: str | None = None) -> AsyncIterator[Running]:
     """The service, for the duration of the block (in process, for tests; `serve` below)."""
     check_data_dir(data_dir)
     lock = JobLock(data_dir, "service")  # one per data directory; makes it private (0700)
@@ -65,10 +68,17 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
         if event is not None:
             event.set()
 
-    runner = Runner(store, settings, data_dir, settle_s=settle_s, notify=notify)
+    notifier = Notifier(notify_allow or [], public_url or "")
+
+    def ended(job_id: str) -> None:
+        job = store.job(job_id)
+        if job is not None:
+            notifier.job_ended(job_view(job, None), title_of(job))
+
+    runner = Runner(store, settings, data_dir, settle_s=settle_s, notify=notify, on_end=ended)
     service = Service(data_dir=data_dir, settings=settings, access=Access(token, store), store=store,
                       runner=runner, max_upload_bytes=max_upload_mb << 20, changed=changed,
-                      keep_days=keep_days)
+                      keep_days=keep_days, notifier=notifier)
     web_runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
     await web_runner.setup()
     jobs = asyncio.ensure_future(runner.run())
@@ -78,10 +88,13 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
         await site.start()
         bound = web_runner.addresses[0][1]
         shown = f"[{host}]" if ":" in host else host
+        if not public_url:  # links in notifications: where the service listens
+            notifier.public_url = f"http://{shown}:{bound}"
         yield Running(url=f"http://{shown}:{bound}", token=token, token_made=token_made,
                       token_file=data_dir / TOKEN_FILE, service=service)
     finally:
         service.stop_streams()
+        await notifier.drain()
         for task in (jobs, sweeping):
             task.cancel()
             with suppress(asyncio.CancelledError):
@@ -92,7 +105,8 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
 
 
 async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
-                max_upload_mb: int, settle_s: float, keep_days: float) -> None:
+                max_upload_mb: int, settle_s: float, keep_days: float,
+                notify_allow: list[str], public_url: str | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -100,7 +114,8 @@ async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
             loop.add_signal_handler(sig, stop.set)
     async with run_service(settings, data_dir, host=host, port=port,
                            max_upload_mb=max_upload_mb, settle_s=settle_s,
-                           keep_days=keep_days) as running:
+                           keep_days=keep_days, notify_allow=notify_allow,
+                           public_url=public_url) as running:
         sys.stdout.write(orjson.dumps(running.announcement()).decode() + "\n")
         sys.stdout.flush()
         log.warning("bulkio serve: listening on %s (data in %s)", running.url, data_dir)

@@ -103,6 +103,7 @@ async def test_an_import_from_the_page(browser: Browser, service: Served, sandbo
     assert await website.locator("option:checked").inner_text() == "(not imported)"
     summary = page.locator("#summary")
     await expect(summary).to_have_text("Choose the client to import into.")  # none chosen for you
+    await expect(page.get_by_label("When it ends, tell this webhook")).to_be_hidden()  # no host
     await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
         "Client", exact=True).select_option("acme-corp")
     said = re.compile(

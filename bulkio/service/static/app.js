@@ -96,6 +96,7 @@ function showLogin(why) {
 function applySession(session) {
   state.csrf = session.csrf;
   state.quota = session.quota_per_minute;
+  $("notify-row").hidden = !session.can_notify;  // only where the operator allows hosts
 }
 
 async function route() {

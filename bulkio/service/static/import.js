@@ -125,7 +125,8 @@ function startBody() {
   return { file_id: state.preview.file_id, client: $("client").value,
     primary_identifier: { column: $("primary").value, kind: "email" },
     field_mappings: fields, on_duplicate: $("on-duplicate").value,
-    allow_no_email: $("allow-no-email").checked };
+    allow_no_email: $("allow-no-email").checked,
+    notify_url: $("notify-row").hidden ? null : $("notify-url").value.trim() || null };
 }
 
 let refreshing = null;
