@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ..store.files import atomic_write, private_dir, private_file
 from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client, via
-from .jobs_view import errors_page, import_view, rejects_as_uploaded
+from .jobs_view import errors_page, import_view, rejects_as_uploaded, repaired_rows
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
 from .payloads import summary as import_summary
@@ -160,6 +160,8 @@ async def get_import(request: web.Request) -> web.Response:
         int_query(request, "errors_page", 1, 1_000_000),
         int_query(request, "errors_limit", 100, 1000))
     view["errors"], view["errors_total"] = errors, total
+    view["repaired"] = await anyio.to_thread.run_sync(
+        repaired_rows, service.runner.job_dir(job["job_id"]))
     return reply(200, view)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -160,3 +161,20 @@ def rejects_as_uploaded(path: Path, codec: str, bom: bool) -> tuple[bytes, str]:
 
 BOM = {"utf-8": codecs.BOM_UTF8, "utf-16-le": codecs.BOM_UTF16_LE,
        "utf-16-be": codecs.BOM_UTF16_BE}
+
+
+def repaired_rows(job_dir: Path, most: int = 100) -> list[dict[str, Any]]:
+    """Rows read with a stray quote kept as typed (the column it was in), from the import's
+    journal, read only: the page shows them with the rows, so they can be checked."""
+    path = job_dir / "bulkio" / "journal.db"
+    if not path.is_file():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [{"row": row, "column": column} for row, column in db.execute(
+            "SELECT rowno, detail FROM notes WHERE kind = 'quotes' ORDER BY rowno LIMIT ?",
+            (most,))]
+    except sqlite3.OperationalError:  # a journal from before notes were kept
+        return []
+    finally:
+        db.close()

@@ -588,3 +588,16 @@ async def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_column
     await page.get_by_text("Technical details: what will be sent").click()
     await expect(page.locator("#payloads")).to_contain_text('"companyName":"Babbage Ltd"')
     assert problems == []
+
+
+async def test_rows_read_with_a_stray_quote_are_shown(browser: Browser, service: Served,
+                                                      tmp_path: Path) -> None:
+    """A quote that did not close is kept as typed: the page lists those rows to check."""
+    page, problems = await open_page(browser, service, 1280, tmp_path)
+    await start_import(page, ROOT / "tests" / "data" / "broken" / "stray-inner-quotes.csv")
+    await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
+    await expect(page.get_by_role("heading", name="Rows read with a stray quote kept as typed")
+                 ).to_be_visible()
+    await expect(page.locator("#repaired-list li")).to_have_text(
+        ["row 1, column notes", "row 2, column notes"])
+    assert problems == []

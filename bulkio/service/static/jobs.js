@@ -260,6 +260,9 @@ async function loadErrors(jobId) {
     text(tr.insertCell(), e.error);
     text(tr.insertCell(), e.value);
   }
+  $("repaired").hidden = !(job.repaired || []).length;
+  $("repaired-list").replaceChildren(...(job.repaired || []).map((r) =>
+    make("li", `row ${r.row}, column ${r.column}`)));
   $("rejects-link").hidden = job.errors_total === 0;
   $("reimport").hidden = job.errors_total === 0;
   $("rejects-link").href = `/leads/import/jobs/${jobId}/rejects`;
