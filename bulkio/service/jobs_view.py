@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..formats.formulas import unguarded
 from ..formats.rejects import rejects_delimiter
 from ..ops.exports.job import KINDS
 from .store import OPEN, RESUMABLE, JobStatus
@@ -130,7 +131,8 @@ def errors_page(job_dir: Path, job: dict[str, Any], page: int, limit: int
                 row = record.get("_row")
                 out.append({"row": int(row) if row and row.isdigit() else row,
                             "error": plain(record.get("_error")),
-                            "value": record.get(column, "") if column else ""})
+                            # as typed: the file's spreadsheet guard is not the value
+                            "value": unguarded(record.get(column) or "") if column else ""})
             total += 1
     return out, total
 

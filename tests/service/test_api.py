@@ -60,6 +60,8 @@ async def test_an_import_job_runs_to_the_end(sandbox: Sandbox, service: Served,
     assert record["notes"].startswith("Alias (phone): +1 (555)") and "companyUrl" not in record
     first = job["errors"][0]
     assert set(first) == {"row", "error", "value"} and isinstance(first["row"], int)
+    values = {e["value"] for e in job["errors"]}
+    assert "@example.com" in values and "'@example.com" not in values  # as typed, unguarded
     status, paged = await call(http, service, "GET",
                                f"/leads/import/jobs/{started['job_id']}?errors_page=2&errors_limit=5")
     assert len(paged["errors"]) == 5 and paged["errors"][0] == job["errors"][5]

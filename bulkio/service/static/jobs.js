@@ -75,7 +75,7 @@ async function refreshJobs() {
 }
 
 const COUNT_LABELS = { total_rows: "Rows in the file", rows_done: "Rows done",
-  created_count: "Created", updated_count: "Updated", skipped_count: "Skipped (already there)",
+  created_count: "Created", updated_count: "Updated", skipped_count: "Skipped (email seen before)",
   rejected_count: "Rejected (bad data)", send_failed_count: "Failed (could not be sent)",
   remaining_count: "Not done yet", records: "Leads exported", found: "Leads found",
   deleted: "Deleted", remaining: "Left in the client", left: "Still there",
