@@ -31,6 +31,7 @@ from tests.ops.imports.test_import import SAMPLES, expected_sample_emails, serve
 from tests.service.conftest import Served, start_service, stop_service
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+WIDTHS = pytest.mark.parametrize("width", [1280, 390], ids=["1280px", "390px"])
 ROOT = Path(__file__).resolve().parents[2]
 # Every run saves a screenshot of each page, in build/screenshots/ (ignored by git); the README's
 # are a run's with BULKIO_SCREENSHOTS=docs/screenshots.
@@ -163,11 +164,12 @@ async def test_an_import_from_the_page(browser: Browser, service: Served, sandbo
     assert problems == []
 
 
+@WIDTHS
 async def test_cancel_a_job_then_resume_it(browser: Browser, service: Served,
-                                           sandbox: Sandbox, tmp_path: Path) -> None:
+                                           sandbox: Sandbox, tmp_path: Path, width: int) -> None:
     """Cancelled midway, the job offers Resume; resumed, it ends with every email once."""
     sandbox.config.latency_ms = (40, 80)
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await page.set_input_files("#file", str(SAMPLES / "leads.csv"))
     await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
         "Client", exact=True).select_option("acme-corp")
@@ -201,6 +203,7 @@ async def test_cancel_a_job_then_resume_it(browser: Browser, service: Served,
     await expect(page.locator("[data-count=remaining_count]")).to_have_text("0")
     stored = server_emails(sandbox)
     assert set(stored) == expected_sample_emails() and max(stored.values()) == 1
+    await no_sideways_scroll(page)
     assert problems == []
 
 
@@ -253,8 +256,10 @@ async def start_import(page: Page, path: Path, client: str = "acme-corp") -> str
 
 @pytest.mark.parametrize(("separator", "encoding"), [(";", "utf-8-sig"), ("\t", "cp1252")],
                          ids=["semicolons, UTF-8 with a BOM", "tabs, Windows-1252"])
+@WIDTHS
 async def test_row_errors_of_a_file_not_separated_by_commas(
-        browser: Browser, service: Served, tmp_path: Path, separator: str, encoding: str) -> None:
+        browser: Browser, service: Served, tmp_path: Path, separator: str, encoding: str,
+        width: int) -> None:
     """The rejects file keeps the upload's separator; the errors table read it as commas and
     showed blank rows. Downloaded, it comes back as the upload was (encoding, BOM, separator),
     so Excel opens it as it opened the upload."""
@@ -262,7 +267,7 @@ async def test_row_errors_of_a_file_not_separated_by_commas(
     rows = [["Prénom", "Nom", "E-mail"], ["Zoé", "Martin", "zoe@exemple.fr"],
             ["Loïc", "Petit", "pas-un-email"], ["Inès", "Roux", ""]]
     source.write_text("".join(separator.join(r) + "\n" for r in rows), encoding=encoding)
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await page.set_input_files("#file", str(source))
     await page.get_by_role("heading", name="Preview: fr.csv").wait_for()
     await page.locator("#client").select_option("acme-corp")
@@ -285,18 +290,20 @@ async def test_row_errors_of_a_file_not_separated_by_commas(
     assert lines[1].startswith(separator.join(["2", "invalid email"]))
     assert lines[2].startswith(separator.join(["3", "no email (tick “Import rows without an "
                                                "email” to import such rows)", "Inès"]))
+    await no_sideways_scroll(page)
     assert problems == []
 
 
+@WIDTHS
 async def test_an_export_of_both_kinds_offers_both_files(
-        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path, width: int) -> None:
     """It wrote two files and offered one name, a 404."""
     store = sandbox.state.store
     with store.bulk_load():
         for n, (stored, count) in enumerate(((ENRICH, 30), (SOURCE, 12))):
             store.insert_lead_rows(fake_lead_rows(random.Random(n), sandbox.state.user,
                                                   "acme-corp", count, 1000 * n, stored))
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await page.get_by_role("link", name="Export").click()
     form = page.get_by_role("region", name="Export leads")
     await form.get_by_label("Leads", exact=True).select_option("all")
@@ -317,15 +324,17 @@ async def test_an_export_of_both_kinds_offers_both_files(
         with saved.open(encoding="utf-8-sig", newline="") as f:
             rows = list(csv.DictReader(f, delimiter=";"))
         assert len(rows) == count and all("@" in r["email"] for r in rows)
+    await no_sideways_scroll(page)
     assert problems == []
 
 
+@WIDTHS
 async def test_a_running_job_shows_its_progress_and_a_readable_eta(
-        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path, width: int) -> None:
     """Logged in through the form (the ETA once needed a reload), the job shows a bar, its
     pace in rows a minute and what is left in words (it showed raw seconds at the quota)."""
     sandbox.config.latency_ms = (40, 80)
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await start_import(page, SAMPLES / "leads.csv")
     with anyio.fail_after(60):
         await sandbox.state.when("POST /api/leads", 200).wait()
@@ -342,6 +351,7 @@ async def test_a_running_job_shows_its_progress_and_a_readable_eta(
     await expect(page.locator("#job-status")).to_have_text("Cancelled", timeout=60_000)
     release.set()
     await expect(speed).to_have_text("")
+    await no_sideways_scroll(page)
     assert problems == []
 
 
@@ -398,9 +408,10 @@ async def test_the_service_restarting_under_a_watching_page(
     assert all("status of 401" in p for p in problems), problems
 
 
+@WIDTHS
 async def test_files_that_cannot_give_leads_are_stopped_and_no_email_is_a_checkbox(
-        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path, width: int) -> None:
+    page, problems = await open_page(browser, service, width, tmp_path)
     start = page.get_by_role("button", name="Start the import")
     for name, body, said in (
             ("header-only.csv", "email,first\n", "This file has a header but no rows"),
@@ -429,11 +440,13 @@ async def test_files_that_cannot_give_leads_are_stopped_and_no_email_is_a_checkb
     names = sandbox.state.store.db.execute(
         "SELECT json_extract(data, '$.firstName') FROM leads WHERE client_id = 'acme-corp'")
     assert sorted(r[0] for r in names) == ["Ada", "Alan", "Grace"]
+    await no_sideways_scroll(page)
     assert problems == []
 
 
+@WIDTHS
 async def test_undo_an_import_deletes_exactly_the_leads_it_created(
-        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path, width: int) -> None:
     """The client held 30 leads; the import updates 2 of them and creates 5; undone, the 5
     are gone and the 30 are all there (the 2 keep their new values, as the page says)."""
     store = sandbox.state.store
@@ -446,7 +459,7 @@ async def test_undo_an_import_deletes_exactly_the_leads_it_created(
     source = tmp_path / "mixed.csv"
     source.write_text("email,first\n" + "".join(f"{e},Known\n" for e in known)
                       + "".join(f"new{i}@example.org,New\n" for i in range(5)))
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await page.set_input_files("#file", str(source))
     await page.get_by_role("heading", name="Preview: mixed.csv").wait_for()
     await page.locator("#client").select_option("acme-corp")
@@ -474,6 +487,7 @@ async def test_undo_an_import_deletes_exactly_the_leads_it_created(
     await expect(page.locator("#undo-done")).to_have_text(
         "This import has an undo (Done): see it.")
     await expect(page.get_by_role("button", name="Undo the import")).to_be_hidden()
+    await no_sideways_scroll(page)
     assert problems == []
 
 
@@ -523,14 +537,15 @@ async def test_keyboard_and_screen_reader_basics(browser: Browser, service: Serv
     assert problems == []
 
 
+@WIDTHS
 async def test_the_rejected_rows_fixed_and_imported_in_one_step(
-        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path) -> None:
+        browser: Browser, service: Served, sandbox: Sandbox, tmp_path: Path, width: int) -> None:
     """Download the rejects, fix them, import them back: same client, same columns; the
     values come in as typed (the formula guard of the download taken off)."""
     source = tmp_path / "team.csv"
     source.write_text("Mail;Prénom;Poste\nada@example.org;Ada;CTO\nbad-email;Grace;=HEAD()\n",
                       encoding="utf-8-sig")
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await page.set_input_files("#file", str(source))
     await page.get_by_role("heading", name="Preview: team.csv").wait_for()
     await page.locator("#client").select_option("acme-corp")
@@ -558,16 +573,18 @@ async def test_the_rejected_rows_fixed_and_imported_in_one_step(
         "SELECT json_extract(data, '$.email'), json_extract(data, '$.title') FROM leads "
         "WHERE client_id = 'acme-corp'")}
     assert leads == {"ada@example.org": "CTO", "grace@example.org": "=HEAD()"}
+    await no_sideways_scroll(page)
     assert problems == []
 
 
+@WIDTHS
 async def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_columns(
-        browser: Browser, service: Served, tmp_path: Path) -> None:
+        browser: Browser, service: Served, tmp_path: Path, width: int) -> None:
     first, second, other = tmp_path / "june.csv", tmp_path / "july.csv", tmp_path / "other.csv"
     first.write_text("Mail,Poste,Société\nada@example.org,CTO,Analytical\n")
     second.write_text("Société,Mail,Poste\nBabbage Ltd,charles@example.org,CEO\n")  # reordered
     other.write_text("Mail,Role\nalan@example.org,Scientist\n")
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await page.set_input_files("#file", str(first))
     await page.get_by_role("heading", name="Preview: june.csv").wait_for()
     await expect(page.get_by_label("Use a saved mapping")).to_be_hidden()
@@ -587,17 +604,20 @@ async def test_a_saved_mapping_is_offered_for_the_next_file_with_the_same_column
     await page.locator("#client").select_option("acme-corp")
     await page.get_by_text("Technical details: what will be sent").click()
     await expect(page.locator("#payloads")).to_contain_text('"companyName":"Babbage Ltd"')
+    await no_sideways_scroll(page)
     assert problems == []
 
 
+@WIDTHS
 async def test_rows_read_with_a_stray_quote_are_shown(browser: Browser, service: Served,
-                                                      tmp_path: Path) -> None:
+                                                      tmp_path: Path, width: int) -> None:
     """A quote that did not close is kept as typed: the page lists those rows to check."""
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     await start_import(page, ROOT / "tests" / "data" / "broken" / "stray-inner-quotes.csv")
     await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
     await expect(page.get_by_role("heading", name="Rows read with a stray quote kept as typed")
                  ).to_be_visible()
     await expect(page.locator("#repaired-list li")).to_have_text(
         ["row 1, column notes", "row 2, column notes"])
+    await no_sideways_scroll(page)
     assert problems == []
