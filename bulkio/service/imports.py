@@ -13,11 +13,12 @@ from aiohttp import web
 
 from ..store.files import atomic_write, private_dir, private_file
 from .base import SERVICE, Service, int_query, json_body, problem, reply, resolve_client, via
-from .jobs_view import errors_page, import_view, rejects_as_uploaded, repaired_rows
+from .jobs_view import import_view
 from .mappings import BadRequest, ImportPlan, plan_import
 from .payloads import first_payloads
 from .payloads import summary as import_summary
 from .retention import gone
+from .rows import errors_page, rejects_as_uploaded, repaired_rows
 from .store import RESUMABLE, JobStatus
 from .uploads import describe, receive
 

@@ -15,7 +15,7 @@ import random
 import re
 import shutil
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -243,12 +243,16 @@ async def test_every_page_at_390_px(browser: Browser, service: Served, sandbox: 
     assert problems == []
 
 
-async def start_import(page: Page, path: Path, client: str = "acme-corp") -> str:
-    """Upload `path`, pick the client, start; the job's id once its page shows."""
+async def start_import(page: Page, path: Path, client: str = "acme-corp",
+                       choose: Callable[[Page], Awaitable[None]] | None = None) -> str:
+    """Upload `path`, pick the client (and make the `choose` choices), start; the job's id
+    once its page shows."""
     await page.set_input_files("#file", str(path))
     await page.get_by_role("heading", name=f"Preview: {path.name}").wait_for()
     await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
         "Client", exact=True).select_option(client)
+    if choose is not None:
+        await choose(page)
     await page.get_by_role("button", name="Start the import").click()
     await page.wait_for_url("**/#/jobs/job_*")
     return page.url.rsplit("/", 1)[1]
@@ -268,10 +272,7 @@ async def test_row_errors_of_a_file_not_separated_by_commas(
             ["Loïc", "Petit", "pas-un-email"], ["Inès", "Roux", ""]]
     source.write_text("".join(separator.join(r) + "\n" for r in rows), encoding=encoding)
     page, problems = await open_page(browser, service, width, tmp_path)
-    await page.set_input_files("#file", str(source))
-    await page.get_by_role("heading", name="Preview: fr.csv").wait_for()
-    await page.locator("#client").select_option("acme-corp")
-    await page.get_by_role("button", name="Start the import").click()
+    await start_import(page, source)
     await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
     first = page.locator("#errors-table tbody tr").first
     await expect(first.locator("td").nth(0)).to_have_text("2")
@@ -460,11 +461,11 @@ async def test_undo_an_import_deletes_exactly_the_leads_it_created(
     source.write_text("email,first\n" + "".join(f"{e},Known\n" for e in known)
                       + "".join(f"new{i}@example.org,New\n" for i in range(5)))
     page, problems = await open_page(browser, service, width, tmp_path)
-    await page.set_input_files("#file", str(source))
-    await page.get_by_role("heading", name="Preview: mixed.csv").wait_for()
-    await page.locator("#client").select_option("acme-corp")
-    await page.locator("#on-duplicate").select_option("update")
-    await page.get_by_role("button", name="Start the import").click()
+
+    async def update_known(page: Page) -> None:
+        await page.locator("#on-duplicate").select_option("update")
+
+    await start_import(page, source, choose=update_known)
     await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
     import_url = page.url
     await expect(page.locator("#undo-what")).to_have_text(
@@ -546,11 +547,11 @@ async def test_the_rejected_rows_fixed_and_imported_in_one_step(
     source.write_text("Mail;Prénom;Poste\nada@example.org;Ada;CTO\nbad-email;Grace;=HEAD()\n",
                       encoding="utf-8-sig")
     page, problems = await open_page(browser, service, width, tmp_path)
-    await page.set_input_files("#file", str(source))
-    await page.get_by_role("heading", name="Preview: team.csv").wait_for()
-    await page.locator("#client").select_option("acme-corp")
-    await page.get_by_label("Lead field for column Poste").select_option("title")
-    await page.get_by_role("button", name="Start the import").click()
+
+    async def poste_is_the_title(page: Page) -> None:
+        await page.get_by_label("Lead field for column Poste").select_option("title")
+
+    await start_import(page, source, choose=poste_is_the_title)
     await expect(page.locator("#job-status")).to_have_text("Done", timeout=60_000)
     first_job = page.url
     async with page.expect_download() as info:
