@@ -356,8 +356,9 @@ async def test_a_running_job_shows_its_progress_and_a_readable_eta(
     assert problems == []
 
 
+@WIDTHS
 async def test_the_service_restarting_under_a_watching_page(
-        browser: Browser, sandbox: Sandbox, tmp_path: Path) -> None:
+        browser: Browser, sandbox: Sandbox, tmp_path: Path, width: int) -> None:
     """The event stream held the shutdown for 2 minutes while the page showed a working
     Cancel; after the restart the user was logged out without a word. Now: the stop is
     prompt, the page says it is reconnecting (buttons off), the jobs list says it is stale,
@@ -366,7 +367,7 @@ async def test_the_service_restarting_under_a_watching_page(
     sandbox.config.latency_ms = (30, 60)
     served = await start_service(sandbox, tmp_path)
     port = served.url.rsplit(":", 1)[1]
-    page, problems = await open_page(browser, served, 1280, tmp_path)
+    page, problems = await open_page(browser, served, width, tmp_path)
     jobs_page = await page.context.new_page()
     job_id = await start_import(page, SAMPLES / "leads.csv")
     await expect(page.locator("#job-status")).to_have_text("Running")
@@ -509,12 +510,13 @@ VISIBLE_TAB_STOPS = """() => [...document.querySelectorAll(
                   h: el.getBoundingClientRect().height }))"""
 
 
+@WIDTHS
 async def test_keyboard_and_screen_reader_basics(browser: Browser, service: Served,
-                                                 tmp_path: Path) -> None:
+                                                 tmp_path: Path, width: int) -> None:
     """Each view's heading takes the focus and names the page; the nav marks where one is;
     the drop zone is one control that opens the file picker from the keyboard; every Tab
     stop can be seen; the focus ring stands out 3:1 or more."""
-    page, problems = await open_page(browser, service, 1280, tmp_path)
+    page, problems = await open_page(browser, service, width, tmp_path)
     for link, heading in (("Import", "Import leads from a CSV"), ("Jobs", "Jobs"),
                           ("Export", "Export leads"), ("Purge", "Purge a client")):
         await page.get_by_role("link", name=link, exact=True).click()
@@ -525,6 +527,7 @@ async def test_keyboard_and_screen_reader_basics(browser: Browser, service: Serv
         stops = await page.evaluate(VISIBLE_TAB_STOPS)
         assert all(s["w"] > 2 and s["h"] > 2 for s in stops), stops  # no hidden Tab stop
     await page.get_by_role("link", name="Import", exact=True).click()
+    await expect(page.get_by_role("heading", name="Import leads from a CSV")).to_be_focused()
     drop = page.get_by_role("button", name="Choose a CSV file, or drop one here")
     await page.keyboard.press("Tab")
     while not await drop.evaluate("el => el === document.activeElement"):
