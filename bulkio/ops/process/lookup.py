@@ -117,6 +117,10 @@ class Lookup:
         # of view by the time its lead is decided (its doubt recorded after that read)
         self.seen: dict[str, dict[str, dict[str, Any]]] = {}
         self.offset: float | None = None  # the server's clock minus ours, at least
+        # how finely the server stamps createdAt (undocumented): a run started in the very
+        # instant of its trigger's send can read as before it by that much. A second until a
+        # stamp with a fraction shows milliseconds.
+        self.resolution = 1.0
         self.tags = {f"{kind}-process"}  # batch tag prefixes of this kind (documented, learned)
         self.tasks: set[str] = set()  # task identifiers seen on our own runs of this kind
 
@@ -133,15 +137,18 @@ class Lookup:
             del self.answered[next(iter(self.answered))]
 
     def earliest(self, sent_at: float) -> float:
-        """The earliest server time a run of a trigger sent at `sent_at` can carry."""
+        """The earliest server time a run of a trigger sent at `sent_at` can carry (its stamp
+        rounded down to the server's resolution)."""
         if self.offset is None:
             return sent_at - CLOCK_MARGIN_S
-        return sent_at + self.offset
+        return sent_at + self.offset - self.resolution
 
     def _measure(self, runs: list[dict[str, Any]]) -> None:
         for run in runs:
             answered = self.answered.get(str(run.get("id")))
             created = epoch(run.get("createdAt"))
+            if created is not None and created % 1:
+                self.resolution = 0.001
             if answered is not None and created is not None:
                 low = created - answered  # started before its answer: offset >= this
                 self.offset = low if self.offset is None else max(self.offset, low)

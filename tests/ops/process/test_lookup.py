@@ -264,3 +264,20 @@ async def test_clocks_never_placed_end_unknown(journal: ProcessJournal,
     assert decided.resent == [] and decided.found == {}
     error = journal.db.execute("SELECT error FROM leads WHERE n = 1").fetchone()[0]
     assert "clock could not be placed" in error
+
+
+async def test_a_run_stamped_in_the_instant_of_its_send_is_its_triggers(
+        journal: ProcessJournal) -> None:
+    """The server stamps createdAt to the millisecond, rounded down: a run started in the
+    same millisecond as its trigger's send reads as a fraction before it. It was once left
+    out (the lead found with one of its two runs, and the report one run short)."""
+    api = FakeRuns()
+    answered = int(time.time()) - 1.0  # a whole second: its stamp is exact
+    api.start("ours", "lead-2", answered)  # places the clocks: no offset
+    in_doubt(journal, 1)
+    sent = int(time.time() * 1000) / 1000 + 0.0007  # 0.7 ms into a millisecond
+    journal.db.execute("UPDATE leads SET sent_at = ? WHERE n = 1", (sent,))
+    api.start("run-a", "lead-1", sent)  # in the same millisecond: stamped before `sent`
+    api.start("run-b", "lead-1", sent + 0.002)
+    _, decided = await look_up(api, journal, answered={"ours": answered})
+    assert decided.found == {1: ["run-a", "run-b"]} and decided.resent == []
