@@ -17,6 +17,7 @@ from . import emails, leads, processing, tokens
 from .api_keys import new_key
 from .chaos import Fault
 from .hubspot import routes as hubspot
+from .legacy import routes as legacy
 from .replies import Reply, answer, failure, json_object, required
 from .state import CALLER, STATE, Handler, SandboxState
 from .store import User
@@ -69,6 +70,8 @@ def fault_response(request: web.Request, fault: Fault) -> web.Response:
         return drop_connection(request)
     if hubspot.is_hubspot(request.path):
         return hubspot.fault(int(fault.value))
+    if legacy.is_legacy(request.path):
+        return legacy.fault(int(fault.value))
     if fault is Fault.ERROR_500:
         return failure(500, "Internal server error", "internal_error")
     if fault is Fault.ERROR_503:
@@ -95,6 +98,11 @@ async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
             rate_headers, refusal = hubspot.gate(request, request.app[hubspot.TWIN])
             if refusal is not None:
                 state.bump(f"hubspot:{refusal.status}")
+                return refusal
+        elif legacy.is_legacy(request.path):
+            refusal = legacy.gate(request, request.app[legacy.LEGACY])
+            if refusal is not None:
+                state.bump(f"legacy:{refusal.status}")
                 return refusal
         elif request.path not in NO_AUTH and request.path.startswith("/api/"):
             user = identify(request, state)
@@ -250,11 +258,14 @@ async def delete_client(request: web.Request) -> web.Response:
     return answer(200, {"success": True})
 
 
-def create_app(state: SandboxState, twin: hubspot.HubSpotTwin) -> web.Application:
+def create_app(state: SandboxState, twin: hubspot.HubSpotTwin,
+               legacy_twin: legacy.LegacyTwin) -> web.Application:
     app = web.Application(middlewares=[gateway], client_max_size=32 * 1024 * 1024)
     app[STATE] = state
     app[hubspot.TWIN] = twin
+    app[legacy.LEGACY] = legacy_twin
     hubspot.add_routes(app)
+    legacy.add_routes(app)
     r = app.router
     r.add_post("/api/auth", login)
     r.add_post("/api/auth/refresh", refresh)

@@ -60,6 +60,13 @@ class SandboxConfig:
     hubspot_insert_during_paging: int = 0  # v1 leads arriving one per v1 list request, in all
     hubspot_scopes: tuple[str, ...] = ("crm.objects.contacts.read", "crm.objects.companies.read")
     hubspot_down: bool = False  # every HubSpot request answers 503 (an outage; tests flip it)
+    # The legacy enrichment API's twin (/api/v1/..., its own key), off unless asked for:
+    legacy_campaigns: bool = False
+    legacy_rate: int | None = 50  # requests a minute per key (None: unlimited)
+    legacy_allowance: int = 100_000  # records a calendar month
+    legacy_enrich_seconds: tuple[float, float] = (5.0, 30.0)  # upload -> finalized
+    legacy_webhook_loss: float = 0.0  # chance a webhook delivery is never sent
+    legacy_webhook_dupes: float = 0.0  # chance a delivery is sent twice
 
 
 def parse_quota(text: str) -> int | None:
@@ -243,6 +250,21 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--hubspot-scopes", type=lambda t: tuple(s for s in t.split(",") if s),
                    default=d.hubspot_scopes, metavar="A,B",
                    help="the scopes the twin's token has (default: %(default)s)")
+    g = parser.add_argument_group("LeadGenius legacy enrichment API twin (same port, /api/v1/; "
+                                  "its key is legacy_api_key in the JSON line)")
+    g.add_argument("--legacy-campaigns", action="store_true",
+                   help="serve the legacy enrichment API: campaigns, exclusions, usage, webhooks")
+    g.add_argument("--legacy-rate", type=parse_quota, default=d.legacy_rate, metavar="N|unlimited",
+                   help="its requests a minute per key (default: 50, as documented)")
+    g.add_argument("--legacy-allowance", type=count, default=d.legacy_allowance, metavar="N",
+                   help="records a calendar month the subscription allows (default: %(default)s)")
+    g.add_argument("--legacy-enrich-seconds", type=parse_seconds,
+                   default=d.legacy_enrich_seconds, metavar="MIN[-MAX]",
+                   help="how long after its upload a record is finalized (default: 5-30)")
+    g.add_argument("--legacy-webhook-loss", type=probability, default=0.0, metavar="P",
+                   help="chance a webhook delivery is never sent")
+    g.add_argument("--legacy-webhook-dupes", type=probability, default=0.0, metavar="P",
+                   help="chance a webhook delivery is sent twice")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -283,4 +305,10 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hubspot_daily=args.hubspot_daily,
         hubspot_insert_during_paging=args.hubspot_insert_during_paging,
         hubspot_scopes=args.hubspot_scopes,
+        legacy_campaigns=args.legacy_campaigns,
+        legacy_rate=args.legacy_rate,
+        legacy_allowance=args.legacy_allowance,
+        legacy_enrich_seconds=args.legacy_enrich_seconds,
+        legacy_webhook_loss=args.legacy_webhook_loss,
+        legacy_webhook_dupes=args.legacy_webhook_dupes,
     )

@@ -20,6 +20,8 @@ from .config import LOOPBACK, SandboxConfig
 from .hubspot.routes import HubSpotTwin
 from .hubspot.seed import seed_hubspot
 from .hubspot.store import HubSpotStore
+from .legacy.routes import LegacyTwin
+from .legacy.store import LegacyStore
 from .processing import seed_settings
 from .ratelimit import SlidingWindowQuota
 from .seed import seed
@@ -40,6 +42,12 @@ class Sandbox:
     token: str
     state: SandboxState
     hubspot: HubSpotTwin
+    legacy: LegacyTwin
+
+    @property
+    def legacy_api_key(self) -> str:
+        """The legacy enrichment API's key (LEADGENIUS_LEGACY_API_KEY)."""
+        return self.legacy.key
 
     @property
     def hubspot_token(self) -> str:
@@ -51,14 +59,14 @@ class Sandbox:
         return {"base_url": self.base_url, "email": self.email, "password": self.password,
                 "api_key": self.api_key, "user_id": self.user_id,
                 "company_id": self.company_id, "token": self.token,
-                "hubspot_token": self.hubspot_token}
+                "hubspot_token": self.hubspot_token, "legacy_api_key": self.legacy_api_key}
 
     @property
     def config(self) -> SandboxConfig:
         return self.state.config
 
 
-def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
+def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin, LegacyTwin]:
     store = Store(config.db)
     user = store.ensure_user(config.email)
     state = SandboxState(config=config, store=store, user=user, chaos=Chaos(config),
@@ -77,7 +85,10 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin]:
     if store.fresh and (config.hubspot_contacts or config.hubspot_leads_v1):
         seed_hubspot(hs_store, random.Random(config.chaos_seed), contacts=config.hubspot_contacts,
                      leads_v1=config.hubspot_leads_v1)
-    return state, twin
+    legacy = LegacyTwin(LegacyStore(store.db, config.legacy_allowance), config,
+                        key=store.legacy_api_key(),
+                        rng=random.Random(None if config.chaos_seed is None else config.chaos_seed + 7))
+    return state, twin, legacy
 
 
 @asynccontextmanager
@@ -90,8 +101,9 @@ async def run_sandbox(config: SandboxConfig | None = None, *, host: str = LOOPBA
             print(sb.base_url, sb.email, sb.password)
     """
     config = config or SandboxConfig()
-    state, twin = build_state(config)
-    runner = web.AppRunner(create_app(state, twin), access_log=None, handle_signals=False)
+    state, twin, legacy = build_state(config)
+    runner = web.AppRunner(create_app(state, twin, legacy), access_log=None,
+                           handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
@@ -101,7 +113,8 @@ async def run_sandbox(config: SandboxConfig | None = None, *, host: str = LOOPBA
         yield Sandbox(base_url=f"http://{host}:{bound}", email=user.email, password=user.password,
                       api_key=user.api_key if config.api_key else "", user_id=user.id,
                       company_id=user.company_id,
-                      token=state.access_token(user), state=state, hubspot=twin)
+                      token=state.access_token(user), state=state, hubspot=twin,
+                      legacy=legacy)
     finally:
         await runner.cleanup()
         state.store.close()

@@ -119,6 +119,10 @@ class Store:
         """The HubSpot twin's private-app token (HubSpot's `pat-<region>-<uuid>` form)."""
         return self._meta("hubspot_token", lambda: f"pat-na1-{uuid.uuid4()}")
 
+    def legacy_api_key(self) -> str:
+        """The legacy enrichment API's key (40 hex digits, as Django REST framework's tokens)."""
+        return self._meta("legacy_api_key", lambda: secrets.token_hex(20))
+
     def _meta(self, key: str, default: Any) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         if row:

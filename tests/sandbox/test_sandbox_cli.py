@@ -15,7 +15,8 @@ from bulkio.sandbox.config import parse_latency, parse_quota
 from bulkio.sandbox.seed import seed
 from bulkio.sandbox.store import Store
 
-KEYS = {"base_url", "email", "password", "api_key", "user_id", "company_id", "token", "hubspot_token"}
+KEYS = {"base_url", "email", "password", "api_key", "user_id", "company_id", "token", "hubspot_token",
+        "legacy_api_key"}
 
 
 def start(*args: str) -> subprocess.Popen[bytes]:
@@ -38,7 +39,7 @@ def stop(proc: subprocess.Popen[bytes]) -> tuple[int, bytes]:
 
 
 async def test_prints_one_json_line_then_serves_and_stops_on_sigterm() -> None:
-    """The JSON line has the seven fields; its token works; SIGTERM ends it with code 0."""
+    """The JSON line has its nine fields; its token works; SIGTERM ends it with code 0."""
     proc = start("--clients", "2", "--leads", "20", "--quota", "premium")
     try:
         info = first_line(proc)

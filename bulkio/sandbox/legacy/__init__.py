@@ -1,0 +1,1 @@
+"""The twin of LeadGenius's legacy enrichment API (campaigns, exclusions, usage, webhooks)."""
