@@ -133,7 +133,10 @@ async def retrieve(request: web.Request) -> web.Response:
     def link(page: int) -> str | None:
         if not 1 <= page <= last:
             return None
-        return str(request.url.update_query({"page": str(page)}))
+        # built from the relative URL: request.url fails on a host with a port in the
+        # oldest aiohttp/yarl pair allowed
+        relative = request.rel_url.update_query({"page": str(page)})
+        return f"{request.scheme}://{request.host}{relative}"
 
     return web.Response(content_type="application/json", body=orjson.dumps({
         "count": total, "next": link(number + 1), "previous": link(number - 1),
