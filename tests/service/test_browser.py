@@ -174,8 +174,10 @@ async def test_cancel_a_job_then_resume_it(browser: Browser, service: Served,
     await page.get_by_role("region", name="Import leads from a CSV").get_by_label(
         "Client", exact=True).select_option("acme-corp")
     await page.get_by_role("button", name="Start the import").click()
-    await expect(page.locator("#job-status")).to_have_text("Running")
+    with anyio.fail_after(60):
+        await sandbox.state.when("POST /api/leads", 200).wait()
     release = sandbox.state.hold("POST /api/leads")  # it cannot end before the cancel
+    await expect(page.locator("#job-status")).to_have_text("Running")
     resume = page.get_by_role("button", name="Resume")
     await expect(resume).to_be_hidden()
     await page.get_by_role("button", name="Cancel").click()
@@ -370,10 +372,12 @@ async def test_the_service_restarting_under_a_watching_page(
     page, problems = await open_page(browser, served, width, tmp_path)
     jobs_page = await page.context.new_page()
     job_id = await start_import(page, SAMPLES / "leads.csv")
+    with anyio.fail_after(60):
+        await sandbox.state.when("POST /api/leads", 200).wait()
+    release = sandbox.state.hold("POST /api/leads")  # the job cannot end before the stop
     await expect(page.locator("#job-status")).to_have_text("Running")
     await jobs_page.goto(served.url + "/#/jobs")
     await expect(jobs_page.locator("#jobs-table tbody tr")).to_have_count(1)
-    release = sandbox.state.hold("POST /api/leads")  # the job cannot end before the stop
     assert await stop_service(served) == 0  # within stop_service's 30 s: it took 2 minutes
     banner = page.get_by_role("status").filter(has_text="reconnecting")
     await expect(banner).to_be_visible()
