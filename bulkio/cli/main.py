@@ -16,6 +16,7 @@ import anyio
 from ..version import __version__
 from . import (
     auth_cmd,
+    campaign_cmd,
     clients_cmd,
     emails_cmd,
     export_cmd,
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
     for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, process_cmd,
-                   emails_cmd, serve_cmd, sandbox_cmd):
+                   emails_cmd, campaign_cmd, serve_cmd, sandbox_cmd):
         module.register(commands)
     return parser
 

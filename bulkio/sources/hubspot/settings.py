@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import ConfigError
 from ...http.redact import register_secret
+from ...http.secret_files import read_secret_file
 from ...http.urls import normalise_base_url
 
 log = logging.getLogger("bulkio.hubspot")
@@ -42,7 +42,8 @@ def resolve_hubspot_settings(*, base_url: str | None = None, token_file: str | N
     """Settings from flag values (None when not given) and the environment; ConfigError in one
     line saying what to set."""
     env = os.environ if env is None else env
-    token = _token_from_file(Path(token_file)) if token_file else env.get("HUBSPOT_ACCESS_TOKEN", "")
+    token = (read_secret_file(Path(token_file), "HubSpot token") if token_file
+             else env.get("HUBSPOT_ACCESS_TOKEN", ""))
     token = token.strip()
     if not token:
         raise ConfigError(NO_TOKEN)
@@ -68,23 +69,3 @@ def parse_hubspot_rate(text: str | None) -> int | None:
     if value < 1:
         raise ConfigError("--hubspot-rate must be at least 1 request per 10 seconds")
     return value
-
-
-def _token_from_file(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8")
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        raise ConfigError(f"no such HubSpot token file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the HubSpot token file {path}: {exc}") from None
-    if mode & 0o077:
-        try:
-            os.chmod(path, 0o600)
-        except OSError as exc:
-            log.warning("the HubSpot token file %s can be read by other users (mode %o) and "
-                        "could not be made private: %s; chmod 600 it", path, mode, exc.strerror)
-        else:
-            log.warning("the HubSpot token file %s could be read by other users (mode %o): "
-                        "it is now private (0600)", path, mode)
-    return text

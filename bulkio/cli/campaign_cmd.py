@@ -1,0 +1,80 @@
+"""`bulkio campaign`: LeadGenius's legacy enrichment campaigns (their own key and quota)."""
+
+from __future__ import annotations
+
+import argparse
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from .exit import OK
+from .options import add_output_options
+from .shown import shown
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "campaign", help="enrichment campaigns of LeadGenius's legacy API: status",
+        description="Enrichment campaigns of LeadGenius's legacy enrichment API, which has a "
+                    "key and a quota of its own (50 requests a minute): "
+                    "LEADGENIUS_LEGACY_API_KEY or --legacy-key-file, and "
+                    "LEADGENIUS_LEGACY_BASE_URL or --legacy-base-url.")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    status = actions.add_parser(
+        "status", help="the subscription's usage, and a campaign's counts",
+        description="The subscription's usage (total, and this period's uploaded, enriched "
+                    "and remaining records, with the period's dates); with a campaign's slug, "
+                    "its records uploaded and enriched.")
+    status.add_argument("slug", nargs="?", metavar="SLUG", help="a campaign's slug")
+    status.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    add_legacy_options(status)
+    add_output_options(status)
+    status.set_defaults(handler=run_status)
+
+
+def add_legacy_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("legacy enrichment API")
+    g.add_argument("--legacy-base-url", metavar="URL",
+                   help="its address (default: LEADGENIUS_LEGACY_BASE_URL, else "
+                        "https://leadgenius.com)")
+    g.add_argument("--legacy-key-file", metavar="PATH",
+                   help="a file holding its key (default: LEADGENIUS_LEGACY_API_KEY)")
+    g.add_argument("--legacy-rate", metavar="N|unlimited",
+                   help="its requests a minute (default: 50, as documented)")
+    g.add_argument("--insecure", action="store_true",
+                   help="allow http:// to an address that is not this machine")
+
+
+async def run_status(args: argparse.Namespace) -> int:
+    from ..enrichment.client import open_enrichment
+    from ..enrichment.settings import resolve_enrichment_settings
+
+    settings = resolve_enrichment_settings(base_url=args.legacy_base_url,
+                                           key_file=args.legacy_key_file,
+                                           rate=args.legacy_rate, insecure=args.insecure)
+    async with open_enrichment(settings) as api:
+        usage = await api.usage()
+        campaign = await api.records(args.slug) if args.slug else None
+    period = usage["current_period"]
+    if args.json:
+        out = {"usage": usage}
+        if campaign is not None:
+            out["campaign"] = {"slug": args.slug, "count_uploaded": campaign.get("count_uploaded"),
+                               "count_enriched": campaign.get("count_enriched")}
+        print(orjson.dumps(out).decode())
+        return OK
+    table = Table(title=f"legacy enrichment usage at {settings.base_url}")
+    for name in ("", "uploaded", "enriched", "remaining"):
+        table.add_column(name, justify="right" if name else "left")
+    total = usage.get("total") or {}
+    table.add_row("all time", f"{total.get('uploaded', 0):,}", f"{total.get('enriched', 0):,}", "")
+    table.add_row(f"{shown(str(period.get('start_date', '')))[:10]} to "
+                  f"{shown(str(period.get('end_date', '')))[:10]}",
+                  f"{period.get('uploaded', 0):,}", f"{period.get('enriched', 0):,}",
+                  f"{period.get('remaining', 0):,}")
+    if campaign is not None:
+        table.add_row(f"campaign {shown(args.slug)}", f"{campaign.get('count_uploaded', 0):,}",
+                      f"{campaign.get('count_enriched', 0):,}", "")
+    Console().print(table)
+    return OK

@@ -1,0 +1,109 @@
+"""The legacy enrichment API, one method per endpoint bulkio calls.
+
+Each attempt takes a slot of the API's own quota (50 requests a minute per key, shared by
+every call of the process), then the transport; reads are retried under the same policy as
+every other call. A 429 pauses every request for its Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import orjson
+
+from ..errors import ApiError, AuthError, BulkioError, RateLimited, TransientApiError
+from ..http.quota import Quota, parse_retry_after
+from ..http.retry import RetryPolicy, call_with_retries
+from ..http.stats import RunStats
+from ..http.transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
+from .settings import EnrichmentSettings
+
+log = logging.getLogger("bulkio.enrichment")
+CONNECTIONS = 4
+FIRST_CONTACT_S = 10.0
+
+
+class EnrichmentClient:
+    def __init__(self, settings: EnrichmentSettings, transport: Transport, *,
+                 policy: RetryPolicy | None = None) -> None:
+        self.settings = settings
+        self.transport = transport
+        self.policy = policy or RetryPolicy()
+        self.quota = Quota(settings.rate_per_minute)
+        self.stats = RunStats()
+
+    async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
+                   body: Any = None, query: str = "") -> Any:
+        """One call of a read (safe to repeat), retried; its decoded body."""
+        headers = {"Authorization": f"Token {self.settings.key}",
+                   "Content-Type": "application/json"}
+        # `query`: a query string of repeated names (?id=1&id=2), which a mapping cannot hold
+        url = self.settings.base_url + path + (f"?{query}" if query else "")
+        request = Request(method, url, params or None,
+                          orjson.dumps(body) if body is not None else None, headers)
+
+        async def attempt() -> Any:
+            await self.quota.acquire()
+            self.stats.requests += 1
+            resp = await self.transport.send(request)
+            answer = resp.json()
+            if resp.status == 429:
+                self.stats.rate_limited += 1
+                wait = parse_retry_after(resp.headers.get("Retry-After")) or 60.0
+                self.quota.pause(wait, "the legacy enrichment API rate limited (429)")
+                raise RateLimited(wait, method=method, path=path)
+            if resp.ok:
+                return answer
+            raise _error(resp.status, answer, method, path)
+
+        def count_retry(error: BulkioError, delay: float) -> None:
+            self.stats.retries += 1
+            log.debug("retrying %s %s after %s (waiting %.2f s)", method, path, error, delay)
+
+        return await call_with_retries(self.policy, attempt, what=(method, path),
+                                       on_retry=count_retry)
+
+    async def usage(self) -> dict[str, Any]:
+        """The subscription's usage: totals, and the current period's with `remaining`."""
+        answer = await self.call("GET", "/api/v1/enrichment/status/")
+        if not isinstance(answer, dict) or not isinstance(answer.get("current_period"), dict):
+            raise ApiError(200, "the usage has no current_period", method="GET",
+                           path="/api/v1/enrichment/status/")
+        return answer
+
+    async def records(self, slug: str, *, ids: Sequence[int] = (), page: int = 1
+                      ) -> dict[str, Any]:
+        """One page (100) of a campaign's records, in creation order; ApiError 404 for an
+        unknown campaign."""
+        pairs = [("id", str(i)) for i in ids] + ([("page", str(page))] if page > 1 else [])
+        path = f"/api/v1/enrichment/retrieve/{quote(slug, safe='')}/"
+        answer = await self.call("GET", path, query=urlencode(pairs))
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise ApiError(200, "the campaign's page has no results", method="GET", path=path)
+        return answer
+
+
+def _error(status: int, body: Any, method: str, path: str) -> BulkioError:
+    said = body.get("detail") if isinstance(body, dict) else None
+    message = str(said or (orjson.dumps(body).decode() if body else f"HTTP {status}"))
+    if status == 401:
+        return AuthError(f"the legacy enrichment API refused the key ({message}): check "
+                         "LEADGENIUS_LEGACY_API_KEY (or --legacy-key-file)")
+    if status >= 500:
+        return TransientApiError(status, message, method=method, path=path)
+    return ApiError(status, message, method=method, path=path)
+
+
+@asynccontextmanager
+async def open_enrichment(settings: EnrichmentSettings, *, policy: RetryPolicy | None = None
+                          ) -> AsyncIterator[EnrichmentClient]:
+    """A client with its own aiohttp session for the run."""
+    async with open_session(CONNECTIONS, settings.timeout) as session:
+        transport = ServerWatch(AiohttpTransport(session), settings.base_url,
+                                patience=min(settings.timeout, FIRST_CONTACT_S),
+                                setting="--legacy-base-url, or LEADGENIUS_LEGACY_BASE_URL")
+        yield EnrichmentClient(settings, transport, policy=policy)

@@ -1,0 +1,63 @@
+"""The legacy enrichment API's settings: its key, its base URL, its quota.
+
+The key comes from `LEADGENIUS_LEGACY_API_KEY`, or a file named by `--legacy-key-file`; never
+from a flag value. It is registered as a secret the moment it is read: no log line, error,
+report or file bulkio writes holds it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..http.redact import register_secret
+from ..http.secret_files import read_secret_file
+from ..http.urls import normalise_base_url
+
+DEFAULT_URL = "https://leadgenius.com"
+DEFAULT_RATE = 50  # requests a minute per key, as documented
+NO_KEY = ("the legacy enrichment API needs its own key: set LEADGENIUS_LEGACY_API_KEY, or pass "
+          "--legacy-key-file PATH")
+
+
+@dataclass(frozen=True)
+class EnrichmentSettings:
+    base_url: str = DEFAULT_URL
+    key: str = field(default="", repr=False)
+    rate_per_minute: int | None = DEFAULT_RATE  # None: no client-side pacing
+    timeout: float = 30.0
+
+
+def resolve_enrichment_settings(*, base_url: str | None = None, key_file: str | None = None,
+                                rate: str | None = None, insecure: bool = False,
+                                env: Mapping[str, str] | None = None) -> EnrichmentSettings:
+    """Settings from flag values (None when not given) and the environment; ConfigError in one
+    line saying what to set."""
+    env = os.environ if env is None else env
+    key = (read_secret_file(Path(key_file), "legacy API key") if key_file
+           else env.get("LEADGENIUS_LEGACY_API_KEY", "").strip())
+    if not key:
+        raise ConfigError(NO_KEY)
+    register_secret(key)
+    url = normalise_base_url(base_url or env.get("LEADGENIUS_LEGACY_BASE_URL") or DEFAULT_URL,
+                             insecure, setting="--legacy-base-url or LEADGENIUS_LEGACY_BASE_URL",
+                             example=DEFAULT_URL)
+    return EnrichmentSettings(base_url=url, key=key, rate_per_minute=_rate(rate))
+
+
+def _rate(text: str | None) -> int | None:
+    if text is None:
+        return DEFAULT_RATE
+    if text.strip().lower() == "unlimited":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"--legacy-rate must be a number of requests a minute (50 as "
+                          f"documented), or unlimited, not {text!r}") from None
+    if value < 1:
+        raise ConfigError("--legacy-rate must be at least 1 request a minute")
+    return value
