@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import orjson
 from rich.console import Console
@@ -11,6 +12,9 @@ from rich.table import Table
 from .exit import OK
 from .options import add_output_options
 from .shown import shown
+
+if TYPE_CHECKING:
+    from ..enrichment.settings import EnrichmentSettings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,13 +50,18 @@ def add_legacy_options(parser: argparse.ArgumentParser) -> None:
                    help="allow http:// to an address that is not this machine")
 
 
-async def run_status(args: argparse.Namespace) -> int:
-    from ..enrichment.client import open_enrichment
+def legacy_settings(args: argparse.Namespace) -> EnrichmentSettings:
     from ..enrichment.settings import resolve_enrichment_settings
 
-    settings = resolve_enrichment_settings(base_url=args.legacy_base_url,
-                                           key_file=args.legacy_key_file,
-                                           rate=args.legacy_rate, insecure=args.insecure)
+    return resolve_enrichment_settings(base_url=args.legacy_base_url,
+                                       key_file=args.legacy_key_file, rate=args.legacy_rate,
+                                       insecure=args.insecure)
+
+
+async def run_status(args: argparse.Namespace) -> int:
+    from ..enrichment.client import open_enrichment
+
+    settings = legacy_settings(args)
     async with open_enrichment(settings) as api:
         usage = await api.usage()
         campaign = await api.records(args.slug) if args.slug else None

@@ -19,6 +19,7 @@ from . import (
     campaign_cmd,
     clients_cmd,
     emails_cmd,
+    exclusions_cmd,
     export_cmd,
     import_cmd,
     process_cmd,
@@ -47,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
     for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, process_cmd,
-                   emails_cmd, campaign_cmd, serve_cmd, sandbox_cmd):
+                   emails_cmd, campaign_cmd, exclusions_cmd, serve_cmd, sandbox_cmd):
         module.register(commands)
     return parser
 

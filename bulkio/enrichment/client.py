@@ -75,6 +75,12 @@ class EnrichmentClient:
                            path="/api/v1/enrichment/status/")
         return answer
 
+    async def exclude(self, records: list[dict[str, str]]) -> int:
+        """Add up to 200 records to the exclusion list; how many it took. Sending a batch
+        again after a lost answer is harmless: an exclusion added twice changes nothing."""
+        answer = await self.call("POST", "/api/v1/exclusion/upload/", body={"records": records})
+        return int(answer.get("uploaded") or 0) if isinstance(answer, dict) else 0
+
     async def records(self, slug: str, *, ids: Sequence[int] = (), page: int = 1
                       ) -> dict[str, Any]:
         """One page (100) of a campaign's records, in creation order; ApiError 404 for an

@@ -1,0 +1,46 @@
+"""The legacy enrichment API's fields, and which a file's column means: the API's own names
+(`org_company_name`), the usual header names, and the Pro API's lead fields (companyName ->
+org_company_name, email -> contact_email...), so a file or a client's leads map alike."""
+
+from __future__ import annotations
+
+from ..formats.mapping import auto_field, header_key
+
+ORG_FIELDS = ("org_city", "org_linkedin_url", "org_company_name", "org_phone", "org_country",
+              "org_num_employees", "org_num_employees_exact", "org_industry",
+              "org_annual_revenue", "org_state", "org_street", "org_website", "org_zip_code",
+              "org_record_id")
+CONTACT_FIELDS = ("contact_linkedin_url", "contact_department", "contact_email",
+                  "contact_first_name", "contact_job_title", "contact_last_name",
+                  "contact_seniority", "contact_record_id")
+FIELDS = frozenset(ORG_FIELDS + CONTACT_FIELDS)
+#: what the exclusion list takes, by entity
+EXCLUSION_FIELDS = {"org": ("org_linkedin_url", "org_company_name", "org_phone", "org_website"),
+                    "contact": ("contact_linkedin_url", "contact_email", "contact_first_name",
+                                "contact_last_name", "org_linkedin_url", "org_company_name",
+                                "org_phone", "org_website")}
+#: what an excluded record is matched by, by entity
+EXCLUSION_KEYS = {"contact": ("contact_email", "contact_linkedin_url"),
+                  "org": ("org_website", "org_linkedin_url")}
+PRO_FIELDS = {"firstName": "contact_first_name", "lastName": "contact_last_name",
+              "email": "contact_email", "title": "contact_job_title",
+              "linkedinUrl": "contact_linkedin_url", "companyName": "org_company_name",
+              "companyUrl": "org_website", "companyDomain": "org_website"}
+HEADERS = {  # header keys (formats.mapping.header_key) the Pro fields do not cover
+    "companylinkedin": "org_linkedin_url", "companylinkedinurl": "org_linkedin_url",
+    "orglinkedin": "org_linkedin_url", "companyphone": "org_phone", "mainphone": "org_phone",
+    "industry": "org_industry", "city": "org_city", "country": "org_country",
+    "state": "org_state", "province": "org_state", "zip": "org_zip_code",
+    "zipcode": "org_zip_code", "postalcode": "org_zip_code", "street": "org_street",
+    "address": "org_street", "employees": "org_num_employees", "revenue": "org_annual_revenue",
+    "department": "contact_department", "seniority": "contact_seniority"}
+
+
+def legacy_field(column: str) -> str | None:
+    """The legacy field a column means, or None."""
+    if column in FIELDS:
+        return column
+    key = header_key(column)
+    if key in HEADERS:
+        return HEADERS[key]
+    return PRO_FIELDS.get(auto_field(column) or "")
