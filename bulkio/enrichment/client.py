@@ -19,12 +19,11 @@ from ..errors import ApiError, AuthError, BulkioError, RateLimited, TransientApi
 from ..http.quota import Quota, parse_retry_after
 from ..http.retry import RetryPolicy, call_with_retries
 from ..http.stats import RunStats
-from ..http.transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
+from ..http.transport import Request, Transport, watched_transport
 from .settings import EnrichmentSettings
 
 log = logging.getLogger("bulkio.enrichment")
 CONNECTIONS = 4
-FIRST_CONTACT_S = 10.0
 
 
 class EnrichmentClient:
@@ -108,8 +107,7 @@ def _error(status: int, body: Any, method: str, path: str) -> BulkioError:
 async def open_enrichment(settings: EnrichmentSettings, *, policy: RetryPolicy | None = None
                           ) -> AsyncIterator[EnrichmentClient]:
     """A client with its own aiohttp session for the run."""
-    async with open_session(CONNECTIONS, settings.timeout) as session:
-        transport = ServerWatch(AiohttpTransport(session), settings.base_url,
-                                patience=min(settings.timeout, FIRST_CONTACT_S),
-                                setting="--legacy-base-url, or LEADGENIUS_LEGACY_BASE_URL")
+    async with watched_transport(settings.base_url, connections=CONNECTIONS,
+                                 timeout=settings.timeout, setting="--legacy-base-url, or "
+                                 "LEADGENIUS_LEGACY_BASE_URL") as transport:
         yield EnrichmentClient(settings, transport, policy=policy)

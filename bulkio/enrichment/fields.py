@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from ..formats.mapping import auto_field, header_key
 
+# The documented lists, as the client reads them (the sandbox's twin keeps its own copy: a
+# misreading of the documentation cannot hide on both sides).
 ORG_FIELDS = ("org_city", "org_linkedin_url", "org_company_name", "org_phone", "org_country",
               "org_num_employees", "org_num_employees_exact", "org_industry",
               "org_annual_revenue", "org_state", "org_street", "org_website", "org_zip_code",

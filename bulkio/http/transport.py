@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -204,3 +204,16 @@ class FakeTransport:
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """Build a Response for FakeTransport handlers."""
     return Response(status, dict(headers or {}), orjson.dumps(body))
+
+
+FIRST_CONTACT_S = 10.0
+
+
+@asynccontextmanager
+async def watched_transport(base_url: str, *, connections: int, timeout: float,
+                            setting: str) -> AsyncIterator[ServerWatch]:
+    """A run's transport to one server of its own (HubSpot's, the legacy API's): a session
+    for the run, watched for first contact (`setting` names where its URL comes from)."""
+    async with open_session(connections, timeout) as session:
+        yield ServerWatch(AiohttpTransport(session), base_url,
+                          patience=min(timeout, FIRST_CONTACT_S), setting=setting)

@@ -33,13 +33,12 @@ from ...errors import (
 from ...http.quota import Quota, header_number, parse_retry_after
 from ...http.retry import RetryPolicy, call_with_retries
 from ...http.stats import RunStats
-from ...http.transport import AiohttpTransport, Request, ServerWatch, Transport, open_session
+from ...http.transport import Request, Transport, watched_transport
 from .settings import SCOPES, HubSpotSettings
 
 log = logging.getLogger("bulkio.hubspot")
 
 CONNECTIONS = 8  # HubSpot is paged by one cursor; a few company reads go alongside
-FIRST_CONTACT_S = 10.0
 DAILY_RESET = "at midnight in your HubSpot account's time zone"
 
 
@@ -194,8 +193,7 @@ def _error(status: int, body: Any, method: str, path: str) -> BulkioError:
 async def open_hubspot(settings: HubSpotSettings, *, policy: RetryPolicy | None = None
                        ) -> AsyncIterator[HubSpotClient]:
     """A HubSpot client with its own aiohttp session for the run."""
-    async with open_session(CONNECTIONS, settings.timeout) as session:
-        transport = ServerWatch(AiohttpTransport(session), settings.base_url,
-                                patience=min(settings.timeout, FIRST_CONTACT_S),
-                                setting="--hubspot-base-url, or HUBSPOT_BASE_URL")
+    async with watched_transport(settings.base_url, connections=CONNECTIONS,
+                                 timeout=settings.timeout,
+                                 setting="--hubspot-base-url, or HUBSPOT_BASE_URL") as transport:
         yield HubSpotClient(settings, transport, policy=policy)
