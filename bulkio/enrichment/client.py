@@ -59,12 +59,8 @@ class EnrichmentClient:
                 return answer
             raise _error(resp.status, answer, method, path)
 
-        def count_retry(error: BulkioError, delay: float) -> None:
-            self.stats.retries += 1
-            log.debug("retrying %s %s after %s (waiting %.2f s)", method, path, error, delay)
-
         return await call_with_retries(self.policy, attempt, what=(method, path),
-                                       on_retry=count_retry)
+                                       on_retry=self.stats.retry_counter(log, method, path))
 
     async def usage(self) -> dict[str, Any]:
         """The subscription's usage: totals, and the current period's with `remaining`."""

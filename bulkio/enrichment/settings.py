@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..http.quota import parse_rate
 from ..http.redact import register_secret
 from ..http.secret_files import read_secret_file
 from ..http.urls import normalise_base_url
@@ -45,19 +46,5 @@ def resolve_enrichment_settings(*, base_url: str | None = None, key_file: str | 
     url = normalise_base_url(base_url or env.get("LEADGENIUS_LEGACY_BASE_URL") or DEFAULT_URL,
                              insecure, setting="--legacy-base-url or LEADGENIUS_LEGACY_BASE_URL",
                              example=DEFAULT_URL)
-    return EnrichmentSettings(base_url=url, key=key, rate_per_minute=_rate(rate))
-
-
-def _rate(text: str | None) -> int | None:
-    if text is None:
-        return DEFAULT_RATE
-    if text.strip().lower() == "unlimited":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"--legacy-rate must be a number of requests a minute (50 as "
-                          f"documented), or unlimited, not {text!r}") from None
-    if value < 1:
-        raise ConfigError("--legacy-rate must be at least 1 request a minute")
-    return value
+    return EnrichmentSettings(base_url=url, key=key, rate_per_minute=parse_rate(
+        rate, default=DEFAULT_RATE, flag="--legacy-rate", per="a minute", hint="50 as documented"))

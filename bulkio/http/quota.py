@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 import anyio
 from aiolimiter import AsyncLimiter
 
+from ..errors import ConfigError
+
 log = logging.getLogger("bulkio.quota")
 
 MAX_HEADER_PAUSE = 120.0  # ignore a Reset further away than this: a clock skew, not a quota
@@ -160,3 +162,21 @@ def header_number(value: str | None) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
+
+
+def parse_rate(text: str | None, *, default: int | None, flag: str, per: str,
+               hint: str) -> int | None:
+    """A `--...-rate` flag: a number of requests `per` ("per 10 seconds"), or `unlimited`
+    (None: no client-side pacing); `default` when not given."""
+    if text is None:
+        return default
+    if text.strip().lower() in ("unlimited", "none", "off"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{flag} must be a number of requests {per} ({hint}), not "
+                          f"{text!r}") from None
+    if value < 1:
+        raise ConfigError(f"{flag} must be at least 1 request {per}")
+    return value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 
@@ -16,3 +18,11 @@ class RunStats:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+    def retry_counter(self, log: logging.Logger, method: str, path: str
+                      ) -> Callable[[Exception, float], None]:
+        """A retry policy's `on_retry`: counts each repeat, and says it at debug level."""
+        def count(error: Exception, delay: float) -> None:
+            self.retries += 1
+            log.debug("retrying %s %s after %s (waiting %.2f s)", method, path, error, delay)
+        return count

@@ -95,14 +95,10 @@ class LeadGeniusClient(ProcessingCalls):
                 return True
             return False
 
-        def count_retry(error: BulkioError, delay: float) -> None:
-            self.stats.retries += 1
-            log.debug("retrying %s %s after %s (waiting %.2f s)", method, path, error, delay)
-
         try:
             return await call_with_retries(self.policy, attempt, idempotent=idempotent,
                                            what=(method, path), recover=recover,
-                                           on_retry=count_retry)
+                                           on_retry=self.stats.retry_counter(log, method, path))
         except Unauthorized as error:
             raise AuthError(self._refusal(error, sent_with["token"], renewed)) from None
 

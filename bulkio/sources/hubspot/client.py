@@ -123,13 +123,9 @@ class HubSpotClient:
                 return answer
             raise _error(resp.status, answer, method, path)
 
-        def count_retry(error: BulkioError, delay: float) -> None:
-            self.stats.retries += 1
-            log.debug("retrying %s %s after %s (waiting %.2f s)", method, path, error, delay)
-
         try:
             return await call_with_retries(self.policy, attempt, what=(method, path),
-                                           on_retry=count_retry)
+                                           on_retry=self.stats.retry_counter(log, method, path))
         except (TransportError, TransientApiError) as error:
             raise HubSpotUnavailable(f"HubSpot did not answer {method} {path} through "
                                      f"{self.policy.attempts} tries ({error})",

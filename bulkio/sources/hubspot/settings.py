@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import ConfigError
+from ...http.quota import parse_rate
 from ...http.redact import register_secret
 from ...http.secret_files import read_secret_file
 from ...http.urls import normalise_base_url
@@ -57,15 +58,5 @@ def resolve_hubspot_settings(*, base_url: str | None = None, token_file: str | N
 
 def parse_hubspot_rate(text: str | None) -> int | None:
     """`--hubspot-rate`: requests per 10 seconds, or `unlimited`."""
-    if text is None:
-        return DEFAULT_RATE
-    if text.strip().lower() in ("unlimited", "none", "off"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigError(f"--hubspot-rate must be a number of requests per 10 seconds (100, "
-                          f"or 190 for Professional/Enterprise), not {text!r}") from None
-    if value < 1:
-        raise ConfigError("--hubspot-rate must be at least 1 request per 10 seconds")
-    return value
+    return parse_rate(text, default=DEFAULT_RATE, flag="--hubspot-rate", per="per 10 seconds",
+                      hint="100, or 190 for Professional/Enterprise")
