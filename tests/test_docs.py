@@ -13,6 +13,7 @@ import pytest
 
 from bulkio.models import EXPORT_REPORT_KEYS, IMPORT_REPORT_KEYS, PURGE_REPORT_KEYS
 from bulkio.ops.campaigns.exclusions import EXCLUSION_REPORT_KEYS
+from bulkio.ops.campaigns.job import UPLOAD_REPORT_KEYS
 from bulkio.ops.emails.report import EMAIL_REPORT_KEYS
 from bulkio.ops.process.report import PROCESS_REPORT_KEYS
 
@@ -77,7 +78,8 @@ def test_the_report_keys_are_the_reports_own() -> None:
     for command, keys in (("import", IMPORT_REPORT_KEYS), ("export", EXPORT_REPORT_KEYS),
                           ("purge", PURGE_REPORT_KEYS), ("process", PROCESS_REPORT_KEYS),
                           ("emails validate", EMAIL_REPORT_KEYS),
-                          ("exclusions upload", EXCLUSION_REPORT_KEYS)):
+                          ("exclusions upload", EXCLUSION_REPORT_KEYS),
+                          ("campaign upload", UPLOAD_REPORT_KEYS)):
         row = next(line for line in page.splitlines() if line.startswith(f"| `{command}` | `"))
         assert re.findall(r"`([a-z_]+)`", row.split("|")[2]) == list(keys), command
 

@@ -32,7 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "ops.imports": {"ops", "ops.emails", "formats", "http", "leadgenius", "sources", "store"},
     "ops.exports": {"ops", "formats", "leadgenius", "store"},
     "ops.purge": {"ops", "leadgenius", "store"},
-    "ops.campaigns": {"ops", "enrichment", "formats", "sources", "store"},
+    "ops.campaigns": {"ops", "enrichment", "formats", "leadgenius", "sources", "store"},
     "ops.process": {"ops", "leadgenius", "store"},
     "api": {"ops", "ops.emails", "ops.imports", "ops.exports", "ops.purge", "ops.process",
             "http", "leadgenius", "sources", "store"},

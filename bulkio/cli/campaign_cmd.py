@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 import orjson
 from rich.console import Console
 from rich.table import Table
 
+from .campaign_upload import add_upload
 from .exit import OK
+from .legacy_options import add_legacy_options, legacy_settings
 from .options import add_output_options
 from .shown import shown
-
-if TYPE_CHECKING:
-    from ..enrichment.settings import EnrichmentSettings
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
-        "campaign", help="enrichment campaigns of LeadGenius's legacy API: status",
+        "campaign", help="enrichment campaigns of LeadGenius's legacy API: upload, status",
         description="Enrichment campaigns of LeadGenius's legacy enrichment API, which has a "
                     "key and a quota of its own (50 requests a minute): "
                     "LEADGENIUS_LEGACY_API_KEY or --legacy-key-file, and "
@@ -35,27 +33,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_legacy_options(status)
     add_output_options(status)
     status.set_defaults(handler=run_status)
-
-
-def add_legacy_options(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("legacy enrichment API")
-    g.add_argument("--legacy-base-url", metavar="URL",
-                   help="its address (default: LEADGENIUS_LEGACY_BASE_URL, else "
-                        "https://leadgenius.com)")
-    g.add_argument("--legacy-key-file", metavar="PATH",
-                   help="a file holding its key (default: LEADGENIUS_LEGACY_API_KEY)")
-    g.add_argument("--legacy-rate", metavar="N|unlimited",
-                   help="its requests a minute (default: 50, as documented)")
-    g.add_argument("--insecure", action="store_true",
-                   help="allow http:// to an address that is not this machine")
-
-
-def legacy_settings(args: argparse.Namespace) -> EnrichmentSettings:
-    from ..enrichment.settings import resolve_enrichment_settings
-
-    return resolve_enrichment_settings(base_url=args.legacy_base_url,
-                                       key_file=args.legacy_key_file, rate=args.legacy_rate,
-                                       insecure=args.insecure)
+    add_upload(actions)
 
 
 async def run_status(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .campaign_cmd import add_legacy_options, legacy_settings
 from .exit import OK, PROBLEMS
+from .legacy_options import add_legacy_options, legacy_settings
 from .options import add_output_options
 
 

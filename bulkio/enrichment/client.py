@@ -11,11 +11,18 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 
-from ..errors import ApiError, AuthError, BulkioError, RateLimited, TransientApiError
+from ..errors import (
+    ApiError,
+    AuthError,
+    BulkioError,
+    OutcomeUnknown,
+    RateLimited,
+    TransientApiError,
+)
 from ..http.quota import Quota, parse_retry_after
 from ..http.retry import RetryPolicy, call_with_retries
 from ..http.stats import RunStats
@@ -36,8 +43,10 @@ class EnrichmentClient:
         self.stats = RunStats()
 
     async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
-                   body: Any = None, query: str = "") -> Any:
-        """One call of a read (safe to repeat), retried; its decoded body."""
+                   body: Any = None, query: str = "", idempotent: bool = True) -> Any:
+        """One call, retried while that is safe; its decoded body. A call that is not
+        `idempotent` (an upload) is repeated only when it certainly did not take effect; when
+        it may have, OutcomeUnknown goes up (http.retry)."""
         headers = {"Authorization": f"Token {self.settings.key}",
                    "Content-Type": "application/json"}
         # `query`: a query string of repeated names (?id=1&id=2), which a mapping cannot hold
@@ -59,8 +68,9 @@ class EnrichmentClient:
                 return answer
             raise _error(resp.status, answer, method, path)
 
-        return await call_with_retries(self.policy, attempt, what=(method, path),
-                                       on_retry=self.stats.retry_counter(log, method, path))
+        return await call_with_retries(
+            self.policy, attempt, what=(method, path), idempotent=idempotent,
+            on_retry=self.stats.retry_counter(log, method, path))
 
     async def usage(self) -> dict[str, Any]:
         """The subscription's usage: totals, and the current period's with `remaining`."""
@@ -69,6 +79,25 @@ class EnrichmentClient:
             raise ApiError(200, "the usage has no current_period", method="GET",
                            path="/api/v1/enrichment/status/")
         return answer
+
+    async def upload(self, slug: str, kind: str, fields: Sequence[str],
+                     records: list[dict[str, Any]], webhook_url: str | None = None
+                     ) -> list[int]:
+        """Add up to 200 records to a campaign (created by its first upload); their record
+        ids, in order. Not idempotent: every record sent is a record, paid from the
+        allowance; a lost answer raises OutcomeUnknown, to be looked up, never re-sent."""
+        body: dict[str, Any] = {"slug": slug, "type": kind, "records": records}
+        if fields:
+            body["fields"] = list(fields)
+        if webhook_url:
+            body["webhook_url"] = webhook_url
+        path = "/api/v1/enrichment/upload/"
+        answer = await self.call("POST", path, body=body, idempotent=False)
+        ids = answer.get("ids") if isinstance(answer, dict) else None
+        if not isinstance(ids, list) or len(ids) != len(records):  # stored, ids unknown
+            raise OutcomeUnknown(ApiError(201, f"the answer has {len(ids or [])} ids for "
+                                          f"{len(records)} records"), "POST", path)
+        return [int(i) for i in ids]
 
     async def exclude(self, records: list[dict[str, str]]) -> int:
         """Add up to 200 records to the exclusion list; how many it took. Sending a batch
@@ -83,6 +112,21 @@ class EnrichmentClient:
         pairs = [("id", str(i)) for i in ids] + ([("page", str(page))] if page > 1 else [])
         path = f"/api/v1/enrichment/retrieve/{quote(slug, safe='')}/"
         answer = await self.call("GET", path, query=urlencode(pairs))
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise ApiError(200, "the campaign's page has no results", method="GET", path=path)
+        return answer
+
+
+    async def follow(self, link: str) -> dict[str, Any]:
+        """The page a `next` or `previous` link names, as given; only on the API's own
+        origin (the key goes with every request)."""
+        base, url = urlsplit(self.settings.base_url), urlsplit(link)
+        if (url.scheme, url.netloc) != (base.scheme, base.netloc):
+            raise ApiError(200, f"a page's link leads off {base.scheme}://{base.netloc} "
+                           f"({url.scheme}://{url.netloc}): not followed")
+        prefix = base.path.rstrip("/")
+        path = url.path[len(prefix):] if prefix and url.path.startswith(prefix) else url.path
+        answer = await self.call("GET", path, query=url.query)
         if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
             raise ApiError(200, "the campaign's page has no results", method="GET", path=path)
         return answer

@@ -46,3 +46,31 @@ def legacy_field(column: str) -> str | None:
     if key in HEADERS:
         return HEADERS[key]
     return PRO_FIELDS.get(auto_field(column) or "")
+
+
+def kind_of(record: dict[str, str]) -> str | None:
+    """What a record is: "contact" (a non-empty contact_* field other than its record id),
+    "org" (the same with org_*), "lead" (both), or None (neither)."""
+    contact = any(v for k, v in record.items()
+                  if k.startswith("contact_") and k != "contact_record_id")
+    org = any(v for k, v in record.items() if k.startswith("org_") and k != "org_record_id")
+    return "lead" if contact and org else "contact" if contact else "org" if org else None
+
+
+def key_field(kind: str) -> str:
+    """Where a record's stable key is kept: contacts and leads by contact, accounts by org."""
+    return "org_record_id" if kind == "org" else "contact_record_id"
+
+
+def missing_identifier(record: dict[str, str], kind: str) -> str | None:
+    """The identifier rule a record breaks (the documentation's), or None."""
+    def filled(*names: str) -> bool:
+        return any(str(record.get(n) or "").strip() for n in names)
+
+    if kind in ("contact", "lead") and not filled("contact_last_name", "contact_email"):
+        return (f"a {'lead' if kind == 'lead' else 'contact'} needs contact_last_name or "
+                "contact_email")
+    if kind in ("org", "lead") and not filled("org_company_name", "org_website"):
+        return (f"{'a lead' if kind == 'lead' else 'an account'} needs org_company_name or "
+                "org_website")
+    return None

@@ -67,6 +67,7 @@ class SandboxConfig:
     legacy_enrich_seconds: tuple[float, float] = (5.0, 30.0)  # upload -> finalized
     legacy_webhook_loss: float = 0.0  # chance a webhook delivery is never sent
     legacy_webhook_dupes: float = 0.0  # chance a delivery is sent twice
+    legacy_store_lag_s: tuple[float, float] = (0.0, 0.0)  # upload -> shown in its campaign
 
 
 def parse_quota(text: str) -> int | None:
@@ -265,6 +266,10 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    help="chance a webhook delivery is never sent")
     g.add_argument("--legacy-webhook-dupes", type=probability, default=0.0, metavar="P",
                    help="chance a webhook delivery is sent twice")
+    g.add_argument("--legacy-store-lag", type=parse_seconds, default=d.legacy_store_lag_s,
+                   metavar="MIN[-MAX]",
+                   help="seconds before an upload's records show in its campaign's pages (the "
+                        "API says within 30; default: at once)")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -311,4 +316,5 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         legacy_enrich_seconds=args.legacy_enrich_seconds,
         legacy_webhook_loss=args.legacy_webhook_loss,
         legacy_webhook_dupes=args.legacy_webhook_dupes,
+        legacy_store_lag_s=args.legacy_store_lag,
     )

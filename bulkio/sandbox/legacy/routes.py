@@ -108,7 +108,8 @@ async def upload(request: web.Request) -> web.Response:
         return _invalid(bad)
     webhook = body.get("webhook_url") or None
     ids = twin.store.upload(slug, kind, fields, webhook, records, twin.rng,
-                            twin.config.legacy_enrich_seconds)
+                            twin.config.legacy_enrich_seconds,
+                            twin.rng.uniform(*twin.config.legacy_store_lag_s))
     return web.Response(status=201, content_type="application/json", body=orjson.dumps(
         {"slug": slug, "type": kind, "uploaded": len(ids), "ids": ids}))
 
@@ -124,7 +125,7 @@ async def retrieve(request: web.Request) -> web.Response:
         number = int(request.query.get("page", "1"))
     except ValueError:
         return detail(404, "Invalid page.")
-    total, results = twin.store.page(slug, ids, number)
+    total, results = twin.store.page(slug, ids, number, time.time())
     last = max(1, -(-total // 100))
     if number < 1 or number > last:
         return detail(404, "Invalid page.")

@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS lg_campaigns (slug TEXT PRIMARY KEY, type TEXT NOT NU
 CREATE TABLE IF NOT EXISTS lg_records (
     id INTEGER PRIMARY KEY AUTOINCREMENT, slug TEXT NOT NULL, created REAL NOT NULL,
     due REAL NOT NULL, finalized REAL, status TEXT NOT NULL DEFAULT 'pending',
-    data TEXT NOT NULL);
+    data TEXT NOT NULL, shown REAL NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS lg_by_slug ON lg_records (slug, id);
 CREATE INDEX IF NOT EXISTS lg_pending ON lg_records (due) WHERE finalized IS NULL;
 CREATE TABLE IF NOT EXISTS lg_exclusions (key TEXT PRIMARY KEY);
@@ -89,8 +89,9 @@ class LegacyStore:
 
     def upload(self, slug: str, kind: str, fields: list[str], webhook: str | None,
                records: list[dict[str, Any]], rng: random.Random,
-               enrich_s: tuple[float, float]) -> list[int]:
-        """Store the records (creating the campaign); their ids, in order."""
+               enrich_s: tuple[float, float], lag_s: float = 0.0) -> list[int]:
+        """Store the records (creating the campaign); their ids, in order. They show in the
+        campaign's pages `lag_s` later (the API says within 30 s)."""
         now = time.time()
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -101,8 +102,8 @@ class LegacyStore:
             for record in records:
                 due = now + rng.uniform(*enrich_s)
                 cursor = self.db.execute(
-                    "INSERT INTO lg_records (slug, created, due, data) VALUES (?, ?, ?, ?)",
-                    (slug, now, due, orjson.dumps(record).decode()))
+                    "INSERT INTO lg_records (slug, created, due, data, shown) VALUES "
+                    "(?, ?, ?, ?, ?)", (slug, now, due, orjson.dumps(record).decode(), now + lag_s))
                 ids.append(int(cursor.lastrowid or 0))
             self.db.execute("COMMIT")
         except BaseException:
@@ -153,10 +154,11 @@ class LegacyStore:
                               (slug,)).fetchone()
         return int(row[0]), int(row[1])
 
-    def page(self, slug: str, ids: list[int], number: int) -> tuple[int, list[dict[str, Any]]]:
-        """(how many match, that page of them) in creation order."""
-        where = "slug = ?"
-        args: list[Any] = [slug, *ids]
+    def page(self, slug: str, ids: list[int], number: int, now: float
+             ) -> tuple[int, list[dict[str, Any]]]:
+        """(how many match, that page of them) in creation order, of those shown by now."""
+        where = "slug = ? AND shown <= ?"
+        args: list[Any] = [slug, now, *ids]
         if ids:
             where += f" AND id IN ({','.join('?' * len(ids))})"
         total = int(self.db.execute(f"SELECT count(*) FROM lg_records WHERE {where}",

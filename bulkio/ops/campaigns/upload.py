@@ -1,0 +1,203 @@
+"""`bulkio campaign upload`: a job's records into a legacy enrichment campaign, each once.
+
+An upload is not idempotent: every record sent is a record, enriched and paid from the
+allowance. So each request is journalled before it is sent, and a request whose answer is
+lost is never sent again blindly. The API stores an upload within 30 s of its arrival or never
+(`--settle`); once that has passed, the campaign's newest records are read back (results come
+in creation order: only the tail after the newest id known before the request), and only the
+records whose keys are not there are sent again. One read-back serves every request in doubt
+by then, and the other requests keep going out meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+from ...enrichment.client import EnrichmentClient
+from ...errors import ApiError, ConfigError, Interrupted, OutcomeUnknown, TransientApiError
+from ...store.campaign_journal import CampaignJournal
+from ...store.serial import Serial
+from .job import MAX_BATCH, UploadOptions
+
+log = logging.getLogger("bulkio.campaigns")
+SENDERS = 4  # requests in flight: enough to keep the quota busy while answers come back
+PAGE = 100
+RECORD_INDEX = re.compile(r"Record (\d+):")
+ALLOWANCE = "Monthly allowance exceeded"
+GATEWAY = frozenset({502, 504})
+
+
+class CampaignRefused(ConfigError):
+    """The API refused the upload itself (its type, fields, slug...): every request would be."""
+
+
+class Uploader:
+    def __init__(self, api: EnrichmentClient, journal: CampaignJournal, options: UploadOptions,
+                 *, on_change: Callable[[], None] | None = None) -> None:
+        self.api = api
+        self.journal = journal
+        self.serial = Serial()
+        self.options = options
+        self.batch_size = max(1, min(MAX_BATCH, options.batch_size))
+        self.on_change = on_change
+        self.in_flight = 0
+        self.upload_requests = 0
+        self.read_back_requests = 0
+        self.recovered = 0
+        self.accepted = 0  # records this run put in the campaign (answered, or found)
+        self.in_doubt = 0  # records whose request's answer was lost, not read back yet
+        self._gateway_failures = 0
+        self._changed = anyio.Event()
+
+    def _poke(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+        if self.on_change is not None:
+            self.on_change()
+
+    async def _db(self, call: Callable[..., Any], *args: Any) -> Any:
+        return await self.serial(call, *args)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Until every record is uploaded, failed or held; raises what stops it early."""
+        if await self._db(self.journal.orphans_in_doubt):
+            log.warning("requests the last run sent got no answer: their records are looked "
+                        "for in the campaign before any is sent again")
+        limiter = anyio.Semaphore(SENDERS)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._read_backs)
+            while True:
+                changed = self._changed  # before the checks: a change during them wakes us
+                await limiter.acquire()
+                taken = await self._db(self.journal.take_batch, self.batch_size)
+                if taken is not None:
+                    self.in_flight += 1
+                    batch, rows = taken
+                    tg.start_soon(self._send, batch, rows, limiter)
+                    continue
+                limiter.release()
+                if not self.in_flight and not await self._db(self.journal.in_doubt):
+                    break
+                await changed.wait()
+            tg.cancel_scope.cancel()
+
+    async def _send(self, batch: int, rows: list[tuple[int, str, dict[str, Any]]],
+                    limiter: anyio.Semaphore) -> None:
+        o = self.options
+        try:
+            self.upload_requests += 1
+            ids = await self.api.upload(o.campaign, o.type, o.fields, [r for _, _, r in rows],
+                                        o.webhook_url)
+        except OutcomeUnknown as lost:
+            await self._db(self.journal.lost, batch, str(lost.cause))
+            self.in_doubt += len(rows)
+            self._count_gateway(lost.cause)
+        except TransientApiError as down:  # certainly not stored (a 503, past its retries)
+            await self._db(self.journal.unsent, batch)
+            raise Interrupted(f"the enrichment API is not answering ({down.message})") from None
+        except ApiError as refused:
+            await self._refused(batch, rows, refused)
+        else:
+            self._gateway_failures = 0
+            await self._db(self.journal.answered, batch, ids)
+            self.accepted += len(ids)
+        finally:
+            self.in_flight -= 1
+            limiter.release()
+            self._poke()
+
+    def _count_gateway(self, cause: BaseException) -> None:
+        if getattr(cause, "status", None) not in GATEWAY:
+            return
+        self._gateway_failures += 1
+        if self._gateway_failures >= 2 and self.batch_size > 1:
+            self.batch_size //= 2
+            self._gateway_failures = 0
+            log.warning("the gateway timed out twice in a row: %d records a request from now "
+                        "on", self.batch_size)
+
+    async def _refused(self, batch: int, rows: list[tuple[int, str, dict[str, Any]]],
+                       refused: ApiError) -> None:
+        """A 4xx: nothing of the request was stored. A record it names fails alone (the
+        others go again); a refusal of the request itself stops the job."""
+        said = refused.message
+        named = RECORD_INDEX.search(said)
+        if named and int(named.group(1)) < len(rows):
+            n = rows[int(named.group(1))][0]
+            await self._db(self.journal.refused, batch, {n: f"refused by the API: {said}"})
+            return
+        await self._db(self.journal.refused, batch, {})
+        if ALLOWANCE in said:
+            raise Interrupted(f"this period's enrichment allowance ran out ({said})",
+                              when="once the allowance is renewed")
+        raise CampaignRefused(f"the enrichment API refused the upload (HTTP {refused.status}): "
+                              f"{said}")
+
+    # -- lost answers ------------------------------------------------------------------------
+
+    async def _read_backs(self) -> None:
+        while True:
+            changed = self._changed
+            doubts = await self._db(self.journal.in_doubt)
+            if not doubts:
+                await changed.wait()
+                continue
+            now = time.time()
+            due = [(b, floor) for b, lost_at, floor in doubts if lost_at + self.options.settle <= now]
+            if not due:
+                wait = min(lost_at for _, lost_at, _ in doubts) + self.options.settle - now
+                with anyio.move_on_after(max(0.0, wait)):
+                    await changed.wait()
+                continue
+            await self._read_back([b for b, _ in due], min(floor for _, floor in due))
+            self._poke()
+
+    async def _read_back(self, batches: list[int], floor: int) -> None:
+        """Look for these requests' records among the campaign's records newer than `floor`
+        (the newest id known before the first of them was sent); what is not there was never
+        stored, and goes again."""
+        keys: dict[str, int] = await self._db(self.journal.doubt_rows, batches)
+        found: dict[int, int] = {}
+        meta = await self._db(self.journal.meta)
+        # every record up to `floor` is either the campaign's before the job or ours: the
+        # first newer one is at this position or after it
+        before = int(meta.get("campaign_count", 0)) + await self._db(self.journal.ours_up_to,
+                                                                     floor)
+        answer = await self._page(page=before // PAGE + 1)
+        while answer is not None:
+            for result in answer["results"]:
+                if int(result.get("id", 0)) <= floor:
+                    continue
+                data = result.get("data") or {}
+                for name in ("contact_record_id", "org_record_id"):
+                    n = keys.get(str(data.get(name) or ""))
+                    if n is not None and n not in found:
+                        found[n] = int(result["id"])
+                        break
+            link = answer.get("next")
+            answer = await self._page(link=str(link)) if link else None
+        await self._db(self.journal.resolved, batches, found)
+        self.recovered += len(found)
+        self.accepted += len(found)
+        self.in_doubt = max(0, self.in_doubt - len(keys))
+        log.info("read back %d request(s) whose answer was lost: %d records were stored, %d "
+                 "were not and go again", len(batches), len(found), len(keys) - len(found))
+
+    async def _page(self, *, page: int = 1, link: str | None = None) -> dict[str, Any] | None:
+        self.read_back_requests += 1
+        try:
+            if link is not None:
+                return await self.api.follow(link)
+            return await self.api.records(self.options.campaign, page=page)
+        except ApiError as missing:
+            if missing.status == 404:  # past the end, or no campaign yet: nothing newer
+                return None
+            raise
