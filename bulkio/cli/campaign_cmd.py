@@ -8,6 +8,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from .campaign_download import add_download
 from .campaign_upload import add_upload
 from .exit import OK
 from .legacy_options import add_legacy_options, legacy_settings
@@ -17,7 +18,7 @@ from .shown import shown
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
-        "campaign", help="enrichment campaigns of LeadGenius's legacy API: upload, status",
+        "campaign", help="enrichment campaigns of LeadGenius's legacy API: upload, download, status",
         description="Enrichment campaigns of LeadGenius's legacy enrichment API, which has a "
                     "key and a quota of its own (50 requests a minute): "
                     "LEADGENIUS_LEGACY_API_KEY or --legacy-key-file, and "
@@ -34,6 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_output_options(status)
     status.set_defaults(handler=run_status)
     add_upload(actions)
+    add_download(actions)
 
 
 async def run_status(args: argparse.Namespace) -> int:

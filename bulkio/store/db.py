@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import orjson
 
@@ -81,6 +81,12 @@ class JobDatabase:
         self.path = path
         self.db = connect(path, META_TABLE + self.SCHEMA, synchronous=self.SYNCHRONOUS)
         self.lock: Releasable | None = None  # the job's lock, held while the file is open
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         self.db.close()

@@ -16,8 +16,9 @@ from ...errors import ApiError, ConfigError
 from ...formats.rejects import write_rejects
 from ...models import Ended
 from ...store.campaign_journal import CampaignJournal
+from ...store.campaign_registry import open_registry
 from ...store.db import peek_meta
-from ..jobs import check_outputs, job_log
+from ..jobs import check_outputs, job_log, state_dir
 from ..runs import job_totals, run_then_finish, write_report
 from .job import (
     CampaignLock,
@@ -156,6 +157,9 @@ def _finish(journal: CampaignJournal, job_dir: Path, options: UploadOptions, upl
     totals["read_back_requests"] = int(before.get("totals", {}).get("read_back_requests", 0)) \
         + uploader.read_back_requests
     totals["recovered"] = int(before.get("totals", {}).get("recovered", 0)) + uploader.recovered
+    with open_registry(state_dir()) as registry:  # for download --wait, status, webhooks
+        registry.add(uploader.api.settings.base_url, options.campaign, journal.uploaded(),
+                     from_client="client" in before["fingerprint"]["source"])
     done = ended is Ended.DONE and not journal.remaining_to_send()
     status = "finished" if done else "interrupted" if ended is Ended.INTERRUPTED else "failed"
     journal.set_meta(totals=totals, status="finished" if done else "running")
