@@ -108,29 +108,19 @@ async def run_download(args: argparse.Namespace) -> int:
 
 async def _into_client(args: argparse.Namespace, job_dir: Path, records: Path,
                        console: Console) -> int:
-    from ..api import import_leads
-    from ..leadgenius.client import open_client
-    from ..ops.campaigns.round_trip import bring_back_into
+    from ..api.campaigns import into_client
 
-    settings = settings_from_args(args)
-    async with open_client(settings) as pro:
-        trip = await bring_back_into(
-            pro, records, job_dir, client=args.into_client,
-            campaign=(legacy_settings(args).base_url, args.slug), on_duplicate=args.on_duplicate)
+    trip, report = await into_client(
+        settings_from_args(args), records, job_dir, client=args.into_client,
+        campaign=(legacy_settings(args).base_url, args.slug), on_duplicate=args.on_duplicate)
     if not args.quiet:
         console.print(f"into {shown(args.into_client)}: {trip.updated:,} leads updated, "
                       f"{trip.unchanged:,} unchanged, {trip.skipped:,} skipped, {trip.new:,} "
                       f"new ({trip.matched_by_key:,} matched by key, {trip.matched_by_email:,} "
                       "by email)")
-    if trip.new_leads is None:
-        return OK
-    imported = job_dir / "import"
-    report = await import_leads(trip.new_leads, client=args.into_client, settings=settings,
-                                on_duplicate=args.on_duplicate, allow_no_email=True,
-                                job_dir=imported,
-                                resume=(imported / "journal.db").exists())
-    if not args.quiet:
-        console.print(f"new leads: {report.created:,} created, {report.updated:,} updated, "
-                      f"{report.rejected + report.failed:,} not imported"
-                      + (f" ({shown(report.rejects_path)})" if report.rejects_path else ""))
-    return OK if not (report.rejected or report.failed) else PROBLEMS
+        if report is not None:
+            console.print(f"new leads: {report.created:,} created, {report.updated:,} "
+                          f"updated, {report.rejected + report.failed:,} not imported"
+                          + (f" ({shown(report.rejects_path)})" if report.rejects_path
+                             else ""))
+    return PROBLEMS if report is not None and (report.rejected or report.failed) else OK

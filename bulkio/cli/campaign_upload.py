@@ -57,8 +57,13 @@ def add_upload(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                         "the column of that name (repeatable)")
     p.add_argument("--mapping", type=Path, metavar="FILE.json",
                    help="column -> field (or null: not sent), over the automatic mapping")
-    p.add_argument("--webhook-url", metavar="URL",
-                   help="where LeadGenius says which records are finalized")
+    p.add_argument("--webhook-url", metavar="URL|auto",
+                   help="where LeadGenius says which records are finalized; auto: the "
+                        "running `bulkio serve` (started with the legacy key), which then "
+                        "downloads each finalized record once")
+    p.add_argument("--into-client", metavar="PRO_SLUG",
+                   help="with --webhook-url auto: the service brings the finalized records "
+                        "back into this Pro client (as `campaign download --into-client`)")
     p.add_argument("--up-to-remaining", action="store_true",
                    help="with more records than this period's allowance has left: send the "
                         "first that fit, in source order, and hold back the rest (else: stop "
@@ -112,7 +117,8 @@ async def run_upload(args: argparse.Namespace) -> int:
         campaign=args.campaign, type=args.type or "",
         fields=tuple(f.strip() for f in (args.fields or "").split(",") if f.strip()),
         allow_fields=tuple(args.allow_field), mapping=args.mapping,
-        webhook_url=args.webhook_url, settle=args.settle, batch_size=args.batch_size,
+        webhook_url=args.webhook_url, into_client=args.into_client, settle=args.settle,
+        batch_size=args.batch_size,
         up_to_remaining=args.up_to_remaining, resume=args.resume, job_dir=args.job_dir,
         report=args.report, rejects=args.rejects)
     settings = legacy_settings(args)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
 from ..http.urls import is_loopback
 from ..service.access import check_data_dir, load_or_create_token
 from .exit import OK
+from .legacy_options import add_legacy_options, legacy_settings
 from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+
+if TYPE_CHECKING:
+    from ..enrichment.settings import EnrichmentSettings
 
 log = logging.getLogger("bulkio.service")
 
@@ -51,6 +57,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "listens)")
     p.add_argument("--print-token", action="store_true",
                    help="print the service token (making it if there is none) and exit")
+    p.add_argument("--poll-every", type=float, default=600.0, metavar="SECONDS",
+                   help="enrichment campaigns: how often to ask for finalized records no "
+                        "webhook announced, while any is not finalized (default: 600)")
+    add_legacy_options(p, insecure=False)
     add_connection_options(p)
     add_quota_options(p)
     add_output_options(p)
@@ -76,5 +86,13 @@ async def run(args: argparse.Namespace) -> int:
     await serve(settings_from_args(args), args.data_dir, host=args.host, port=args.port,
                 max_upload_mb=args.max_upload_mb, settle_s=max(0.0, args.settle),
                 keep_days=max(0.0, args.keep_days), notify_allow=args.notify_allow,
-                public_url=args.public_url)
+                public_url=args.public_url, legacy=_legacy(args),
+                poll_every=max(1.0, args.poll_every))
     return OK
+
+
+def _legacy(args: argparse.Namespace) -> EnrichmentSettings | None:
+    """The legacy enrichment API's settings when a key is given: campaigns' webhooks on."""
+    if not (args.legacy_key_file or os.environ.get("LEADGENIUS_LEGACY_API_KEY")):
+        return None
+    return legacy_settings(args)

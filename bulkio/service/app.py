@@ -20,6 +20,7 @@ from .uploads import UploadRefused
 
 STATIC = Path(__file__).parent / "static"
 PUBLIC = {"/", "/login", "/session", "/favicon.ico"}
+HOOKS = "/hooks/campaigns/"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -29,7 +30,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     its CSRF token). Anything else gets 401 and nothing more."""
     service = request.app[SERVICE]
     path = request.path
-    if path not in PUBLIC and not path.startswith("/static/"):
+    # a campaign's webhook: its unguessable token in the path is its credential
+    if path not in PUBLIC and not path.startswith(("/static/", HOOKS)):
         session = request.cookies.get(COOKIE)
         if service.access.bearer_ok(request.headers.get("Authorization")):
             pass
@@ -100,6 +102,15 @@ async def logout(request: web.Request) -> web.Response:
     return response
 
 
+async def campaign_hook(request: web.Request) -> web.Response:
+    """A delivery of an enrichment campaign's webhook: answered at once (the work follows)."""
+    hooks = request.app[SERVICE].hooks
+    if hooks is None:
+        return problem(404, "no campaign webhooks here: the service has no legacy API key")
+    status, answer = hooks.receive(request.match_info["token"], await request.read())
+    return reply(status, answer)
+
+
 def handle_errors(handler: Handler) -> Handler:
     """LeadGenius's own refusals, in one line, as a 502 (not the service's fault)."""
     async def wrapped(request: web.Request) -> web.StreamResponse:
@@ -124,6 +135,7 @@ def create_app(service: Service) -> web.Application:
     r.add_post("/login", login)
     r.add_get("/session", session_info)
     r.add_post("/logout", logout)
+    r.add_post(HOOKS + "{token}", campaign_hook)
     routes: list[tuple[str, str, Handler]] = [
         ("POST", "/leads/import/preview", imports.preview),
         ("POST", "/leads/import/sample", imports.sample),

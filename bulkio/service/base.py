@@ -14,6 +14,7 @@ from ..errors import UnknownClient
 from ..leadgenius.client import open_client
 from ..leadgenius.settings import Settings
 from .access import Access
+from .campaign_hooks import CampaignHooks
 from .mappings import BadRequest
 from .notify import Notifier
 from .runner import Runner
@@ -38,6 +39,7 @@ class Service:
     # set when the service stops: event streams end at once (they held the shutdown)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     notifier: Notifier = field(default_factory=lambda: Notifier([], ""))
+    hooks: CampaignHooks | None = None  # enrichment campaigns' webhooks (a legacy key given)
 
     def stop_streams(self) -> None:
         self.stopping.set()

@@ -16,12 +16,15 @@ from pathlib import Path
 import orjson
 from aiohttp import web
 
+from ..enrichment.settings import EnrichmentSettings
 from ..leadgenius.settings import Settings
-from ..ops.jobs import JobLock
+from ..ops.jobs import JobLock, state_dir
+from ..store.campaign_registry import open_registry
 from . import retention
 from .access import TOKEN_FILE, Access, check_data_dir, load_or_create_token
 from .app import create_app
 from .base import Service
+from .campaign_hooks import CampaignHooks
 from .jobs_view import job_view, title_of
 from .notify import Notifier
 from .runner import Runner
@@ -50,7 +53,8 @@ class Running:
 async def run_service(settings: Settings, data_dir: Path, *, host: str, port: int,
                       max_upload_mb: int, settle_s: float, keep_days: float = 30.0,
                       notify_allow: list[str] | None = None,
-                      public_url: str | None = None) -> AsyncIterator[Running]:
+                      public_url: str | None = None, legacy: EnrichmentSettings | None = None,
+                      poll_every: float = 600.0) -> AsyncIterator[Running]:
     """The service, for the duration of the block (in process, for tests; `serve` below)."""
     check_data_dir(data_dir)
     lock = JobLock(data_dir, "service")  # one per data directory; makes it private (0700)
@@ -79,9 +83,13 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
     service = Service(data_dir=data_dir, settings=settings, access=Access(token, store), store=store,
                       runner=runner, max_upload_bytes=max_upload_mb << 20, changed=changed,
                       keep_days=keep_days, notifier=notifier)
+    if legacy is not None:
+        service.hooks = CampaignHooks(lambda: open_registry(state_dir()), legacy, settings,
+                                      data_dir, poll_every=poll_every)
     web_runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
     await web_runner.setup()
     jobs = asyncio.ensure_future(runner.run())
+    hooking: asyncio.Future[None] | None = None
     sweeping = asyncio.ensure_future(retention.keep_sweeping(store, data_dir, keep_days))
     try:
         site = web.TCPSite(web_runner, host, port)
@@ -90,12 +98,16 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
         shown = f"[{host}]" if ":" in host else host
         if not public_url:  # links in notifications: where the service listens
             notifier.public_url = f"http://{shown}:{bound}"
+        if service.hooks is not None:  # where `campaign upload --webhook-url auto` points
+            with open_registry(state_dir()) as registry:
+                registry.set_service_url(notifier.public_url)
+            hooking = asyncio.ensure_future(service.hooks.run())
         yield Running(url=f"http://{shown}:{bound}", token=token, token_made=token_made,
                       token_file=data_dir / TOKEN_FILE, service=service)
     finally:
         service.stop_streams()
         await notifier.drain()
-        for task in (jobs, sweeping):
+        for task in (jobs, sweeping, *([hooking] if hooking else [])):
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
@@ -106,7 +118,8 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
 
 async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
                 max_upload_mb: int, settle_s: float, keep_days: float,
-                notify_allow: list[str], public_url: str | None) -> None:
+                notify_allow: list[str], public_url: str | None,
+                legacy: EnrichmentSettings | None = None, poll_every: float = 600.0) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -115,7 +128,8 @@ async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
     async with run_service(settings, data_dir, host=host, port=port,
                            max_upload_mb=max_upload_mb, settle_s=settle_s,
                            keep_days=keep_days, notify_allow=notify_allow,
-                           public_url=public_url) as running:
+                           public_url=public_url, legacy=legacy,
+                           poll_every=poll_every) as running:
         sys.stdout.write(orjson.dumps(running.announcement()).decode() + "\n")
         sys.stdout.flush()
         log.warning("bulkio serve: listening on %s (data in %s)", running.url, data_dir)

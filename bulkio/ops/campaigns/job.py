@@ -35,7 +35,8 @@ class UploadOptions:
     fields: tuple[str, ...] = ()
     allow_fields: tuple[str, ...] = ()
     mapping: Path | None = None
-    webhook_url: str | None = None  # sent with every request; never stored
+    webhook_url: str | None = None  # sent with every request; never stored; "auto": serve's
+    into_client: str | None = None  # with "auto": the service brings records back into it
     settle: float = DEFAULT_SETTLE_S
     batch_size: int = MAX_BATCH
     up_to_remaining: bool = False

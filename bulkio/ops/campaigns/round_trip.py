@@ -20,10 +20,8 @@ import orjson
 
 from ...formats.output import read_ndjson
 from ...leadgenius.client import LeadGeniusClient
-from ...store.campaign_registry import open_registry
 from ...store.db import JobDatabase
 from ...store.files import atomic_write
-from .. import jobs
 
 UPDATES_A_REQUEST = 50
 BACK = {"contact_first_name": "firstName", "contact_last_name": "lastName",
@@ -170,22 +168,3 @@ async def bring_back(pro: LeadGeniusClient, records: Path, job: JobDatabase, job
         atomic_write(trip.new_leads, b"".join(new))
     return trip
 
-
-async def bring_back_into(pro: LeadGeniusClient, records: Path, job_dir: Path, *, client: str,
-                          campaign: tuple[str, str], on_duplicate: str) -> RoundTrip:
-    """`bring_back` under the job's lock, with what this machine knows of the campaign's
-    records (which Pro lead each came from); its counts in JOB/round-trip.json."""
-    base_url, slug = campaign  # the legacy API's address, and the campaign's slug
-    lock = jobs.JobLock(job_dir, f"round trip of campaign {slug} into {client}")
-    try:
-        with JobDatabase(job_dir / "round-trip.db") as job, \
-                open_registry(jobs.state_dir()) as registry:
-            client = (await pro.resolve_client(client)).slug
-            trip = await bring_back(pro, records, job, job_dir, client=client,
-                                    lead_ids=registry.lead_ids(base_url, slug),
-                                    on_duplicate=on_duplicate)
-        atomic_write(job_dir / "round-trip.json",
-                     orjson.dumps(trip.as_dict(), option=orjson.OPT_INDENT_2))
-        return trip
-    finally:
-        lock.release()

@@ -14,6 +14,7 @@ from typing import Any
 from ...enrichment.client import EnrichmentClient
 from ...errors import ApiError, ConfigError
 from ...formats.rejects import write_rejects
+from ...http.redact import register_secret
 from ...models import Ended
 from ...store.campaign_journal import CampaignJournal
 from ...store.campaign_registry import open_registry
@@ -53,6 +54,7 @@ async def upload_to_campaign(api: EnrichmentClient, source: RowSource, options: 
     """Upload the source's records into `options.campaign`, each once; resumable."""
     check_outputs(options.job_dir, report=options.report, rejects=options.rejects)
     options = _with_recorded_rules(source, options)
+    options = _with_webhook(api.settings.base_url, options)
     maker = load_record_maker(options.mapping, options.allow_fields)
     lock = CampaignLock(api.settings.base_url, options.campaign)
     try:
@@ -84,6 +86,25 @@ def _with_recorded_rules(source: RowSource, options: UploadOptions) -> UploadOpt
         return options
     return replace(options, type=options.type or recorded["type"],
                    fields=options.fields or tuple(recorded["fields"]))
+
+
+def _with_webhook(base_url: str, options: UploadOptions) -> UploadOptions:
+    """--webhook-url auto: the running service's hook for this campaign (its token made
+    once, kept in the registry, redacted from every log)."""
+    if options.into_client and options.webhook_url != "auto":
+        raise ConfigError("--into-client needs --webhook-url auto: the service brings the "
+                          "records back (or run `campaign download --into-client` later)")
+    if options.webhook_url != "auto":
+        return options
+    with open_registry(state_dir()) as registry:
+        url = registry.service_url()
+        if url is None:
+            raise ConfigError("--webhook-url auto: no `bulkio serve` receives webhooks on this "
+                              "machine; start it with the legacy key (LEADGENIUS_LEGACY_API_KEY)"
+                              " and --public-url, or give --webhook-url URL")
+        token = registry.hook(base_url, options.campaign, options.into_client)
+    register_secret(token)
+    return replace(options, webhook_url=f"{url.rstrip('/')}/hooks/campaigns/{token}")
 
 
 async def campaign_tail(api: EnrichmentClient, slug: str) -> dict[str, int]:

@@ -116,7 +116,7 @@ async def upload(request: web.Request) -> web.Response:
 
 async def retrieve(request: web.Request) -> web.Response:
     twin = request.app[LEGACY]
-    twin.store.finalize_due(time.time())
+    finalize(twin, time.time())
     slug = request.match_info["slug"]
     if twin.store.campaign(slug) is None:
         return detail(404, "Not found.")
@@ -147,7 +147,7 @@ async def retrieve(request: web.Request) -> web.Response:
 async def status(request: web.Request) -> web.Response:
     twin = request.app[LEGACY]
     now = time.time()
-    twin.store.finalize_due(now)
+    finalize(twin, now)
     return web.Response(content_type="application/json", body=orjson.dumps(twin.store.usage(now)))
 
 
@@ -186,17 +186,23 @@ async def _ticking(app: web.Application) -> AsyncIterator[None]:
         await asyncio.gather(task, *twin._sending, return_exceptions=True)
 
 
+def finalize(twin: LegacyTwin, now: float) -> None:
+    """Finalize the records whose time has come, and announce them to their campaign's
+    webhook: from the ticker, and before any answer that shows records."""
+    for done in twin.store.finalize_due(now):
+        campaign = twin.store.campaign(done.slug)
+        url = campaign and campaign["webhook_url"]
+        if url:
+            uploaded, enriched = twin.store.counts(done.slug)
+            _deliver(twin, url, {"slug": done.slug, "records": done.ids,
+                                 "uploaded": uploaded, "enriched": enriched,
+                                 "complete": uploaded == enriched})
+
+
 async def _tick_forever(twin: LegacyTwin) -> None:
     while True:
         try:
-            for done in twin.store.finalize_due(time.time()):
-                campaign = twin.store.campaign(done.slug)
-                url = campaign and campaign["webhook_url"]
-                if url:
-                    uploaded, enriched = twin.store.counts(done.slug)
-                    _deliver(twin, url, {"slug": done.slug, "records": done.ids,
-                                         "uploaded": uploaded, "enriched": enriched,
-                                         "complete": uploaded == enriched})
+            finalize(twin, time.time())
         except Exception:  # the ticker outlives a bad moment, as a server would
             log.exception("legacy twin: finalizing failed")
         await asyncio.sleep(TICK_S)
