@@ -43,11 +43,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     """No test sees the developer's credentials (LeadGenius's or HubSpot's), nor writes to
-    ~/.leadgenius_auth.json."""
+    ~/.leadgenius_auth.json (or the legacy API's file)."""
     for name in list(os.environ):
         if name.startswith(("LEADGENIUS_", "HUBSPOT_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("LEADGENIUS_AUTH_FILE", str(tmp_path / "auth.json"))
+    monkeypatch.setenv("LEADGENIUS_LEGACY_AUTH_FILE", str(tmp_path / "legacy-auth.json"))
     monkeypatch.setenv("BULKIO_STATE_DIR", str(tmp_path / "state"))  # client locks: per test
     forget_secrets()
 

@@ -43,7 +43,8 @@ def environment(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADGENIUS_", "HUBSPOT_"))}
     env.update(LEADGENIUS_EMAIL=sb.email, LEADGENIUS_PASSWORD=sb.password,
                LEADGENIUS_API_KEY=sb.api_key, LEADGENIUS_USER_ID=sb.user_id,
-               LEADGENIUS_AUTH_FILE=str(tmp_path / "auth.json"))
+               LEADGENIUS_AUTH_FILE=str(tmp_path / "auth.json"),
+               LEADGENIUS_LEGACY_AUTH_FILE=str(tmp_path / "legacy-auth.json"))
     return env
 
 

@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "sources": {"http", "formats"},  # formats.formulas: a rejects file's guard, taken off
     "leadgenius": {"http", "store"},
-    "enrichment": {"http", "formats"},  # the legacy enrichment API: client, its fields
+    "enrichment": {"http", "formats", "store"},  # the legacy enrichment API: client, its fields
     "ops": {"http", "store"},
     "ops.emails": {"ops", "formats", "leadgenius", "store"},
     "ops.imports": {"ops", "ops.emails", "formats", "http", "leadgenius", "sources", "store"},

@@ -16,7 +16,9 @@ from ..http.redact import register_secret
 from ..leadgenius import jwt
 from ..leadgenius.authfile import load_auth_file, save_auth_file, update_auth_file
 from ..leadgenius.settings import Settings
+from . import auth_legacy
 from .exit import OK, USAGE
+from .legacy_options import add_legacy_options
 
 if TYPE_CHECKING:  # imported when the command runs: `bulkio --help` loads none of it
     from ..leadgenius.client import LeadGeniusClient
@@ -44,6 +46,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                      help="make a new API key on the account and save it (default name: "
                           "'bulkio on' and this machine's name); without this flag, login "
                           "offers it on a terminal when no key is saved")
+    add_legacy_flag(login, "save the legacy enrichment API's key instead (from "
+                           "LEADGENIUS_LEGACY_API_KEY, --password-stdin or a hidden prompt), "
+                           "checked against the API first")
     add_connection_options(login)
     add_output_options(login)
     login.set_defaults(handler=run_login)
@@ -53,15 +58,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                                         "credentials are available; never the secrets.")
     status.add_argument("--offline", action="store_true",
                         help="do not ask the API who you are; only read the local credentials")
+    add_legacy_flag(status, "the legacy enrichment API's key and this period's usage")
     add_connection_options(status)
     add_output_options(status)
     status.set_defaults(handler=run_status)
 
     logout = sub.add_parser("logout", help="delete the saved credentials",
                             description="Delete the auth file.")
+    add_legacy_flag(logout, "delete the saved legacy enrichment API key instead")
     add_connection_options(logout)
     add_output_options(logout)
     logout.set_defaults(handler=run_logout)
+
+
+def add_legacy_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--legacy", action="store_true", help=what)
+    add_legacy_options(parser, insecure=False)
 
 
 def _ask(prompt: str, secret: bool) -> str:
@@ -71,6 +83,8 @@ def _ask(prompt: str, secret: bool) -> str:
 
 
 async def run_login(args: argparse.Namespace) -> int:
+    if args.legacy:
+        return await auth_legacy.login(args)
     settings = settings_from_args(args)
     email = args.email or settings.credentials.email or _ask("Email: ", secret=False).strip()
     if not email:
@@ -143,6 +157,8 @@ async def _offer_api_key(client: LeadGeniusClient, name: str | None) -> str:
 
 
 async def run_status(args: argparse.Namespace) -> int:
+    if args.legacy:
+        return await auth_legacy.status(args)
     settings = settings_from_args(args)
     creds = settings.credentials
     if not (creds.can_use_jwt or creds.has_api_key):
@@ -189,6 +205,8 @@ async def _whoami(settings: Settings) -> tuple[str, int]:
 
 
 async def run_logout(args: argparse.Namespace) -> int:
+    if args.legacy:
+        return await auth_legacy.logout(args)
     settings = settings_from_args(args)
     try:
         settings.auth_file.unlink()

@@ -40,17 +40,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 async def run_status(args: argparse.Namespace) -> int:
     from ..enrichment.client import open_enrichment
+    from ..ops.campaigns.download import machine_progress
 
     settings = legacy_settings(args)
     async with open_enrichment(settings) as api:
         usage = await api.usage()
         campaign = await api.records(args.slug) if args.slug else None
+        mine = await machine_progress(api, args.slug) if args.slug else None
     period = usage["current_period"]
     if args.json:
         out = {"usage": usage}
         if campaign is not None:
             out["campaign"] = {"slug": args.slug, "count_uploaded": campaign.get("count_uploaded"),
                                "count_enriched": campaign.get("count_enriched")}
+            if mine is not None:
+                out["campaign"].update(uploaded_here=mine[0], finalized_here=mine[1])
         print(orjson.dumps(out).decode())
         return OK
     table = Table(title=f"legacy enrichment usage at {settings.base_url}")
@@ -65,5 +69,7 @@ async def run_status(args: argparse.Namespace) -> int:
     if campaign is not None:
         table.add_row(f"campaign {shown(args.slug)}", f"{campaign.get('count_uploaded', 0):,}",
                       f"{campaign.get('count_enriched', 0):,}", "")
+    if mine is not None and mine[0]:
+        table.add_row("uploaded from this machine", f"{mine[0]:,}", f"{mine[1]:,} finalized", "")
     Console().print(table)
     return OK

@@ -12,16 +12,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
+
 from ..errors import ConfigError
 from ..http.quota import parse_rate
 from ..http.redact import register_secret
 from ..http.secret_files import read_secret_file
 from ..http.urls import normalise_base_url
+from ..store.files import atomic_write
 
 DEFAULT_URL = "https://leadgenius.com"
 DEFAULT_RATE = 50  # requests a minute per key, as documented
-NO_KEY = ("the legacy enrichment API needs its own key: set LEADGENIUS_LEGACY_API_KEY, or pass "
-          "--legacy-key-file PATH")
+NO_KEY = ("the legacy enrichment API needs its own key: set LEADGENIUS_LEGACY_API_KEY, pass "
+          "--legacy-key-file PATH, or save it with `bulkio auth login --legacy`")
+AUTH_FILE = "~/.leadgenius_legacy_auth.json"  # beside the Pro API's ~/.leadgenius_auth.json
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,44 @@ def resolve_enrichment_settings(*, base_url: str | None = None, key_file: str | 
     """Settings from flag values (None when not given) and the environment; ConfigError in one
     line saying what to set."""
     env = os.environ if env is None else env
+    saved = load_credentials(auth_file(env))
     key = (read_secret_file(Path(key_file), "legacy API key") if key_file
-           else env.get("LEADGENIUS_LEGACY_API_KEY", "").strip())
+           else env.get("LEADGENIUS_LEGACY_API_KEY", "").strip() or saved.get("key", ""))
     if not key:
         raise ConfigError(NO_KEY)
     register_secret(key)
-    url = normalise_base_url(base_url or env.get("LEADGENIUS_LEGACY_BASE_URL") or DEFAULT_URL,
+    # the saved address goes with the saved key only
+    stored = saved.get("base_url") if key == saved.get("key") else None
+    url = normalise_base_url(base_url or env.get("LEADGENIUS_LEGACY_BASE_URL") or stored
+                             or DEFAULT_URL,
                              insecure, setting="--legacy-base-url or LEADGENIUS_LEGACY_BASE_URL",
                              example=DEFAULT_URL)
     return EnrichmentSettings(base_url=url, key=key, rate_per_minute=parse_rate(
         rate, default=DEFAULT_RATE, flag="--legacy-rate", per="a minute", hint="50 as documented"))
+
+
+def auth_file(env: Mapping[str, str] | None = None) -> Path:
+    """Where `bulkio auth login --legacy` saves the key: LEADGENIUS_LEGACY_AUTH_FILE, else
+    ~/.leadgenius_legacy_auth.json."""
+    env = os.environ if env is None else env
+    return Path(env.get("LEADGENIUS_LEGACY_AUTH_FILE") or AUTH_FILE).expanduser()
+
+
+def load_credentials(path: Path) -> dict[str, str]:
+    """The saved key and its base URL ({} when nothing is saved); the file made private."""
+    if not path.exists():
+        return {}
+    try:
+        data = orjson.loads(read_secret_file(path, "legacy credentials") or "{}")
+    except orjson.JSONDecodeError:
+        raise ConfigError(f"the legacy credentials file {path} is not valid JSON: run "
+                          "`bulkio auth login --legacy` to rewrite it") from None
+    found = {k: v for k, v in data.items() if k in ("key", "base_url") and isinstance(v, str)} \
+        if isinstance(data, dict) else {}
+    register_secret(found.get("key"))
+    return found
+
+
+def save_credentials(path: Path, settings: EnrichmentSettings) -> None:
+    atomic_write(path, orjson.dumps({"key": settings.key, "base_url": settings.base_url},
+                                    option=orjson.OPT_INDENT_2) + b"\n", mode=0o600)

@@ -24,7 +24,8 @@ def sandbox_config() -> SandboxConfig:
 def env_for(sb: Sandbox, key: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGENIUS_")}
     env.update(LEADGENIUS_LEGACY_API_KEY=key or sb.legacy_api_key,
-               LEADGENIUS_LEGACY_BASE_URL=sb.base_url)
+               LEADGENIUS_LEGACY_BASE_URL=sb.base_url,
+               LEADGENIUS_LEGACY_AUTH_FILE=os.environ["LEADGENIUS_LEGACY_AUTH_FILE"])
     return env
 
 
@@ -39,7 +40,8 @@ async def test_usage_and_a_campaigns_counts(sandbox: Sandbox, tmp_path: Path) ->
     done = await anyio.run_process([*argv, "--json"], env=env_for(sandbox), check=False)
     assert done.returncode == 0, done.stderr.decode()
     said = orjson.loads(done.stdout)
-    assert said["campaign"] == {"slug": "spring", "count_uploaded": 7, "count_enriched": 7}
+    assert said["campaign"] == {"slug": "spring", "count_uploaded": 7, "count_enriched": 7,
+                                "uploaded_here": 0, "finalized_here": 0}  # not from here
     assert said["usage"]["current_period"]["remaining"] == 993
     table = await anyio.run_process(argv, env=env_for(sandbox), check=False)
     assert table.returncode == 0 and b"campaign spring" in table.stdout
@@ -58,3 +60,34 @@ async def test_a_refused_key_is_one_line_and_exit_2(sandbox: Sandbox) -> None:
                                    env={**env_for(sandbox), "LEADGENIUS_LEGACY_API_KEY": ""},
                                    check=False)
     assert none.returncode == 2 and b"LEADGENIUS_LEGACY_API_KEY" in none.stderr
+
+
+async def test_auth_login_legacy_saves_the_key_with_its_address(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    saved = tmp_path / "legacy.json"
+    env = {**env_for(sandbox), "LEADGENIUS_LEGACY_AUTH_FILE": str(saved)}
+    bulkio = [sys.executable, "-m", "bulkio"]
+    wrong = await anyio.run_process([*bulkio, "auth", "login", "--legacy"],
+                                    env={**env, "LEADGENIUS_LEGACY_API_KEY": "nope"},
+                                    check=False)
+    assert wrong.returncode == 2 and not saved.exists()  # a refused key is not saved
+    done = await anyio.run_process([*bulkio, "auth", "login", "--legacy"], env=env, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert saved.stat().st_mode & 0o777 == 0o600
+    assert orjson.loads(saved.read_bytes()) == {"key": sandbox.legacy_api_key,
+                                                "base_url": sandbox.base_url}
+    assert sandbox.legacy_api_key.encode() not in done.stdout + done.stderr
+    bare = {k: v for k, v in env.items()
+            if k not in ("LEADGENIUS_LEGACY_API_KEY", "LEADGENIUS_LEGACY_BASE_URL")}
+    status = await anyio.run_process([*bulkio, "campaign", "status", "--json"], env=bare,
+                                     check=False)
+    assert status.returncode == 0, status.stderr.decode()  # the saved key, at its address
+    said = await anyio.run_process([*bulkio, "auth", "status", "--legacy"], env=bare,
+                                   check=False)
+    assert said.returncode == 0 and b"from the key file" in said.stdout
+    assert sandbox.legacy_api_key.encode() not in said.stdout
+    out = await anyio.run_process([*bulkio, "auth", "logout", "--legacy"], env=bare,
+                                  check=False)
+    assert out.returncode == 0 and not saved.exists()
+    gone = await anyio.run_process([*bulkio, "campaign", "status"], env=bare, check=False)
+    assert gone.returncode == 2 and b"auth login --legacy" in gone.stderr

@@ -107,6 +107,9 @@ async def test_a_messy_file_every_record_once_through_lost_answers(
                for line in rejects)
     assert any(line.startswith("8,a contact needs contact_last_name or contact_email")
                for line in rejects)
+    status = await run(sandbox, [sys.executable, "-m", "bulkio", "campaign", "status", "spring",
+                                 "--json"], tmp_path)
+    assert orjson.loads(status.stdout)["campaign"]["uploaded_here"] == report["accepted"]
     for path in [*job.rglob("*"), source.parent / "people.csv"]:
         if path.is_file():
             assert sandbox.legacy_api_key.encode() not in path.read_bytes()

@@ -232,6 +232,19 @@ FLAGS = {"campaign": "SLUG", "out": "--out", "finalized_only": "--finalized-only
          "ids": "--ids (the file's contents)", "base_url": "--legacy-base-url"}
 
 
+async def machine_progress(api: EnrichmentClient, slug: str) -> tuple[int, int]:
+    """(records this machine uploaded into the campaign, of them finalized), asking the API
+    about those not known to be finalized yet (100 a request)."""
+    base = api.settings.base_url
+    with open_registry(jobs.state_dir()) as registry:
+        waiting = registry.unfinalized(base, slug)
+        for start in range(0, len(waiting), IDS_A_REQUEST):
+            answer = await api.records(slug, ids=waiting[start:start + IDS_A_REQUEST])
+            registry.finalized(base, slug, [int(r["id"]) for r in answer["results"]
+                                            if r.get("finalized")])
+        return registry.counts(base, slug)
+
+
 def into_client_job(base_url: str, campaign: str, client: str) -> Path:
     """The default job directory of a download --into-client (its records file is in it)."""
     return jobs.default_job_dir("download", f"{campaign}-into-{client}",
