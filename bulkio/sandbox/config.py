@@ -68,6 +68,7 @@ class SandboxConfig:
     legacy_webhook_loss: float = 0.0  # chance a webhook delivery is never sent
     legacy_webhook_dupes: float = 0.0  # chance a delivery is sent twice
     legacy_store_lag_s: tuple[float, float] = (0.0, 0.0)  # upload -> shown in its campaign
+    legacy_id_gaps: int = 1  # ids ascend by 1..N a record (other tenants' records between)
 
 
 def parse_quota(text: str) -> int | None:
@@ -270,6 +271,9 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    metavar="MIN[-MAX]",
                    help="seconds before an upload's records show in its campaign's pages (the "
                         "API says within 30; default: at once)")
+    g.add_argument("--legacy-id-gaps", type=count, default=d.legacy_id_gaps, metavar="N",
+                   help="record ids ascend by 1 to N a record, as ids shared with other "
+                        "tenants' records would (default: 1)")
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -317,4 +321,5 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         legacy_webhook_loss=args.legacy_webhook_loss,
         legacy_webhook_dupes=args.legacy_webhook_dupes,
         legacy_store_lag_s=args.legacy_store_lag,
+        legacy_id_gaps=args.legacy_id_gaps,
     )

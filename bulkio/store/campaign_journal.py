@@ -185,6 +185,20 @@ class CampaignJournal(JobDatabase):
         return int(self.db.execute("SELECT count(*) FROM rows WHERE remote_id <= ?",
                                    (record_id,)).fetchone()[0])
 
+    def ours_between(self, floor: int, ceiling: int) -> list[int]:
+        """This job's record ids strictly between the two."""
+        return [i for (i,) in self.db.execute(
+            "SELECT remote_id FROM rows WHERE remote_id > ? AND remote_id < ?",
+            (floor, ceiling))]
+
+    def first_id_sent_after(self, moment: float) -> int | None:
+        """The lowest record id of this job's requests journalled after `moment` (created
+        after any request that had settled by then), or None."""
+        row = self.db.execute(
+            "SELECT min(r.remote_id) FROM rows r JOIN batches b ON r.batch = b.id WHERE "
+            "b.journalled_at > ? AND r.remote_id IS NOT NULL", (moment,)).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
     # -- counts and the end ------------------------------------------------------------------
 
     def counts(self) -> dict[str, int]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ...enrichment.client import EnrichmentClient
-from ...errors import ApiError, ConfigError
+from ...errors import ConfigError
 from ...formats.rejects import write_rejects
 from ...http.redact import register_secret
 from ...models import Ended
@@ -29,9 +29,10 @@ from .job import (
     open_upload_job,
     read_into,
 )
+from .read_back import ReadBack
 from .records import load_record_maker
 from .sources import RowSource
-from .upload import PAGE, Uploader
+from .upload import Uploader
 
 
 @dataclass(frozen=True)
@@ -110,15 +111,7 @@ def _with_webhook(base_url: str, options: UploadOptions) -> UploadOptions:
 async def campaign_tail(api: EnrichmentClient, slug: str) -> dict[str, int]:
     """The campaign's size and newest record id before the job sends anything: its records
     are never taken for the job's own."""
-    try:
-        first = await api.records(slug)
-    except ApiError as missing:
-        if missing.status == 404:  # a new campaign: its first upload creates it
-            return {"campaign_count": 0, "campaign_floor": 0}
-        raise
-    count = int(first.get("count") or 0)
-    last = first if count <= PAGE else await api.records(slug, page=-(-count // PAGE))
-    newest = max((int(r.get("id", 0)) for r in last["results"]), default=0)
+    count, newest = await ReadBack(api, slug).tail()
     return {"campaign_count": count, "campaign_floor": newest}
 
 
@@ -176,7 +169,7 @@ def _finish(journal: CampaignJournal, job_dir: Path, options: UploadOptions, upl
     totals["upload_requests"] = int(before.get("totals", {}).get("upload_requests", 0)) \
         + uploader.upload_requests
     totals["read_back_requests"] = int(before.get("totals", {}).get("read_back_requests", 0)) \
-        + uploader.read_back_requests
+        + uploader.reader.requests
     totals["recovered"] = int(before.get("totals", {}).get("recovered", 0)) + uploader.recovered
     with open_registry(state_dir()) as registry:  # for download --wait, status, webhooks
         registry.add(uploader.api.settings.base_url, options.campaign, journal.uploaded(),

@@ -24,10 +24,10 @@ from ...errors import ApiError, ConfigError, Interrupted, OutcomeUnknown, Transi
 from ...store.campaign_journal import CampaignJournal
 from ...store.serial import Serial
 from .job import MAX_BATCH, UploadOptions
+from .read_back import ReadBack
 
 log = logging.getLogger("bulkio.campaigns")
 SENDERS = 4  # requests in flight: enough to keep the quota busy while answers come back
-PAGE = 100
 RECORD_INDEX = re.compile(r"Record (\d+):")
 ALLOWANCE = "Monthly allowance exceeded"
 GATEWAY = frozenset({502, 504})
@@ -48,12 +48,12 @@ class Uploader:
         self.on_change = on_change
         self.in_flight = 0
         self.upload_requests = 0
-        self.read_back_requests = 0
         self.recovered = 0
         self.accepted = 0  # records this run put in the campaign (answered, or found)
         self.in_doubt = 0  # records whose request's answer was lost, not read back yet
         self._gateway_failures = 0
         self._changed = anyio.Event()
+        self.reader = ReadBack(api, options.campaign)
 
     def _poke(self) -> None:
         self._changed.set()
@@ -151,53 +151,33 @@ class Uploader:
                 await changed.wait()
                 continue
             now = time.time()
-            due = [(b, floor) for b, lost_at, floor in doubts if lost_at + self.options.settle <= now]
+            due = [d for d in doubts if d[1] + self.options.settle <= now]
             if not due:
                 wait = min(lost_at for _, lost_at, _ in doubts) + self.options.settle - now
                 with anyio.move_on_after(max(0.0, wait)):
                     await changed.wait()
                 continue
-            await self._read_back([b for b, _ in due], min(floor for _, floor in due))
+            await self._read_back(due)
             self._poke()
 
-    async def _read_back(self, batches: list[int], floor: int) -> None:
-        """Look for these requests' records among the campaign's records newer than `floor`
-        (the newest id known before the first of them was sent); what is not there was never
-        stored, and goes again."""
-        keys: dict[str, int] = await self._db(self.journal.doubt_rows, batches)
-        found: dict[int, int] = {}
+    async def _read_back(self, batches: list[tuple[int, float, int]]) -> None:
+        """Look for these requests' records in the campaign (ops.campaigns.read_back); what
+        is not there was never stored, and goes again."""
+        ids = [b for b, _, _ in batches]
+        keys: dict[str, int] = await self._db(self.journal.doubt_rows, ids)
+        floor = min(f for _, _, f in batches)
+        settled = max(lost_at for _, lost_at, _ in batches) + self.options.settle
+        ceiling = await self._db(self.journal.first_id_sent_after, settled)
+        if ceiling is None:
+            ceiling = await self.reader.newest() + 1
         meta = await self._db(self.journal.meta)
-        # every record up to `floor` is either the campaign's before the job or ours: the
-        # first newer one is at this position or after it
         before = int(meta.get("campaign_count", 0)) + await self._db(self.journal.ours_up_to,
                                                                      floor)
-        answer = await self._page(page=before // PAGE + 1)
-        while answer is not None:
-            for result in answer["results"]:
-                if int(result.get("id", 0)) <= floor:
-                    continue
-                data = result.get("data") or {}
-                for name in ("contact_record_id", "org_record_id"):
-                    n = keys.get(str(data.get(name) or ""))
-                    if n is not None and n not in found:
-                        found[n] = int(result["id"])
-                        break
-            link = answer.get("next")
-            answer = await self._page(link=str(link)) if link else None
-        await self._db(self.journal.resolved, batches, found)
+        ours = set(await self._db(self.journal.ours_between, floor, ceiling))
+        found = await self.reader.find(keys, floor, ceiling, before=before, ours=ours)
+        await self._db(self.journal.resolved, ids, found)
         self.recovered += len(found)
         self.accepted += len(found)
         self.in_doubt = max(0, self.in_doubt - len(keys))
         log.info("read back %d request(s) whose answer was lost: %d records were stored, %d "
-                 "were not and go again", len(batches), len(found), len(keys) - len(found))
-
-    async def _page(self, *, page: int = 1, link: str | None = None) -> dict[str, Any] | None:
-        self.read_back_requests += 1
-        try:
-            if link is not None:
-                return await self.api.follow(link)
-            return await self.api.records(self.options.campaign, page=page)
-        except ApiError as missing:
-            if missing.status == 404:  # past the end, or no campaign yet: nothing newer
-                return None
-            raise
+                 "were not and go again", len(ids), len(found), len(keys) - len(found))

@@ -109,7 +109,8 @@ async def upload(request: web.Request) -> web.Response:
     webhook = body.get("webhook_url") or None
     ids = twin.store.upload(slug, kind, fields, webhook, records, twin.rng,
                             twin.config.legacy_enrich_seconds,
-                            twin.rng.uniform(*twin.config.legacy_store_lag_s))
+                            twin.rng.uniform(*twin.config.legacy_store_lag_s),
+                            twin.config.legacy_id_gaps)
     return web.Response(status=201, content_type="application/json", body=orjson.dumps(
         {"slug": slug, "type": kind, "uploaded": len(ids), "ids": ids}))
 

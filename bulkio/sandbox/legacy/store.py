@@ -89,9 +89,10 @@ class LegacyStore:
 
     def upload(self, slug: str, kind: str, fields: list[str], webhook: str | None,
                records: list[dict[str, Any]], rng: random.Random,
-               enrich_s: tuple[float, float], lag_s: float = 0.0) -> list[int]:
+               enrich_s: tuple[float, float], lag_s: float = 0.0, gaps: int = 1) -> list[int]:
         """Store the records (creating the campaign); their ids, in order. They show in the
-        campaign's pages `lag_s` later (the API says within 30 s)."""
+        campaign's pages `lag_s` later (the API says within 30 s). Ids ascend by 1 to `gaps`
+        a record (ids shared with other tenants' records)."""
         now = time.time()
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -102,8 +103,10 @@ class LegacyStore:
             for record in records:
                 due = now + rng.uniform(*enrich_s)
                 cursor = self.db.execute(
-                    "INSERT INTO lg_records (slug, created, due, data, shown) VALUES "
-                    "(?, ?, ?, ?, ?)", (slug, now, due, orjson.dumps(record).decode(), now + lag_s))
+                    "INSERT INTO lg_records (id, slug, created, due, data, shown) VALUES "
+                    "((SELECT coalesce(max(id), 0) FROM lg_records) + ?, ?, ?, ?, ?, ?)",
+                    (rng.randint(1, max(1, gaps)), slug, now, due,
+                     orjson.dumps(record).decode(), now + lag_s))
                 ids.append(int(cursor.lastrowid or 0))
             self.db.execute("COMMIT")
         except BaseException:
