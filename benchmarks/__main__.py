@@ -13,6 +13,7 @@ from rich.table import Table
 
 from . import (
     batch_strategy,
+    campaign,
     csv_reading,
     engine_ceiling,
     export_throughput,
@@ -29,7 +30,7 @@ from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
     import_vs_loop, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
-    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy, process)}
+    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy, process, campaign)}
 
 
 def main() -> int:

@@ -12,6 +12,7 @@ from types import ModuleType
 import pytest
 
 from bulkio.models import EXPORT_REPORT_KEYS, IMPORT_REPORT_KEYS, PURGE_REPORT_KEYS
+from bulkio.ops.campaigns.download import DOWNLOAD_REPORT_KEYS
 from bulkio.ops.campaigns.exclusions import EXCLUSION_REPORT_KEYS
 from bulkio.ops.campaigns.job import UPLOAD_REPORT_KEYS
 from bulkio.ops.emails.report import EMAIL_REPORT_KEYS
@@ -79,7 +80,8 @@ def test_the_report_keys_are_the_reports_own() -> None:
                           ("purge", PURGE_REPORT_KEYS), ("process", PROCESS_REPORT_KEYS),
                           ("emails validate", EMAIL_REPORT_KEYS),
                           ("exclusions upload", EXCLUSION_REPORT_KEYS),
-                          ("campaign upload", UPLOAD_REPORT_KEYS)):
+                          ("campaign upload", UPLOAD_REPORT_KEYS),
+                          ("campaign download", DOWNLOAD_REPORT_KEYS)):
         row = next(line for line in page.splitlines() if line.startswith(f"| `{command}` | `"))
         assert re.findall(r"`([a-z_]+)`", row.split("|")[2]) == list(keys), command
 
