@@ -11,7 +11,12 @@ from rich.console import Console
 
 from .exit import OK, PROBLEMS
 from .legacy_options import add_legacy_options, legacy_settings
-from .options import add_connection_options, add_output_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_job_options,
+    add_output_options,
+    settings_from_args,
+)
 from .progress import LiveDisplay
 from .running import run_operation
 from .shown import shown
@@ -54,13 +59,7 @@ def add_download(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
     p.add_argument("--csv-raw", action="store_true",
                    help="write cells that start with = + - @ as they are (by default they are "
                         "prefixed with ' so a spreadsheet shows them as text)")
-    g = p.add_argument_group("files")
-    g.add_argument("--job-dir", type=Path, metavar="DIR",
-                   help="the job's files (default: .bulkio/jobs/download-<slug>-...)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue this download after a crash or Ctrl-C")
-    g.add_argument("--report", type=Path, metavar="FILE.json",
-                   help="where to write the JSON report (default: in the job directory)")
+    add_job_options(p, "download", "download-<slug>-...")
     add_legacy_options(p, insecure=False)
     add_connection_options(p)  # for --into-client
     add_output_options(p)

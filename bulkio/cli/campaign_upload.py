@@ -15,7 +15,12 @@ from rich.table import Table
 
 from .exit import OK, PROBLEMS
 from .legacy_options import add_legacy_options, legacy_settings
-from .options import add_connection_options, add_output_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_job_options,
+    add_output_options,
+    settings_from_args,
+)
 from .progress import LiveDisplay, print_paths, summary_table
 from .running import run_operation
 from .shown import shown
@@ -77,13 +82,7 @@ def add_upload(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     p.add_argument("--dry-run", action="store_true",
                    help="read and map every row; say what would be sent, rejected and held, "
                         "the requests and the time; send nothing")
-    g = p.add_argument_group("files")
-    g.add_argument("--job-dir", type=Path, metavar="DIR",
-                   help="the job's files (default: .bulkio/jobs/campaign-<slug>-...)")
-    g.add_argument("--resume", action="store_true",
-                   help="continue this upload after a crash or Ctrl-C")
-    g.add_argument("--report", type=Path, metavar="FILE.json",
-                   help="where to write the JSON report (default: in the job directory)")
+    g = add_job_options(p, "upload", "campaign-<slug>-...")
     g.add_argument("--rejects", type=Path, metavar="FILE",
                    help="rows not uploaded, with _row and _error, in the input's format "
                         "(default: in the job directory)")

@@ -181,15 +181,20 @@ def load_mapping(path: str | None) -> ColumnMap:
     """The --mapping file: a JSON object of column -> field name or null."""
     if not path:
         return ColumnMap()
+    return mapping_of(read_mapping_file(Path(path)))
+
+
+def read_mapping_file(path: Path) -> dict[str, Any]:
+    """A --mapping file's JSON object (column -> field), or SourceError saying what is wrong."""
     try:
-        data = orjson.loads(Path(path).read_bytes())
+        data = orjson.loads(path.read_bytes())
     except FileNotFoundError:
         raise SourceError(f"no such mapping file: {path}") from None
     except orjson.JSONDecodeError as exc:
         raise SourceError(f"the mapping file {path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SourceError(f"the mapping file {path} must be a JSON object of column -> field")
-    return mapping_of(data)
+    return data
 
 
 def mapping_of(data: Mapping[str, Any]) -> ColumnMap:

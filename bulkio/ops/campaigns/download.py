@@ -193,15 +193,16 @@ class Downloader:
     async def run(self) -> DownloadReport:
         o, r = self.options, self.report
         meta = self.job.meta()
-        if meta.get("status") == FINISHED:
+        r.records, r.finalized, r.pages = (int(meta.get(k, 0)) for k in ("records", "finalized",
+                                                                       "pages"))
+        if meta.get("status") == FINISHED:  # resumed after its end: nothing left to do
+            r.pending, r.status = r.records - r.finalized, "finished"
             return r
         if o.wait and not meta.get("size"):
             await self.wait_finalized()
         encoder = encoder_for(o.out, o.csv_raw)
         part = o.out.with_name(o.out.name + ".part")
         out = AppendFile(part, gzip=o.out.name.endswith(".gz"), size=int(meta.get("size", 0)))
-        r.records, r.finalized, r.pages = (int(meta.get(k, 0)) for k in ("records", "finalized",
-                                                                       "pages"))
         await out.open()
         try:
             if not out.size:

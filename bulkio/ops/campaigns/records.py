@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ...enrichment.fields import FIELDS, key_field, kind_of, legacy_field, missing_identifier
 from ...errors import SourceError
+from ...formats.mapping import read_mapping_file
 
 SCALARS = (str, int, float, bool)
 
@@ -95,14 +94,7 @@ def load_record_maker(path: Path | None, allowed: tuple[str, ...]) -> RecordMake
             raise SourceError(f"--allow-field {name}: it is a standard field already")
     if path is None:
         return RecordMaker(allowed=custom)
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise SourceError(f"no such mapping file: {path}") from None
-    except orjson.JSONDecodeError as exc:
-        raise SourceError(f"the mapping file {path} is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise SourceError(f"the mapping file {path} must be a JSON object of column -> field")
+    data = read_mapping_file(path)
     for column, target in data.items():
         if target is not None and target not in FIELDS and target not in custom:
             raise SourceError(f"mapping {column!r}: {target!r} is not a field the enrichment "
