@@ -62,7 +62,8 @@ class ReadBack:
                 continue
             data = result.get("data") or {}
             for name in KEY_FIELDS:
-                n = keys.get(str(data.get(name) or ""))
+                value = data.get(name)  # a record id may be a number (0 included)
+                n = keys.get("" if value is None else str(value))
                 if n is not None and n not in found:
                     found[n] = record_id
                     break
