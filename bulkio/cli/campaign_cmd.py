@@ -46,7 +46,7 @@ async def run_status(args: argparse.Namespace) -> int:
     async with open_enrichment(settings) as api:
         usage = await api.usage()
         campaign = await api.records(args.slug) if args.slug else None
-        mine = await machine_progress(api, args.slug) if args.slug else None
+        mine = await machine_progress(api, args.slug, campaign) if campaign else None
     period = usage["current_period"]
     if args.json:
         out = {"usage": usage}
@@ -54,7 +54,8 @@ async def run_status(args: argparse.Namespace) -> int:
             out["campaign"] = {"slug": args.slug, "count_uploaded": campaign.get("count_uploaded"),
                                "count_enriched": campaign.get("count_enriched")}
             if mine is not None:
-                out["campaign"].update(uploaded_here=mine[0], finalized_here=mine[1])
+                out["campaign"].update(uploaded_here=mine[0], finalized_here=mine[1],
+                                       finalized_here_is_current=mine[2])
         print(orjson.dumps(out).decode())
         return OK
     table = Table(title=f"legacy enrichment usage at {settings.base_url}")
@@ -70,6 +71,8 @@ async def run_status(args: argparse.Namespace) -> int:
         table.add_row(f"campaign {shown(args.slug)}", f"{campaign.get('count_uploaded', 0):,}",
                       f"{campaign.get('count_enriched', 0):,}", "")
     if mine is not None and mine[0]:
-        table.add_row("uploaded from this machine", f"{mine[0]:,}", f"{mine[1]:,} finalized", "")
+        when = "" if mine[2] else " (at the last download)"
+        table.add_row("uploaded from this machine", f"{mine[0]:,}",
+                      f"{mine[1]:,} finalized{when}", "")
     Console().print(table)
     return OK

@@ -15,6 +15,7 @@ from .options import (
     add_connection_options,
     add_job_options,
     add_output_options,
+    add_quota_options,
     settings_from_args,
 )
 from .progress import LiveDisplay
@@ -62,6 +63,7 @@ def add_download(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -
     add_job_options(p, "download", "download-<slug>-...")
     add_legacy_options(p, insecure=False)
     add_connection_options(p)  # for --into-client
+    add_quota_options(p)
     add_output_options(p)
     p.set_defaults(handler=run_download)
 

@@ -132,9 +132,19 @@ class EnrichmentClient:
         return answer
 
 
+def said(body: Any) -> str | None:
+    """What an error body says, in its own words: its `detail`, or each field's errors
+    ("type: "foo" is not a valid choice.")."""
+    if not isinstance(body, dict) or not body:
+        return None
+    if "detail" in body:
+        return str(body["detail"])
+    return "; ".join(f"{name}: {' '.join(map(str, errors))}" if isinstance(errors, list)
+                     else f"{name}: {errors}" for name, errors in body.items())
+
+
 def _error(status: int, body: Any, method: str, path: str) -> BulkioError:
-    said = body.get("detail") if isinstance(body, dict) else None
-    message = str(said or (orjson.dumps(body).decode() if body else f"HTTP {status}"))
+    message = said(body) or (orjson.dumps(body).decode() if body else f"HTTP {status}")
     if status == 401:
         return AuthError(f"the legacy enrichment API refused the key ({message}): check "
                          "LEADGENIUS_LEGACY_API_KEY (or --legacy-key-file)")

@@ -216,6 +216,11 @@ class CampaignJournal(JobDatabase):
         return {"rows_read": rows, "sent": sent, "resent": again, "contacts": kinds.get("contact", 0),
                 "orgs": kinds.get("org", 0), "leads": kinds.get("lead", 0)}
 
+    def stored_any(self) -> bool:
+        """Whether any of the job's records is, or may be, in the campaign."""
+        return self.db.execute("SELECT 1 FROM rows WHERE state IN ('uploaded', 'sending') "
+                               "LIMIT 1").fetchone() is not None
+
     def remaining_to_send(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM rows WHERE state IN ('pending', "
                                    "'sending')").fetchone()[0])

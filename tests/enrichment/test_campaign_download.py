@@ -92,6 +92,8 @@ async def test_wait_for_this_machines_records_then_only_those_ids(
     source = tmp_path / "people.csv"
     source.write_text("Email,Last Name,Company\n" + "".join(
         f"p{i}@ex.com,L{i},Co {i}\n" for i in range(120)))
+    upload_directly(sandbox, "spring", 30)  # someone else's records, not finalized yet
+    sandbox.state.store.db.execute("UPDATE lg_records SET due = 1e12")
     done = await bulkio(sandbox, tmp_path, "upload", str(source), "--campaign", "spring",
                         "--type", "datahub", "--settle", "1")
     assert done.returncode == 0, done.stderr.decode()
@@ -101,7 +103,11 @@ async def test_wait_for_this_machines_records_then_only_those_ids(
     assert done.returncode == 0, done.stderr.decode()
     records = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     assert len(records) == 120 and all(r["finalized"] and r["org_industry"] for r in records)
-    wanted = twin_ids(sandbox, "spring")[10:13]
+    status = await bulkio(sandbox, tmp_path, "status", "spring", "--json")
+    counts = orjson.loads(status.stdout)["campaign"]  # this machine's, among others' pending
+    assert (counts["count_uploaded"], counts["count_enriched"]) == (150, 120)
+    assert (counts["uploaded_here"], counts["finalized_here"]) == (120, 120)
+    wanted = twin_ids(sandbox, "spring")[40:43]
     ids = tmp_path / "ids.txt"
     ids.write_text("".join(f"{i}\n" for i in wanted))
     done = await bulkio(sandbox, tmp_path, "download", "spring", "--out",
@@ -135,7 +141,7 @@ async def test_round_trip_a_client_through_a_campaign(sandbox: Sandbox, tmp_path
                         "--type", "enrichment", "--settle", "1")
     assert done.returncode == 0, done.stderr.decode()
     done = await bulkio(sandbox, tmp_path, "download", "acme", "--into-client", "acme-corp",
-                        "--wait")
+                        "--wait", "--rate", "unlimited")
     assert done.returncode == 0, done.stderr.decode()
     after = leads_of(sandbox)
     assert after.keys() == before.keys()  # nothing created
@@ -147,7 +153,8 @@ async def test_round_trip_a_client_through_a_campaign(sandbox: Sandbox, tmp_path
         assert f"Industry: {record['org_industry']}" in lead["notes"]
     [trip] = [orjson.loads(p.read_bytes()) for p in tmp_path.rglob("round-trip.json")]
     assert trip["matched_by_key"] == trip["updated"] == len(before)
-    done = await bulkio(sandbox, tmp_path, "download", "acme", "--into-client", "acme-corp")
+    done = await bulkio(sandbox, tmp_path, "download", "acme", "--into-client", "acme-corp",
+                        "--rate", "unlimited")
     assert done.returncode == 0, done.stderr.decode()
     assert leads_of(sandbox) == after  # a second run changes nothing
 
@@ -165,7 +172,7 @@ async def test_round_trip_of_a_file_updates_known_emails_and_imports_the_rest_on
     count = len(leads_of(sandbox))
     for _ in range(2):  # a second run imports nothing again
         done = await bulkio(sandbox, tmp_path, "download", "lists", "--into-client",
-                            "acme-corp", "--wait")
+                            "acme-corp", "--wait", "--rate", "unlimited")
         assert done.returncode == 0, done.stderr.decode()
         leads = leads_of(sandbox)
         assert len(leads) == count + 20

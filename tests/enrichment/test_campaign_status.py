@@ -41,7 +41,8 @@ async def test_usage_and_a_campaigns_counts(sandbox: Sandbox, tmp_path: Path) ->
     assert done.returncode == 0, done.stderr.decode()
     said = orjson.loads(done.stdout)
     assert said["campaign"] == {"slug": "spring", "count_uploaded": 7, "count_enriched": 7,
-                                "uploaded_here": 0, "finalized_here": 0}  # not from here
+                                "uploaded_here": 0, "finalized_here": 0,  # not from here
+                                "finalized_here_is_current": True}
     assert said["usage"]["current_period"]["remaining"] == 993
     table = await anyio.run_process(argv, env=env_for(sandbox), check=False)
     assert table.returncode == 0 and b"campaign spring" in table.stdout

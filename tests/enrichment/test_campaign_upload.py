@@ -112,8 +112,9 @@ async def test_a_messy_file_every_record_once_through_lost_answers(
     assert any(line.startswith("8,a contact needs contact_last_name or contact_email")
                for line in rejects)
     status = await run(sandbox, [sys.executable, "-m", "bulkio", "campaign", "status", "spring",
-                                 "--json"], tmp_path)
-    assert orjson.loads(status.stdout)["campaign"]["uploaded_here"] == report["accepted"]
+                                 "--json"], tmp_path)  # from the campaign's counts: 2 requests
+    counts = orjson.loads(status.stdout)["campaign"]
+    assert counts["uploaded_here"] == report["accepted"] and counts["finalized_here_is_current"]
     for path in [*job.rglob("*"), source.parent / "people.csv"]:
         if path.is_file():
             assert sandbox.legacy_api_key.encode() not in path.read_bytes()
@@ -210,6 +211,12 @@ async def test_duplicate_record_ids_and_a_changed_type_on_resume(
     job = tmp_path / "job"
     sandbox.config.lost_response_rate = sandbox.config.error_rate = 0.0
     sandbox.config.drop_rate = 0.0
+    argv = upload(sandbox, source, job)
+    argv[argv.index("--type") + 1] = "foo"  # a type the API does not know: its words, shown
+    done = await run(sandbox, argv, tmp_path)
+    said = done.stderr.decode()
+    assert done.returncode == 2 and '"foo" is not a valid choice.' in said, said
+    assert not job.exists()  # nothing stored: nothing to resume, the right type just runs
     done = await run(sandbox, upload(sandbox, source, job), tmp_path)
     assert done.returncode == 1
     assert sorted(map(record_key, campaign_records(sandbox, "spring"))) == ["A1", "A2"]

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bulkio.enrichment.fields import FIELDS, key_field, kind_of, missing_identifier
-from bulkio.errors import TransientApiError
+from bulkio.errors import SourceError, TransientApiError
 from bulkio.ops.campaigns.job import UploadOptions
-from bulkio.ops.campaigns.records import RecordMaker
+from bulkio.ops.campaigns.records import RecordMaker, load_record_maker
 from bulkio.ops.campaigns.round_trip import changes_for, merged_notes
 from bulkio.ops.campaigns.upload import Uploader
 
@@ -54,6 +55,18 @@ def test_the_documented_rules() -> None:
     allowed = RecordMaker(allowed=frozenset({"contact_shoe_size"}))
     made = allowed.make({"Email": "a@x.org", "contact_shoe_size": "44"}, "k")
     assert not isinstance(made, str) and made[2]["contact_shoe_size"] == "44"
+
+
+def test_a_mapping_file_overrides_the_automatic_mapping(tmp_path: Any) -> None:
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"Org": "org_company_name", "Email": null, "Mail 2": "contact_email"}')
+    maker = load_record_maker(mapping, ())
+    made = maker.make({"Org": "Zinc", "Email": "old@x.org", "Mail 2": "new@x.org"}, "k")
+    assert made == ("k", "lead", {"org_company_name": "Zinc", "contact_email": "new@x.org",
+                                  "contact_record_id": "k"})
+    mapping.write_text('{"Org": "companyName"}')
+    with pytest.raises(SourceError, match="not a field the enrichment API takes"):
+        load_record_maker(mapping, ())
 
 
 @given(st.text(max_size=80), st.dictionaries(st.sampled_from(["Industry", "City", "Seniority"]),

@@ -32,6 +32,7 @@ from ..runs import write_report
 
 log = logging.getLogger("bulkio.campaigns")
 IDS_A_REQUEST = 100  # ?id=... filters: one page's worth
+CHECKED_BY_ID = 10  # requests `campaign status` may spend asking about records by id
 POLL_FIRST_S, POLL_MAX_S = 2.0, 300.0
 RECORD_COLUMNS = ("id", "status", "created", "finalized", *ORG_FIELDS, *CONTACT_FIELDS, "extra")
 DOWNLOAD_REPORT_KEYS = ("status", "campaign", "records", "finalized", "pending", "pages",
@@ -233,17 +234,33 @@ FLAGS = {"campaign": "SLUG", "out": "--out", "finalized_only": "--finalized-only
          "ids": "--ids (the file's contents)", "base_url": "--legacy-base-url"}
 
 
-async def machine_progress(api: EnrichmentClient, slug: str) -> tuple[int, int]:
-    """(records this machine uploaded into the campaign, of them finalized), asking the API
-    about those not known to be finalized yet (100 a request)."""
+async def machine_progress(api: EnrichmentClient, slug: str, campaign: dict[str, Any]
+                           ) -> tuple[int, int, bool]:
+    """(records this machine uploaded into the campaign, of them finalized, whether that is
+    today's count): from the campaign's own counts (`campaign`: its first page) when its
+    records are all this machine's or all finalized, else asking about this machine's that
+    were not finalized yet when that takes at most CHECKED_BY_ID requests, else as of the last
+    download."""
     base = api.settings.base_url
+    uploaded, enriched = (int(campaign.get(k) or 0) for k in ("count_uploaded",
+                                                             "count_enriched"))
     with open_registry(jobs.state_dir()) as registry:
+        mine, known = registry.counts(base, slug)
         waiting = registry.unfinalized(base, slug)
+        if not mine or not waiting:
+            return mine, known, True
+        if enriched >= uploaded:  # the whole campaign is finalized
+            registry.finalized(base, slug, waiting)
+            return mine, mine, True
+        if uploaded == mine:  # every record is this machine's
+            return mine, enriched, True
+        if len(waiting) > CHECKED_BY_ID * IDS_A_REQUEST:
+            return mine, known, False
         for start in range(0, len(waiting), IDS_A_REQUEST):
             answer = await api.records(slug, ids=waiting[start:start + IDS_A_REQUEST])
             registry.finalized(base, slug, [int(r["id"]) for r in answer["results"]
                                             if r.get("finalized")])
-        return registry.counts(base, slug)
+        return (*registry.counts(base, slug), True)
 
 
 def into_client_job(base_url: str, campaign: str, client: str) -> Path:

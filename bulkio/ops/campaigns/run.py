@@ -20,6 +20,7 @@ from ...store.campaign_journal import CampaignJournal
 from ...store.campaign_registry import open_registry
 from ...store.db import peek_meta
 from ..jobs import check_outputs, job_log, state_dir
+from ..pool import first_error
 from ..runs import job_totals, run_then_finish, write_report
 from .job import (
     CampaignLock,
@@ -32,7 +33,7 @@ from .job import (
 from .read_back import ReadBack
 from .records import load_record_maker
 from .sources import RowSource
-from .upload import Uploader
+from .upload import CampaignRefused, Uploader
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,12 @@ async def upload_to_campaign(api: EnrichmentClient, source: RowSource, options: 
                     journal.clear_rows()
                     await read_into(journal, source, maker)
                     journal.set_meta(**await campaign_tail(api, options.campaign))
-                return await _run(api, journal, job_dir, options, on_progress)
-        except OverAllowance:
-            if not resumed:  # nothing was sent: nothing to resume
+                try:
+                    return await _run(api, journal, job_dir, options, on_progress)
+                except BaseExceptionGroup as group:  # the error itself, not its task group's
+                    raise first_error(group) from None
+        except (OverAllowance, CampaignRefused):
+            if not resumed and not journal.stored_any():  # nothing to resume: start afresh
                 journal.close()
                 shutil.rmtree(job_dir, ignore_errors=True)
             raise
