@@ -60,6 +60,9 @@ class SandboxConfig:
     hubspot_insert_during_paging: int = 0  # v1 leads arriving one per v1 list request, in all
     hubspot_scopes: tuple[str, ...] = ("crm.objects.contacts.read", "crm.objects.companies.read")
     hubspot_down: bool = False  # every HubSpot request answers 503 (an outage; tests flip it)
+    hubspot_search_rate: int | None = 5  # CRM search requests a second per token (HubSpot's)
+    hubspot_bulk_edit: int = 0  # contacts stamped with one lastmodifieddate when seeded
+    hubspot_search_lag_ms: int = 0  # a change shows in search this much later
     # The legacy enrichment API's twin (/api/v1/..., its own key), off unless asked for:
     legacy_campaigns: bool = False
     legacy_rate: int | None = 50  # requests a minute per key (None: unlimited)
@@ -89,13 +92,13 @@ def parse_quota(text: str) -> int | None:
     return value
 
 
-def parse_hubspot_rate(text: str) -> int | None:
-    """`unlimited` or a number of requests per 10 seconds."""
+def parse_hubspot_rate(text: str, per: str = "10 s") -> int | None:
+    """`unlimited` or a number of requests per 10 seconds (per `per`)."""
     if text.strip().lower() == "unlimited":
         return None
     value = count(text)
     if value < 1:
-        raise argparse.ArgumentTypeError("the HubSpot rate is at least 1 request per 10 s")
+        raise argparse.ArgumentTypeError(f"the HubSpot rate is at least 1 request per {per}")
     return value
 
 
@@ -252,6 +255,16 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--hubspot-scopes", type=lambda t: tuple(s for s in t.split(",") if s),
                    default=d.hubspot_scopes, metavar="A,B",
                    help="the scopes the twin's token has (default: %(default)s)")
+    g.add_argument("--hubspot-search-rate", type=lambda t: parse_hubspot_rate(t, "second"),
+                   default=d.hubspot_search_rate,
+                   metavar="N|unlimited",
+                   help="CRM search requests a second per token, then 429 SECONDLY "
+                        "(default: 5, HubSpot's)")
+    g.add_argument("--hubspot-search-lag-ms", type=count, default=d.hubspot_search_lag_ms,
+                   metavar="MS", help="a contact's change shows in search this much later "
+                                      "(default: 0)")
+    g.add_argument("--hubspot-bulk-edit", type=count, default=0, metavar="N",
+                   help="N contacts share one lastmodifieddate (a bulk edit), set at the start")
     g = parser.add_argument_group("LeadGenius legacy enrichment API twin (same port, /api/v1/; "
                                   "its key is legacy_api_key in the JSON line)")
     g.add_argument("--legacy-campaigns", action="store_true",
@@ -314,6 +327,9 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hubspot_daily=args.hubspot_daily,
         hubspot_insert_during_paging=args.hubspot_insert_during_paging,
         hubspot_scopes=args.hubspot_scopes,
+        hubspot_search_rate=args.hubspot_search_rate,
+        hubspot_bulk_edit=args.hubspot_bulk_edit,
+        hubspot_search_lag_ms=args.hubspot_search_lag_ms,
         legacy_campaigns=args.legacy_campaigns,
         legacy_rate=args.legacy_rate,
         legacy_allowance=args.legacy_allowance,

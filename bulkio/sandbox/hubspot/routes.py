@@ -22,6 +22,7 @@ from aiohttp import web
 
 from ..config import SandboxConfig
 from ..ratelimit import SlidingWindowQuota
+from .search import SearchInvalid, search
 from .seed import new_v1_leads
 from .store import BadCursor, HubSpotStore
 
@@ -29,6 +30,7 @@ PREFIXES = ("/crm/v3/", "/leads/v1/")
 CONTACTS_SCOPE = "crm.objects.contacts.read"
 COMPANIES_SCOPE = "crm.objects.companies.read"
 SCOPES = {"/crm/v3/objects/contacts": CONTACTS_SCOPE, "/leads/v1/list": CONTACTS_SCOPE,
+          "/crm/v3/objects/contacts/search": CONTACTS_SCOPE,
           "/crm/v3/objects/companies/batch/read": COMPANIES_SCOPE}
 DEFAULT_PROPERTIES = ("firstname", "lastname", "email")
 UNCAPPED_DAILY = 1_000_000  # the daily cap shown when --hubspot-daily sets none (HubSpot always sends it)
@@ -43,6 +45,7 @@ class HubSpotTwin:
     token: str
     rng: random.Random
     quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=10.0))
+    search_quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=1.0))
     used_today: int = 0
     inserted: int = 0  # v1 leads added while the list was paged
 
@@ -141,9 +144,10 @@ async def list_contacts(request: web.Request) -> web.Response:
         return error(400, str(bad), "VALIDATION_ERROR")
     properties = _names(request.query.get("properties"), DEFAULT_PROPERTIES)
     with_companies = "companies" in _names(request.query.get("associations"), ())
+    archived = request.query.get("archived", "false").lower() == "true"
     try:
         page = twin.store.contacts_page(request.query.get("after") or None, limit, properties,
-                                        with_companies)
+                                        with_companies, archived)
     except BadCursor:
         return error(400, "Invalid input: after is not a cursor this API gave", "VALIDATION_ERROR")
     body: dict[str, Any] = {"results": page.results}
@@ -151,6 +155,23 @@ async def list_contacts(request: web.Request) -> web.Response:
         body["paging"] = {"next": {"after": page.after,
                                    "link": f"?after={page.after}"}}
     return web.Response(body=orjson.dumps(body), content_type="application/json")
+
+
+async def search_contacts(request: web.Request) -> web.Response:
+    twin = request.app[TWIN]
+    verdict = twin.search_quota.check(twin.token, twin.config.hubspot_search_rate)
+    if verdict is not None and not verdict.allowed:
+        response = _rate_limited({"Retry-After": str(verdict.retry_after)}, "SECONDLY",
+                                 "You have reached your secondly limit.")
+        return response
+    try:
+        answer = search(twin.store, orjson.loads(await request.read()),
+                        int(time.time() * 1000))
+    except orjson.JSONDecodeError:
+        return error(400, "Invalid input JSON on line 1", "VALIDATION_ERROR")
+    except SearchInvalid as bad:
+        return error(400, str(bad), "VALIDATION_ERROR")
+    return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
 
 async def batch_read_companies(request: web.Request) -> web.Response:
@@ -200,5 +221,6 @@ async def list_v1_leads(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/crm/v3/objects/contacts", list_contacts)
+    app.router.add_post("/crm/v3/objects/contacts/search", search_contacts)
     app.router.add_post("/crm/v3/objects/companies/batch/read", batch_read_companies)
     app.router.add_get("/leads/v1/list", list_v1_leads)

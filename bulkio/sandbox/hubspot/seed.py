@@ -37,9 +37,11 @@ FREE_MAIL = ("gmail.com", "yahoo.com", "outlook.com")
 BATCH = 20_000
 
 
-def seed_hubspot(store: HubSpotStore, rng: random.Random, *, contacts: int, leads_v1: int) -> None:
+def seed_hubspot(store: HubSpotStore, rng: random.Random, *, contacts: int, leads_v1: int,
+                 bulk_edit: int = 0) -> None:
     """Fill the twin: `contacts` CRM contacts (and a company for about every four), and
-    `leads_v1` legacy leads inserted over the past year."""
+    `leads_v1` legacy leads inserted over the past year; `bulk_edit` of the contacts last
+    modified at one and the same moment (now)."""
     companies = max(1, contacts // 4) if contacts else 0
     domains: list[str | None] = []
     for start in range(0, companies, BATCH):
@@ -50,6 +52,7 @@ def seed_hubspot(store: HubSpotStore, rng: random.Random, *, contacts: int, lead
         stop = min(contacts, start + BATCH)
         store.add_contacts(_contact(rng, cid, companies, domains) for cid in range(start + 1, stop + 1))
     now_ms = int(time.time() * 1000)
+    store.stamp(range(1, min(bulk_edit, contacts) + 1), now_ms)
     for start in range(0, leads_v1, BATCH):
         stop = min(leads_v1, start + BATCH)
         store.add_v1_leads(v1_lead(rng, n, now_ms - (leads_v1 - n) * 60_000) for n in range(start, stop))

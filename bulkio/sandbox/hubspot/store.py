@@ -17,6 +17,7 @@ import binascii
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -26,12 +27,19 @@ CREATE TABLE IF NOT EXISTS hs_companies (id INTEGER PRIMARY KEY, props TEXT NOT 
 CREATE TABLE IF NOT EXISTS hs_contacts (
     id INTEGER PRIMARY KEY, props TEXT NOT NULL,
     companies TEXT NOT NULL,     -- JSON [[company id, association type], ...]
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    created_ms INTEGER NOT NULL DEFAULT 0,
+    modified_ms INTEGER NOT NULL DEFAULT 0,  -- lastmodifieddate
+    indexed_ms INTEGER NOT NULL DEFAULT 0,   -- when search sees this version (its lag)
+    archived_at TEXT                         -- archived (deleted, or merged into another)
 );
 CREATE TABLE IF NOT EXISTS hs_v1_leads (guid TEXT PRIMARY KEY, inserted_at INTEGER NOT NULL,
                                         data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS hs_v1_by_time ON hs_v1_leads (inserted_at, guid);
 """
+ADDED_COLUMNS = (("created_ms", "INTEGER NOT NULL DEFAULT 0"),
+                 ("modified_ms", "INTEGER NOT NULL DEFAULT 0"),
+                 ("indexed_ms", "INTEGER NOT NULL DEFAULT 0"), ("archived_at", "TEXT"))
 PRIMARY = "contact_to_company"
 UNLABELED = "contact_to_company_unlabeled"
 
@@ -50,6 +58,12 @@ class HubSpotStore:
     def __init__(self, db: sqlite3.Connection) -> None:
         self.db = db
         self.db.executescript(SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(hs_contacts)")}
+        for column, kind in ADDED_COLUMNS:  # a --db file made by an older sandbox
+            if column not in have:
+                self.db.execute(f"ALTER TABLE hs_contacts ADD COLUMN {column} {kind}")
+        self.db.execute("CREATE INDEX IF NOT EXISTS hs_by_modified ON hs_contacts "
+                        "(modified_ms, id)")
 
     # -- writing (seeding, tests) ------------------------------------------------------------
 
@@ -59,11 +73,43 @@ class HubSpotStore:
 
     def add_contacts(self, rows: Iterable[tuple[int, dict[str, Any], list[tuple[int, str]], str]]
                      ) -> None:
-        """(id, properties, [(company id, association type)], createdAt) each."""
+        """(id, properties, [(company id, association type)], createdAt) each; last modified
+        when created."""
         self.db.executemany(
-            "INSERT INTO hs_contacts (id, props, companies, created) VALUES (?, ?, ?, ?)",
-            ((cid, orjson.dumps(props).decode(), orjson.dumps(companies).decode(), created)
-             for cid, props, companies, created in rows))
+            "INSERT INTO hs_contacts (id, props, companies, created, created_ms, modified_ms) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            ((cid, orjson.dumps(props).decode(), orjson.dumps(companies).decode(), created,
+              iso_ms(created), iso_ms(created)) for cid, props, companies, created in rows))
+
+    # -- a living portal: edits, archives and merges (tests, --hubspot-churn) -----------------
+
+    def modify(self, cid: int, changes: dict[str, Any], now_ms: int, lag_ms: int = 0) -> None:
+        """Set some properties (None empties one); lastmodifieddate now; search sees it
+        `lag_ms` later."""
+        props = orjson.loads(self.db.execute("SELECT props FROM hs_contacts WHERE id = ?",
+                                             (cid,)).fetchone()[0])
+        props.update(changes)
+        self.db.execute("UPDATE hs_contacts SET props = ?, modified_ms = ?, indexed_ms = ? "
+                        "WHERE id = ?", (orjson.dumps(props).decode(), now_ms, now_ms + lag_ms,
+                                         cid))
+
+    def archive(self, cid: int, now_ms: int) -> None:
+        self.db.execute("UPDATE hs_contacts SET archived_at = ?, modified_ms = ? WHERE id = ?",
+                        (ms_iso(now_ms), now_ms, cid))
+
+    def merge(self, survivor: int, loser: int, now_ms: int, lag_ms: int = 0) -> None:
+        """The loser archived; the survivor lists it in hs_merged_object_ids."""
+        props = orjson.loads(self.db.execute("SELECT props FROM hs_contacts WHERE id = ?",
+                                             (survivor,)).fetchone()[0])
+        merged = [m for m in str(props.get("hs_merged_object_ids") or "").split(";") if m]
+        self.modify(survivor, {"hs_merged_object_ids": ";".join([*merged, str(loser)])},
+                    now_ms, lag_ms)
+        self.archive(loser, now_ms)
+
+    def stamp(self, ids: Sequence[int], now_ms: int) -> None:
+        """One lastmodifieddate for many contacts (a bulk edit)."""
+        self.db.executemany("UPDATE hs_contacts SET modified_ms = ? WHERE id = ?",
+                            [(now_ms, i) for i in ids])
 
     def add_v1_leads(self, leads: Iterable[dict[str, Any]]) -> None:
         self.db.executemany(
@@ -77,25 +123,14 @@ class HubSpotStore:
     # -- CRM v3 --------------------------------------------------------------------------------
 
     def contacts_page(self, after: str | None, limit: int, properties: Sequence[str],
-                      with_companies: bool) -> ContactsPage:
+                      with_companies: bool, archived: bool = False) -> ContactsPage:
+        """A page of the live contacts (or, `archived`, of the archived ones), by id."""
         last = _decode_after(after) if after else 0
         rows = self.db.execute(
-            "SELECT id, props, companies, created FROM hs_contacts WHERE id > ? ORDER BY id "
-            "LIMIT ?", (last, limit + 1)).fetchall()
+            f"SELECT {CONTACT_COLUMNS} FROM hs_contacts WHERE id > ? AND archived_at IS "
+            f"{'NOT ' if archived else ''}NULL ORDER BY id LIMIT ?", (last, limit + 1)).fetchall()
         more = len(rows) > limit
-        results = []
-        for cid, props, companies, created in rows[:limit]:
-            stored = orjson.loads(props)
-            # HubSpot answers every property asked for, null when the contact has no value.
-            shown = {name: stored.get(name) for name in properties}
-            shown.update(hs_object_id=str(cid), createdate=created, lastmodifieddate=created)
-            result: dict[str, Any] = {"id": str(cid), "properties": shown, "createdAt": created,
-                                      "updatedAt": created, "archived": False}
-            links = orjson.loads(companies)
-            if with_companies and links:
-                result["associations"] = {"companies": {"results": [
-                    {"id": str(company), "type": kind} for company, kind in links]}}
-            results.append(result)
+        results = [shown_contact(row, properties, with_companies) for row in rows[:limit]]
         next_after = _encode_after(rows[limit - 1][0]) if more else None
         return ContactsPage(results, next_after)
 
@@ -141,6 +176,40 @@ class HubSpotStore:
     def newest_v1(self) -> int:
         row = self.db.execute("SELECT max(inserted_at) FROM hs_v1_leads").fetchone()
         return int(row[0] or 0)
+
+
+CONTACT_COLUMNS = "id, props, companies, created, modified_ms, archived_at"
+
+
+def iso_ms(text: str) -> int:
+    """Milliseconds since the epoch of an ISO time of HubSpot's shape (2024-01-31T12:00:00.000Z)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return int(moment.timestamp() * 1000)
+
+
+def ms_iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{ms % 1000:03d}Z"
+
+
+def shown_contact(row: Sequence[Any], properties: Sequence[str], with_companies: bool
+                  ) -> dict[str, Any]:
+    """A contact as HubSpot shows it, from a row of CONTACT_COLUMNS."""
+    cid, props, companies, created, modified_ms, archived_at = row
+    stored = orjson.loads(props)
+    modified = ms_iso(modified_ms) if modified_ms else created
+    # HubSpot answers every property asked for, null when the contact has no value.
+    shown = {name: stored.get(name) for name in properties}
+    shown.update(hs_object_id=str(cid), createdate=created, lastmodifieddate=modified)
+    result: dict[str, Any] = {"id": str(cid), "properties": shown, "createdAt": created,
+                              "updatedAt": modified, "archived": archived_at is not None}
+    if archived_at is not None:
+        result["archivedAt"] = archived_at
+    links = orjson.loads(companies)
+    if with_companies and links:
+        result["associations"] = {"companies": {"results": [
+            {"id": str(company), "type": kind} for company, kind in links]}}
+    return result
 
 
 def _encode_after(last_id: int) -> str:
