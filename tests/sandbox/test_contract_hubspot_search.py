@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.conftest import MakeSandbox
 from tests.sandbox.test_contract_hubspot import call
 
 CONTACTS = 450
@@ -108,3 +109,36 @@ async def test_the_search_has_its_own_limit_a_second(
     refused = [body for status, body, _ in answers if status == 429]
     assert len(refused) == 1 and refused[0]["policyName"] == "SECONDLY"
     assert refused[0]["errorType"] == "RATE_LIMIT"
+
+
+async def test_a_living_portal_changes_while_it_is_read(
+        make_sandbox: MakeSandbox, http: aiohttp.ClientSession) -> None:
+    """--hubspot-churn: changes keep coming while the portal runs; a search since the start
+    finds every live contact changed, and none archived or merged away."""
+    async with make_sandbox(hubspot_contacts=100, hubspot_rate=None, hubspot_search_rate=None,
+                            hubspot_churn=2_400, chaos_seed=9) as sb:
+        started = int(time.time() * 1000) - 1
+        enough = asyncio.Event()
+
+        def counted() -> None:
+            if len(sb.hubspot.changes) >= 60:
+                enough.set()
+
+        sb.hubspot.on_change = counted
+        await asyncio.wait_for(enough.wait(), 30)
+        sb.config.hubspot_churn = 0  # the portal still, to compare
+        changes = list(sb.hubspot.changes)
+        assert {"edit", "new", "email", "archive", "merge"} <= {k for k, _, _ in changes}
+        found: set[int] = set()
+        last = 0
+        while True:
+            status, page, _ = await call(http, sb, "POST", SEARCH, json=since(started, last))
+            assert status == 200
+            if not page["results"]:
+                break
+            found |= {int(r["id"]) for r in page["results"]}
+            last = int(page["results"][-1]["id"])
+        gone = {cid for kind, cid, _ in changes if kind in ("archive", "merge")}
+        touched = {cid for kind, cid, _ in changes
+                   if kind in ("edit", "new", "email", "survivor")}
+        assert found == touched - gone

@@ -10,10 +10,12 @@ the legacy v1 list, as `access_token` in the query string. The quota is HubSpot'
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,7 @@ from aiohttp import web
 
 from ..config import SandboxConfig
 from ..ratelimit import SlidingWindowQuota
+from .churn import churn_forever
 from .search import SearchInvalid, search
 from .seed import new_v1_leads
 from .store import BadCursor, HubSpotStore
@@ -48,6 +51,8 @@ class HubSpotTwin:
     search_quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=1.0))
     used_today: int = 0
     inserted: int = 0  # v1 leads added while the list was paged
+    changes: list[tuple[str, int, int]] = field(default_factory=list)  # --hubspot-churn's
+    on_change: Callable[[], object] | None = None  # called after each (tests wait on it)
 
 
 TWIN: web.AppKey[HubSpotTwin] = web.AppKey("hubspot", HubSpotTwin)
@@ -220,7 +225,18 @@ async def list_v1_leads(request: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_churning)
     app.router.add_get("/crm/v3/objects/contacts", list_contacts)
     app.router.add_post("/crm/v3/objects/contacts/search", search_contacts)
     app.router.add_post("/crm/v3/objects/companies/batch/read", batch_read_companies)
     app.router.add_get("/leads/v1/list", list_v1_leads)
+
+
+async def _churning(app: web.Application) -> AsyncIterator[None]:
+    twin = app[TWIN]
+    task = asyncio.ensure_future(churn_forever(twin)) if twin.config.hubspot_churn else None
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

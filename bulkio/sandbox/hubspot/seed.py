@@ -105,6 +105,18 @@ def _contact(rng: random.Random, cid: int, companies: int, domains: list[str | N
     return cid, props, links, created
 
 
+def new_contact(rng: random.Random, cid: int, now_ms: int
+                ) -> tuple[int, dict[str, Any], list[tuple[int, str]], str]:
+    """A contact created now, without a company (churn's new contacts)."""
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    props = {"firstname": first.capitalize(), "lastname": last.capitalize(),
+             "email": f"{first}.{last}.{cid}@{rng.choice(FREE_MAIL)}",
+             "jobtitle": rng.choice(TITLES)}
+    created = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(now_ms / 1000)) + \
+        f"{now_ms % 1000:03d}Z"
+    return cid, props, [], created
+
+
 def v1_lead(rng: random.Random, n: int, inserted_at: int) -> dict[str, Any]:
     """A legacy v1 lead as HubSpot's v1 documentation shows one (empty strings for missing values)."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
