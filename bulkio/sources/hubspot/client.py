@@ -40,6 +40,8 @@ log = logging.getLogger("bulkio.hubspot")
 
 CONNECTIONS = 8  # HubSpot is paged by one cursor; a few company reads go alongside
 DAILY_RESET = "at midnight in your HubSpot account's time zone"
+SECONDLY_WAIT_MAX_S = 10.0
+SEARCH = "/crm/v3/objects/contacts/search"
 
 
 class HubSpotDailyLimit(Interrupted):
@@ -56,6 +58,7 @@ class HubSpotQuota(Quota):
     def __init__(self, limit: int | None) -> None:
         super().__init__(limit, period=10.0)
         self.daily_used_up = False
+        self.secondly_refusals = 0  # the search's 429s in a row: each waits twice longer
 
     async def acquire(self) -> None:
         if self.daily_used_up:
@@ -65,13 +68,20 @@ class HubSpotQuota(Quota):
 
     def observe_hubspot(self, status: int, headers: Mapping[str, str], body: Any) -> None:
         interval = header_number(headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")) or 10_000.0
+        policy = body.get("policyName") if isinstance(body, dict) else None
         if status == 429:
-            if isinstance(body, dict) and body.get("policyName") == "DAILY":
+            if policy == "DAILY":
                 self.daily_used_up = True
                 return
             wait = parse_retry_after(headers.get("Retry-After"))
+            if wait is None and policy == "SECONDLY":  # the search's own limit: no header
+                self.secondly_refusals += 1
+                wait = min(SECONDLY_WAIT_MAX_S, 2.0 ** (self.secondly_refusals - 1))
             self.pause(wait if wait is not None else interval / 1000,
                        "HubSpot rate limited (429)")
+            return
+        if policy is None:
+            self.secondly_refusals = 0
         most = header_number(headers.get("X-HubSpot-RateLimit-Max"))
         if most is not None and most >= 1:
             self.slow_to(most, f"HubSpot allows {most:.0f} requests per {interval / 1000:g} s, "
@@ -92,6 +102,7 @@ class HubSpotClient:
         self.transport = transport
         self.policy = policy or RetryPolicy()
         self.quota = quota or HubSpotQuota(settings.rate_per_10s)
+        self.search_quota = Quota(settings.search_rate_per_s, period=1.0)
         self.stats = RunStats()
 
     async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
@@ -141,6 +152,15 @@ class HubSpotClient:
         if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
             raise ApiError(200, "the contacts page has no results list", method="GET",
                            path="/crm/v3/objects/contacts")
+        return answer
+
+    async def search_contacts(self, body: dict[str, Any]) -> dict[str, Any]:
+        """One page of the CRM search (its own limit a second, beside the 10-second one)."""
+        await self.search_quota.acquire()
+        answer = await self.call("POST", SEARCH, body=body)
+        if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
+            raise ApiError(200, "the search page has no results list", method="POST",
+                           path=SEARCH)
         return answer
 
     async def companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[dict[str, Any]]:

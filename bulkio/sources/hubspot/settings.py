@@ -23,6 +23,7 @@ log = logging.getLogger("bulkio.hubspot")
 
 DEFAULT_HUBSPOT_URL = "https://api.hubapi.com"
 DEFAULT_RATE = 100  # requests per 10 s: the Free/Starter private-app limit
+DEFAULT_SEARCH_RATE = 4  # CRM search requests a second: under its documented 5
 SCOPES = ("crm.objects.contacts.read", "crm.objects.companies.read")
 NO_TOKEN = ("HubSpot needs a private-app access token: set HUBSPOT_ACCESS_TOKEN, or pass "
             f"--hubspot-token-file PATH (the app needs the scopes {', '.join(SCOPES)})")
@@ -34,10 +35,12 @@ class HubSpotSettings:
     token: str = field(default="", repr=False)
     rate_per_10s: int | None = DEFAULT_RATE  # None: no client-side pacing
     timeout: float = 30.0
+    search_rate_per_s: int | None = DEFAULT_SEARCH_RATE  # the CRM search's own limit
 
 
 def resolve_hubspot_settings(*, base_url: str | None = None, token_file: str | None = None,
-                             rate: str | None = None, timeout: float | None = None,
+                             rate: str | None = None, search_rate: str | None = None,
+                             timeout: float | None = None,
                              insecure: bool = False, env: Mapping[str, str] | None = None
                              ) -> HubSpotSettings:
     """Settings from flag values (None when not given) and the environment; ConfigError in one
@@ -52,8 +55,11 @@ def resolve_hubspot_settings(*, base_url: str | None = None, token_file: str | N
     url = normalise_base_url(base_url or env.get("HUBSPOT_BASE_URL") or DEFAULT_HUBSPOT_URL,
                              insecure, setting="--hubspot-base-url or HUBSPOT_BASE_URL",
                              example=DEFAULT_HUBSPOT_URL)
-    return HubSpotSettings(base_url=url, token=token, rate_per_10s=parse_hubspot_rate(rate),
-                           timeout=timeout or 30.0)
+    return HubSpotSettings(
+        base_url=url, token=token, rate_per_10s=parse_hubspot_rate(rate), timeout=timeout or 30.0,
+        search_rate_per_s=parse_rate(search_rate, default=DEFAULT_SEARCH_RATE,
+                                     flag="--hubspot-search-rate", per="a second",
+                                     hint="4, under the search's documented 5"))
 
 
 def parse_hubspot_rate(text: str | None) -> int | None:
