@@ -21,7 +21,7 @@ import anyio
 import orjson
 
 from ..api.campaigns import into_client
-from ..enrichment.client import open_enrichment
+from ..enrichment.client import EnrichmentClient, open_enrichment
 from ..enrichment.settings import EnrichmentSettings
 from ..leadgenius.settings import Settings
 from ..ops.campaigns.download import flat
@@ -93,7 +93,7 @@ class CampaignHooks:
 
     async def sweep(self) -> None:
         with self.registry() as registry:
-            campaigns = registry.hooked()
+            campaigns = [c for c in registry.hooked() if c[0] == self.legacy.base_url]
             waiting = {(b, s): registry.unannounced(b, s) for b, s, _ in campaigns}
         waiting = {k: v for k, v in waiting.items() if v}
         if not waiting:
@@ -112,24 +112,42 @@ class CampaignHooks:
 
     async def fetch_announced(self) -> None:
         with self.registry() as registry:
-            campaigns = registry.hooked()
-        for base_url, slug, client in campaigns:
-            while True:
-                with self.registry() as registry:
-                    ids = registry.to_fetch(base_url, slug, IDS_A_REQUEST)
-                if not ids:
-                    break
-                async with open_enrichment(self.legacy) as api:
-                    page = await api.records(slug, ids=ids)
-                records = [flat(r) for r in page["results"] if r.get("finalized")]
-                if client:
-                    await self._into_client(slug, client, records, base_url)
-                else:
-                    self._into_file(slug, records)
-                with self.registry() as registry:
-                    registry.fetched(base_url, slug, ids)
-                if self.on_fetched is not None:
-                    self.on_fetched()
+            campaigns = [c for c in registry.hooked() if c[0] == self.legacy.base_url]
+            waiting = [c for c in campaigns if registry.to_fetch(c[0], c[1], 1)]
+        if not waiting:
+            return
+        async with open_enrichment(self.legacy) as api:
+            for base_url, slug, client in waiting:
+                await self._fetch(api, base_url, slug, client)
+
+    async def _fetch(self, api: EnrichmentClient, base_url: str, slug: str,
+                     client: str | None) -> None:
+        """The campaign's announced records, 100 a request, until none is left or those left
+        are not finalized yet (asked again at the next round). An announced id the campaign
+        does not have is dropped, and said."""
+        while True:
+            with self.registry() as registry:
+                ids = registry.to_fetch(base_url, slug, IDS_A_REQUEST)
+            if not ids:
+                return
+            page = await api.records(slug, ids=ids)
+            shown = {int(r["id"]): r for r in page["results"]}
+            records = [flat(r) for r in shown.values() if r.get("finalized")]
+            unknown = [i for i in ids if i not in shown]
+            if unknown:
+                log.warning("campaign %s: %d announced record ids are not in it (%s...): "
+                            "dropped", slug, len(unknown), unknown[:3])
+            if client:
+                await self._into_client(slug, client, records, base_url)
+            else:
+                self._into_file(slug, records)
+            done = [int(r["id"]) for r in records] + unknown
+            with self.registry() as registry:
+                registry.fetched(base_url, slug, done)
+            if self.on_fetched is not None:
+                self.on_fetched()
+            if len(done) < len(ids):  # some not finalized yet: the next round
+                return
 
     def _into_file(self, slug: str, records: list[dict[str, Any]]) -> None:
         path = private_file(private_dir(self.folder) / f"{slug}.ndjson")

@@ -20,7 +20,14 @@ from typing import Any
 import anyio
 
 from ...enrichment.client import EnrichmentClient
-from ...errors import ApiError, ConfigError, Interrupted, OutcomeUnknown, TransientApiError
+from ...errors import (
+    ApiError,
+    ConfigError,
+    ConnectError,
+    Interrupted,
+    OutcomeUnknown,
+    TransientApiError,
+)
 from ...store.campaign_journal import CampaignJournal
 from ...store.serial import Serial
 from .job import MAX_BATCH, UploadOptions
@@ -100,9 +107,9 @@ class Uploader:
             await self._db(self.journal.lost, batch, str(lost.cause))
             self.in_doubt += len(rows)
             self._count_gateway(lost.cause)
-        except TransientApiError as down:  # certainly not stored (a 503, past its retries)
-            await self._db(self.journal.unsent, batch)
-            raise Interrupted(f"the enrichment API is not answering ({down.message})") from None
+        except (TransientApiError, ConnectError) as down:  # certainly not stored (a 503, a
+            await self._db(self.journal.unsent, batch)     # refused connection), past retries
+            raise Interrupted(f"the enrichment API is not answering ({down})") from None
         except ApiError as refused:
             await self._refused(batch, rows, refused)
         else:
