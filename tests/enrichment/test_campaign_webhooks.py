@@ -17,6 +17,7 @@ import aiohttp
 import anyio
 import orjson
 import pytest
+from aiohttp import web
 
 from bulkio.enrichment.settings import EnrichmentSettings
 from bulkio.ops.jobs import state_dir
@@ -136,3 +137,44 @@ async def test_into_a_client_through_the_service(sandbox: Sandbox, tmp_path: Pat
     outputs: list[Any] = [p for p in tmp_path.rglob("*") if p.is_file()]
     for path in outputs:
         assert sandbox.legacy_api_key.encode() not in path.read_bytes()
+
+
+async def test_a_webhook_url_of_your_own(sandbox: Sandbox, tmp_path: Path) -> None:
+    """--webhook-url URL: LeadGenius calls it with the finalized ids; the URL (which may
+    carry a token of its own) is written to none of the job's files."""
+    got: list[dict[str, Any]] = []
+    every = anyio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        got.append(await request.json())
+        if sum(len(d["records"]) for d in got) >= 40:
+            every.set()
+        return web.Response(status=204)
+
+    sandbox.config.legacy_webhook_loss = sandbox.config.legacy_webhook_dupes = 0.0
+    app = web.Application()
+    app.router.add_post("/hooks/mine-s3cr3t", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        source = tmp_path / "few.csv"
+        source.write_text("Email,Last Name\n" + "".join(f"w{i}@ex.com,L{i}\n" for i in range(40)))
+        argv = [sys.executable, "-m", "bulkio", "campaign", "upload", str(source), "--campaign",
+                "own", "--type", "datahub", "--webhook-url",
+                f"http://127.0.0.1:{port}/hooks/mine-s3cr3t", "--legacy-rate", "unlimited",
+                "--quiet", "--job-dir", str(tmp_path / "job")]
+        with anyio.fail_after(60):
+            done = await anyio.run_process(argv, env=full_env(sandbox, tmp_path), check=False)
+            assert done.returncode == 0, done.stderr.decode()
+            await every.wait()
+    finally:
+        await runner.cleanup()
+    assert {i for d in got for i in d["records"]} == set(
+        i for (i,) in sandbox.state.store.db.execute("SELECT id FROM lg_records WHERE slug = "
+                                                     "'own'"))
+    for path in (tmp_path / "job").rglob("*"):
+        if path.is_file():
+            assert b"s3cr3t" not in path.read_bytes()

@@ -55,6 +55,8 @@ async def upload_to_campaign(api: EnrichmentClient, source: RowSource, options: 
                              ) -> UploadReport:
     """Upload the source's records into `options.campaign`, each once; resumable."""
     check_outputs(options.job_dir, report=options.report, rejects=options.rejects)
+    if options.webhook_url not in (None, "auto"):  # it may carry a token of its own
+        register_secret(options.webhook_url)
     options = _with_recorded_rules(source, options)
     options = _with_webhook(api.settings.base_url, options)
     maker = load_record_maker(options.mapping, options.allow_fields)
