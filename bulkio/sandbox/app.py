@@ -17,6 +17,7 @@ from . import emails, leads, processing, tokens
 from .api_keys import new_key
 from .chaos import Fault
 from .hubspot import routes as hubspot
+from .hubspot.twin import HubSpotTwin
 from .legacy import routes as legacy
 from .replies import Reply, answer, failure, json_object, required
 from .state import CALLER, STATE, Handler, SandboxState
@@ -258,7 +259,7 @@ async def delete_client(request: web.Request) -> web.Response:
     return answer(200, {"success": True})
 
 
-def create_app(state: SandboxState, twin: hubspot.HubSpotTwin,
+def create_app(state: SandboxState, twin: HubSpotTwin,
                legacy_twin: legacy.LegacyTwin) -> web.Application:
     app = web.Application(middlewares=[gateway], client_max_size=32 * 1024 * 1024)
     app[STATE] = state

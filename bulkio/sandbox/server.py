@@ -17,9 +17,9 @@ from .api_keys import ApiKeys
 from .app import create_app
 from .chaos import Chaos
 from .config import LOOPBACK, SandboxConfig
-from .hubspot.routes import HubSpotTwin
 from .hubspot.seed import seed_hubspot
 from .hubspot.store import HubSpotStore
+from .hubspot.twin import HubSpotTwin
 from .legacy.routes import LegacyTwin
 from .legacy.store import LegacyStore
 from .processing import seed_settings

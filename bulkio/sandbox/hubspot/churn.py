@@ -8,12 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
 
 from .seed import new_contact
-
-if TYPE_CHECKING:
-    from .routes import HubSpotTwin
+from .twin import HubSpotTwin
 
 log = logging.getLogger("bulkio.sandbox")
 TICK_S = 0.25

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from ..config import SandboxConfig
-from ..ratelimit import SlidingWindowQuota
 from .churn import churn_forever
 from .search import SearchInvalid, search
 from .seed import new_v1_leads
-from .store import BadCursor, HubSpotStore
+from .store import BadCursor
+from .twin import HubSpotTwin
 
 PREFIXES = ("/crm/v3/", "/leads/v1/")
 CONTACTS_SCOPE = "crm.objects.contacts.read"
@@ -37,22 +34,6 @@ SCOPES = {"/crm/v3/objects/contacts": CONTACTS_SCOPE, "/leads/v1/list": CONTACTS
           "/crm/v3/objects/companies/batch/read": COMPANIES_SCOPE}
 DEFAULT_PROPERTIES = ("firstname", "lastname", "email")
 UNCAPPED_DAILY = 1_000_000  # the daily cap shown when --hubspot-daily sets none (HubSpot always sends it)
-
-
-@dataclass
-class HubSpotTwin:
-    """What the HubSpot routes share: the data, the token, the quotas."""
-
-    store: HubSpotStore
-    config: SandboxConfig
-    token: str
-    rng: random.Random
-    quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=10.0))
-    search_quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=1.0))
-    used_today: int = 0
-    inserted: int = 0  # v1 leads added while the list was paged
-    changes: list[tuple[str, int, int]] = field(default_factory=list)  # --hubspot-churn's
-    on_change: Callable[[], object] | None = None  # called after each (tests wait on it)
 
 
 TWIN: web.AppKey[HubSpotTwin] = web.AppKey("hubspot", HubSpotTwin)

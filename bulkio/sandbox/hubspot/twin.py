@@ -1,0 +1,27 @@
+"""What the HubSpot twin's routes and its churn share: the data, the token, the quotas."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..config import SandboxConfig
+from ..ratelimit import SlidingWindowQuota
+from .store import HubSpotStore
+
+
+@dataclass
+class HubSpotTwin:
+    """What the HubSpot routes share: the data, the token, the quotas."""
+
+    store: HubSpotStore
+    config: SandboxConfig
+    token: str
+    rng: random.Random
+    quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=10.0))
+    search_quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=1.0))
+    used_today: int = 0
+    inserted: int = 0  # v1 leads added while the list was paged
+    changes: list[tuple[str, int, int]] = field(default_factory=list)  # --hubspot-churn's
+    on_change: Callable[[], object] | None = None  # called after each (tests wait on it)
