@@ -75,10 +75,12 @@ def test_a_mapping_file_overrides_the_automatic_mapping(tmp_path: Any) -> None:
 def test_notes_lines_set_once_and_the_rest_kept(notes: str, lines: dict[str, str]) -> None:
     once = merged_notes(notes, lines)
     assert merged_notes(once, lines) == once  # a second round trip changes nothing
+    assert notes == merged_notes(notes, {})  # nothing to set: the notes as they were
     for label, value in lines.items():
-        assert f"{label}: {value}" in once.splitlines()
-    kept = [line for line in notes.splitlines() if line.split(":", 1)[0].strip() not in lines]
-    assert [line for line in once.splitlines() if line in kept] == kept
+        assert f"{label}: {value}" in once.split("\n")
+    kept = [line for line in (notes.split("\n") if notes else [])
+            if line.split(":", 1)[0].strip() not in lines]
+    assert [line for line in once.split("\n") if line in kept] == kept
 
 
 def test_a_lead_is_sent_only_what_differs() -> None:

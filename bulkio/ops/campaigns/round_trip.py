@@ -66,7 +66,7 @@ def merged_notes(notes: str, lines: dict[str, str]) -> str:
     """The lead's notes with each "Label: value" line set: replaced where the label is
     already there, appended otherwise; other lines kept as they are."""
     kept, seen = [], set()
-    for line in notes.splitlines():
+    for line in notes.split("\n") if notes else []:  # "\n" only: other breaks are text
         label = line.split(":", 1)[0].strip()
         if label in lines:
             kept.append(f"{label}: {lines[label]}")
