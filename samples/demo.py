@@ -4,7 +4,8 @@ Starts `bulkio sandbox` as its own process (3 clients, 6,000 leads), logs in wit
 auth file (your ~/.leadgenius_auth.json is never touched), shows the sandbox answering (who
 you are, the clients with their slugs and UUIDs, two of the API's traps), imports
 samples/leads.csv (2,000 messy rows) into a new client and prints the summary, scores its
-CTOs with SDR AI (message2 has no agent: skipped, and said), exports the
+CTOs with SDR AI (message2 has no agent: skipped, and said), sends the client's leads through
+an enrichment campaign of the legacy API and brings them back (each record once), exports the
 whole tenant (both kinds of lead) to ./out/ with a manifest beside each file, and ends by
 purging the imported client (50 leads a request) and deleting its record.
 
@@ -26,7 +27,8 @@ import orjson
 from running import banner, bulkio, started, stop
 
 SANDBOX = ["--port", "0", "--quota", "6000", "--clients", "3", "--leads", "6000",
-           "--source-leads", "1500", "--processing-settings", "--run-seconds", "1-4"]
+           "--source-leads", "1500", "--processing-settings", "--run-seconds", "1-4",
+           "--legacy-campaigns", "--legacy-rate", "600", "--legacy-enrich-seconds", "1-3"]
 OUT = Path("out")
 SAMPLE = Path(__file__).parent / "leads.csv"
 
@@ -62,6 +64,8 @@ def main() -> int:
             env = {**os.environ, "LEADGENIUS_AUTH_FILE": str(Path(tmp) / "auth.json"),
                    "LEADGENIUS_PASSWORD": info["password"], "LEADGENIUS_API_KEY": info["api_key"]}
             env = {k: v for k, v in env.items() if k != "LEADGENIUS_TOKEN"}
+            env.update(LEADGENIUS_LEGACY_AUTH_FILE=str(Path(tmp) / "legacy-auth.json"),
+                       BULKIO_STATE_DIR=str(Path(tmp) / "state"))
 
             banner("Log in (tokens saved with mode 0600; the password is never saved)")
             bulkio(env, "auth", "login", "--base-url", info["base_url"], "--email", info["email"],
@@ -103,6 +107,17 @@ def main() -> int:
             bulkio(env, "process", "sdr", "--client", "imported-leads", "--fields",
                    "aiLeadScore,aiQualification,message2", "--where", "title=CTO", "--wait",
                    "--rate", "6000", "--job-dir", str(Path(tmp) / "process-job"))
+
+            banner("Enrich the client through a campaign of the legacy enrichment API (its own "
+                   "key and quota): out, then back into the client, each record once")
+            bulkio({**env, "LEADGENIUS_LEGACY_API_KEY": info["legacy_api_key"]}, "auth", "login",
+                   "--legacy", "--legacy-base-url", info["base_url"])
+            bulkio(env, "campaign", "upload", "client:imported-leads", "--campaign",
+                   "demo-enrichment", "--type", "enrichment", "--legacy-rate", "600",
+                   "--settle", "5", "--rate", "6000", "--job-dir", str(Path(tmp) / "upload-job"))
+            bulkio(env, "campaign", "download", "demo-enrichment", "--into-client",
+                   "imported-leads", "--wait", "--legacy-rate", "600", "--rate", "6000",
+                   "--job-dir", str(Path(tmp) / "round-trip-job"))
 
             banner("Export the tenant to ./out/: a cursor per client at once, 5,000 a page")
             bulkio(env, "export", "--out", f"{OUT}/", "--kind", "all", "--rate", "6000",

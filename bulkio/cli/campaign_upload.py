@@ -19,6 +19,7 @@ from .options import (
     add_connection_options,
     add_job_options,
     add_output_options,
+    add_quota_options,
     settings_from_args,
 )
 from .progress import LiveDisplay, print_paths, summary_table
@@ -88,6 +89,7 @@ def add_upload(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                         "(default: in the job directory)")
     add_legacy_options(p, insecure=False)
     add_connection_options(p)  # for client:SLUG
+    add_quota_options(p)
     add_output_options(p)
     p.set_defaults(handler=run_upload)
 
