@@ -14,7 +14,9 @@ import pytest
 from bulkio.sandbox import Sandbox
 from bulkio.sources.hubspot.changes import ChangeReader
 from bulkio.sources.hubspot.client import HubSpotClient, open_hubspot
+from bulkio.sources.hubspot.contacts import ContactRecords, record_of
 from bulkio.sources.hubspot.settings import HubSpotSettings
+from bulkio.store.source_cache import CompanyCache
 from tests.conftest import MakeSandbox
 
 pytestmark = pytest.mark.slow  # a portal of 25,000 contacts
@@ -80,3 +82,31 @@ async def test_a_short_page_is_not_the_end_and_ids_are_numbers() -> None:
     assert keys == [None, "9", "10", "12"]  # "10" after "9": compared as numbers
     assert all(body.get("after") is None for body in stub.asked)  # never the 10,000-wall cursor
     assert changes.newest == 1_767_571_200_000  # 2026-01-05, the latest read (id 9's)
+
+
+async def test_changes_come_with_their_companies_as_the_import_reads_them(
+        make_sandbox: MakeSandbox, tmp_path: Any) -> None:
+    """Every contact read as a change maps to the record `import hubspot:contacts` makes of
+    it: the same company (primary, else first; none for a contact without), the same values."""
+    async with make_sandbox(hubspot_contacts=450, hubspot_rate=None,
+                            hubspot_search_rate=None) as sb:
+        settings = HubSpotSettings(base_url=sb.base_url, token=sb.hubspot_token,
+                                   rate_per_10s=None, search_rate_per_s=None)
+        async with open_hubspot(settings) as client:
+            imported = CompanyCache(tmp_path / "import")
+            changed = CompanyCache(tmp_path / "sync")
+            try:
+                source = ContactRecords(client, imported)
+                expected = {}
+                while batch := await source.read_batch(500):
+                    expected.update({r.key: r.values for r in batch})
+                changes = ChangeReader(client, source.properties, changed,
+                                       source.company_properties)
+                read = {str(c["id"]): record_of(c, source.columns, 0).values
+                        async for page in changes.since(0) for c in page}
+            finally:
+                imported.close()
+                changed.close()
+    assert read == expected and len(read) == 450
+    names = [(v or {}).get("company.name") for v in read.values()]
+    assert any(names) and None in names  # with a company, and without one

@@ -29,7 +29,9 @@ from .twin import HubSpotTwin
 PREFIXES = ("/crm/v3/", "/leads/v1/")
 CONTACTS_SCOPE = "crm.objects.contacts.read"
 COMPANIES_SCOPE = "crm.objects.companies.read"
+LINKS = "/crm/v3/associations/contacts/companies/batch/read"
 SCOPES = {"/crm/v3/objects/contacts": CONTACTS_SCOPE, "/leads/v1/list": CONTACTS_SCOPE,
+          LINKS: CONTACTS_SCOPE,
           "/crm/v3/objects/contacts/search": CONTACTS_SCOPE,
           "/crm/v3/objects/companies/batch/read": COMPANIES_SCOPE}
 DEFAULT_PROPERTIES = ("firstname", "lastname", "email")
@@ -160,6 +162,27 @@ async def search_contacts(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
 
+async def batch_read_links(request: web.Request) -> web.Response:
+    """POST /crm/v3/associations/contacts/companies/batch/read: each contact's companies."""
+    twin = request.app[TWIN]
+    try:
+        inputs = [str(item["id"]) for item in orjson.loads(await request.read())["inputs"]]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return error(400, "Invalid input JSON: expected inputs: [{id}]", "VALIDATION_ERROR")
+    if len(inputs) > 1000:
+        return error(400, "A batch read takes at most 1000 inputs", "VALIDATION_ERROR")
+    started = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    results, missing = twin.store.company_links(inputs)
+    answer: dict[str, Any] = {"status": "COMPLETE", "results": results, "startedAt": started,
+                              "completedAt": started}
+    if missing:
+        answer.update(numErrors=1, errors=[{
+            "status": "error", "category": "OBJECT_NOT_FOUND",
+            "message": "No associations found", "context": {"ids": missing}}])
+    return web.Response(status=207 if missing else 200, body=orjson.dumps(answer),
+                        content_type="application/json")
+
+
 async def batch_read_companies(request: web.Request) -> web.Response:
     twin = request.app[TWIN]
     try:
@@ -210,6 +233,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/crm/v3/objects/contacts", list_contacts)
     app.router.add_post("/crm/v3/objects/contacts/search", search_contacts)
     app.router.add_post("/crm/v3/objects/companies/batch/read", batch_read_companies)
+    app.router.add_post(LINKS, batch_read_links)
     app.router.add_get("/leads/v1/list", list_v1_leads)
 
 

@@ -134,6 +134,24 @@ class HubSpotStore:
         next_after = _encode_after(rows[limit - 1][0]) if more else None
         return ContactsPage(results, next_after)
 
+    def company_links(self, ids: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
+        """(each contact's companies as the v3 associations batch read shows them, the ids of
+        contacts with none, or unknown)."""
+        numeric = [int(i) for i in ids if i.isdigit()]
+        marks = ",".join("?" * len(numeric))
+        found = dict(self.db.execute(
+            f"SELECT id, companies FROM hs_contacts WHERE id IN ({marks})", numeric)) \
+            if numeric else {}
+        results, missing = [], []
+        for raw in ids:
+            links = orjson.loads(found[int(raw)]) if raw.isdigit() and int(raw) in found else []
+            if not links:
+                missing.append(raw)
+                continue
+            results.append({"from": {"id": raw}, "to": [{"id": str(company), "type": kind}
+                                                         for company, kind in links]})
+        return results, missing
+
     def companies(self, ids: Sequence[str], properties: Sequence[str]
                   ) -> tuple[list[dict[str, Any]], list[str]]:
         """(found companies as HubSpot shows them, the ids not found)."""

@@ -18,8 +18,10 @@ from datetime import datetime
 from typing import Any
 
 from .client import HubSpotClient
+from .contacts import CompanyCache, companies_by_id, primary_company
 
 PAGE = 200
+LINKS_A_REQUEST = 100
 
 
 def moment_ms(value: Any) -> int | None:
@@ -37,8 +39,14 @@ def moment_ms(value: Any) -> int | None:
 
 @dataclass
 class ChangeReader:
+    """With a `cache`, each contact comes with its companies (`associations`, as the contacts
+    list gives them: the search gives none) and its primary company's properties
+    (`_company`), exactly as `import hubspot:contacts` reads them."""
+
     client: HubSpotClient
     properties: Sequence[str]
+    cache: CompanyCache | None = None
+    company_properties: Sequence[str] = ()
     pages: int = 0
     newest: int | None = None  # the latest lastmodifieddate read, epoch ms
 
@@ -63,5 +71,22 @@ class ChangeReader:
                 moment = moment_ms((result.get("properties") or {}).get("lastmodifieddate"))
                 if moment is not None and (self.newest is None or moment > self.newest):
                     self.newest = moment
+            if self.cache is not None:
+                await self._with_companies(results, self.cache)
             yield results
             last = max(last, *(int(r["id"]) for r in results))
+
+    async def _with_companies(self, contacts: list[dict[str, Any]], cache: CompanyCache
+                              ) -> None:
+        ids = [str(c["id"]) for c in contacts]
+        links: dict[str, list[dict[str, Any]]] = {}
+        for start in range(0, len(ids), LINKS_A_REQUEST):
+            links.update(await self.client.company_links(ids[start:start + LINKS_A_REQUEST]))
+        for contact in contacts:
+            contact["associations"] = {"companies": {"results": links.get(str(contact["id"]),
+                                                                          [])}}
+        companies = await companies_by_id(
+            self.client, cache, {cid for c in contacts if (cid := primary_company(c))},
+            self.company_properties)
+        for contact in contacts:
+            contact["_company"] = companies.get(primary_company(contact) or "")

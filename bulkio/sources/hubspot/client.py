@@ -42,6 +42,7 @@ CONNECTIONS = 8  # HubSpot is paged by one cursor; a few company reads go alongs
 DAILY_RESET = "at midnight in your HubSpot account's time zone"
 SECONDLY_WAIT_MAX_S = 10.0
 SEARCH = "/crm/v3/objects/contacts/search"
+LINKS = "/crm/v3/associations/contacts/companies/batch/read"
 
 
 class HubSpotDailyLimit(Interrupted):
@@ -162,6 +163,18 @@ class HubSpotClient:
             raise ApiError(200, "the search page has no results list", method="POST",
                            path=SEARCH)
         return answer
+
+    async def company_links(self, contact_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """At most 100 contacts' companies, as the contacts list shows them ({"id", "type"}
+        each); a contact without companies is absent."""
+        answer = await self.call("POST", LINKS, body={"inputs": [{"id": i} for i in contact_ids]})
+        results = answer.get("results") if isinstance(answer, dict) else None
+        links: dict[str, list[dict[str, Any]]] = {}
+        for result in results or []:
+            source = (result.get("from") or {}).get("id") if isinstance(result, dict) else None
+            if source is not None:
+                links[str(source)] = [t for t in result.get("to") or [] if isinstance(t, dict)]
+        return links
 
     async def companies(self, ids: Sequence[str], properties: Sequence[str]) -> list[dict[str, Any]]:
         """At most 100 companies by id; unknown ids are simply absent."""

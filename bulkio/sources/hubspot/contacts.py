@@ -129,33 +129,43 @@ class ContactRecords:
         return contacts, str(following) if following else None
 
     async def _companies(self, ids: set[str]) -> dict[str, dict[str, Any]]:
-        """The companies by id: from the job's cache, else read (and cached, misses too)."""
-        wanted = sorted(ids)
-        known = await self.cache.cached(wanted)
-        missing = [i for i in wanted if i not in known]
-        if missing:
-            chunks = [missing[i:i + BATCH_READ] for i in range(0, len(missing), BATCH_READ)]
-            read = await asyncio.gather(*(self.client.companies(chunk, self.company_properties)
-                                          for chunk in chunks))
-            fresh = {i: {} for i in missing} | {
-                str(c["id"]): c.get("properties") or {} for results in read for c in results}
-            await self.cache.cache(fresh)
-            known.update(fresh)
-        return known
+        return await companies_by_id(self.client, self.cache, ids, self.company_properties)
 
     def _record(self, contact: dict[str, Any]) -> Record:
-        props = contact.get("properties") or {}
-        company = contact.get("_company") or {}
-        values: dict[str, Any] = {}
-        for column in self.columns:
-            if column.startswith("company."):
-                values[column] = company.get(column[len("company."):])
-            else:
-                values[column] = props.get(column)
-        hubspot_id = str(contact["id"])
-        raw = orjson.dumps({"_hubspot_id": hubspot_id,
-                            **{k: v for k, v in values.items() if v not in (None, "")}}).decode()
-        return Record(self._rowno, values, raw, key=hubspot_id)
+        return record_of(contact, self.columns, self._rowno)
+
+
+async def companies_by_id(client: HubSpotClient, cache: CompanyCache, ids: set[str],
+                          properties: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The companies by id: from the job's cache, else read (and cached, misses too)."""
+    wanted = sorted(ids)
+    known = await cache.cached(wanted)
+    missing = [i for i in wanted if i not in known]
+    if missing:
+        chunks = [missing[i:i + BATCH_READ] for i in range(0, len(missing), BATCH_READ)]
+        read = await asyncio.gather(*(client.companies(chunk, properties) for chunk in chunks))
+        fresh = {i: {} for i in missing} | {
+            str(c["id"]): c.get("properties") or {} for results in read for c in results}
+        await cache.cache(fresh)
+        known.update(fresh)
+    return known
+
+
+def record_of(contact: dict[str, Any], columns: Sequence[str], rowno: int) -> Record:
+    """A contact (with its company in `_company`) as a record: values by column, the
+    company's as `company.<property>`; its key the contact's id."""
+    props = contact.get("properties") or {}
+    company = contact.get("_company") or {}
+    values: dict[str, Any] = {}
+    for column in columns:
+        if column.startswith("company."):
+            values[column] = company.get(column[len("company."):])
+        else:
+            values[column] = props.get(column)
+    hubspot_id = str(contact["id"])
+    raw = orjson.dumps({"_hubspot_id": hubspot_id,
+                        **{k: v for k, v in values.items() if v not in (None, "")}}).decode()
+    return Record(rowno, values, raw, key=hubspot_id)
 
 
 def primary_company(contact: dict[str, Any]) -> str | None:
