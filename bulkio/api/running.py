@@ -19,7 +19,7 @@ from ..ops.pool import first_error
 
 R = TypeVar("R")
 T = TypeVar("T")
-PATH_OPTIONS = ("job_dir", "rejects", "report")
+PATH_OPTIONS = ("job_dir", "rejects", "report", "state_dir")
 
 
 def options_of(base: T, values: dict[str, Any]) -> T:

@@ -26,6 +26,7 @@ from . import (
     purge_cmd,
     sandbox_cmd,
     serve_cmd,
+    sync_cmd,
 )
 from .exit import USAGE, exit_code_for
 from .options import configure_logging
@@ -47,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"bulkio {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
                                      parser_class=Parser)
-    for module in (auth_cmd, clients_cmd, import_cmd, export_cmd, purge_cmd, process_cmd,
-                   emails_cmd, campaign_cmd, exclusions_cmd, serve_cmd, sandbox_cmd):
+    for module in (auth_cmd, clients_cmd, import_cmd, sync_cmd, export_cmd, purge_cmd,
+                   process_cmd, emails_cmd, campaign_cmd, exclusions_cmd, serve_cmd, sandbox_cmd):
         module.register(commands)
     return parser
 

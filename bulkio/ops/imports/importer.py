@@ -148,13 +148,15 @@ class Importer:
         self.phase = phase
 
     async def _start(self, meta: dict[str, Any]) -> None:
+        locked = self.options.client_locked
         if self.resumed and meta.get("client_slug"):
             self.slug = str(meta["client_slug"])
-            self.client_lock = await lock_client(self.api, self.slug, self.source.name)
+            if not locked:
+                self.client_lock = await lock_client(self.api, self.slug, self.source.name)
         else:
             self.slug = await target_slug(self.api, self.options)
-            # before the job is recorded: refused, nothing to resume
-            self.client_lock = await lock_client(self.api, self.slug, self.source.name)
+            if not locked:  # before the job is recorded: refused, nothing to resume
+                self.client_lock = await lock_client(self.api, self.slug, self.source.name)
             await self.serial(
                 self.journal.set_meta, source=self.source.name, fingerprint=self.source.fingerprint(),
                 format=self.source.format, client_slug=self.slug, status=RUNNING,
@@ -162,7 +164,9 @@ class Importer:
                 delimiter=getattr(self.reader, "delimiter", ","))
         self.input.for_client(self.slug)
         await self._refresh_counts()
-        if not meta.get("existing_loaded"):
+        if self.options.client_known and not meta.get("existing_loaded"):
+            await self.serial(self.journal.set_meta, existing_loaded=True, pre_complete=False)
+        elif not meta.get("existing_loaded"):
             self.phase = "listing the client's existing leads"
             async for page in self.api.lead_pages(self.slug, fields=["email"]):
                 await self.serial(self.journal.add_existing, emails_and_ids(page.items))

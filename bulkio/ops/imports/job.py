@@ -44,6 +44,9 @@ class ImportOptions:
     stdin: BinaryIO | None = None
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)  # for hubspot:<kind>
     given: frozenset[str] | None = None  # the options the user set (the CLI says; see ops.rules)
+    client_locked: bool = False  # the caller holds the client's lock (a sync)
+    # the caller knows the client's leads (a sync's state): the client is not listed first
+    client_known: bool = False
 
     @property
     def target(self) -> str:

@@ -50,9 +50,11 @@ class ChangeReader:
     pages: int = 0
     newest: int | None = None  # the latest lastmodifieddate read, epoch ms
 
-    async def since(self, since_ms: int) -> AsyncIterator[list[dict[str, Any]]]:
-        """Pages of the contacts modified at or after `since_ms`, in id order."""
-        last = 0
+    async def since(self, since_ms: int, after_id: int = 0
+                    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Pages of the contacts modified at or after `since_ms`, in id order (those above
+        `after_id`: a read interrupted there goes on)."""
+        last = after_id
         wanted = sorted({*self.properties, "lastmodifieddate", "hs_merged_object_ids"})
         while True:
             filters = [{"propertyName": "lastmodifieddate", "operator": "GTE",

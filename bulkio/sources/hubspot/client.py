@@ -146,9 +146,12 @@ class HubSpotClient:
     # -- endpoints ------------------------------------------------------------------------------
 
     async def contacts(self, *, after: str | None, properties: Sequence[str],
-                       limit: int = 100) -> dict[str, Any]:
+                       limit: int = 100, archived: bool = False) -> dict[str, Any]:
+        """A page of the live contacts with their companies, or (`archived`) of the archived
+        ones, which HubSpot lists with `archivedAt` and no date filter."""
         params = {"limit": str(limit), "properties": ",".join(properties),
-                  "associations": "companies", **({"after": after} if after else {})}
+                  **({"archived": "true"} if archived else {"associations": "companies"}),
+                  **({"after": after} if after else {})}
         answer = await self.call("GET", "/crm/v3/objects/contacts", params=params)
         if not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
             raise ApiError(200, "the contacts page has no results list", method="GET",

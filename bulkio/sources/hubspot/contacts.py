@@ -55,9 +55,8 @@ class ContactRecords:
                  properties: Sequence[str] = (), company_properties: Sequence[str] = ()) -> None:
         self.client = client
         self.cache = cache
-        self.properties = list(dict.fromkeys([*CONTACT_PROPERTIES, *properties]))
-        self.company_properties = list(dict.fromkeys([*COMPANY_PROPERTIES, *company_properties]))
-        self.columns = _ordered(self.properties, self.company_properties)
+        self.properties, self.company_properties, self.columns = contact_columns(
+            properties, company_properties)
         self._buffer: deque[Record] = deque()
         self._cursor: str | None = None  # fetches the page being handed out
         self._next: str | None = None  # fetches the page after it
@@ -177,6 +176,15 @@ def primary_company(contact: dict[str, Any]) -> str | None:
         if kind == PRIMARY:
             return company
     return ids[0][0] if ids else None
+
+
+def contact_columns(properties: Sequence[str] = (), company_properties: Sequence[str] = ()
+                    ) -> tuple[list[str], list[str], list[str]]:
+    """The contact properties and company properties read (the usual ones and those asked
+    for), and the record's columns."""
+    contact = list(dict.fromkeys([*CONTACT_PROPERTIES, *properties]))
+    company = list(dict.fromkeys([*COMPANY_PROPERTIES, *company_properties]))
+    return contact, company, _ordered(contact, company)
 
 
 def _ordered(properties: list[str], company_properties: list[str]) -> list[str]:

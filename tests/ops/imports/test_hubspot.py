@@ -39,13 +39,15 @@ async def run(sb: Sandbox, kind: str, tmp_path: Path, **options: Any) -> ImportR
                               hubspot=hubspot, **options)
 
 
-def expected_contacts(sb: Sandbox) -> dict[str, dict[str, Any]]:
-    """email -> what the guide's table makes of the contact, from the twin's own tables."""
+def expected_contacts(sb: Sandbox, *, live_only: bool = False) -> dict[str, dict[str, Any]]:
+    """email -> what the guide's table makes of the contact, from the twin's own tables
+    (`live_only`: its archived contacts left out)."""
     db = sb.hubspot.store.db
     companies = {str(cid): orjson.loads(props) for cid, props in
                  db.execute("SELECT id, props FROM hs_companies")}
     expected = {}
-    for props_json, links_json in db.execute("SELECT props, companies FROM hs_contacts"):
+    where = " WHERE archived_at IS NULL" if live_only else ""
+    for props_json, links_json in db.execute(f"SELECT props, companies FROM hs_contacts{where}"):
         props, links = orjson.loads(props_json), orjson.loads(links_json)
         email = props.get("email")
         if not email or not EMAIL.match(email):

@@ -39,7 +39,10 @@ async def finish(sb: Sandbox, job: Path, tmp_path: Path, *extra: str) -> None:
     with anyio.fail_after(120):
         done = await anyio.run_process(command(sb, job, "--resume", *extra),
                                        env=environment(sb, tmp_path), check=False)
-    assert done.returncode == 0, done.stderr.decode()
+    if done.returncode != 0:  # what the job says of itself, for whoever reads the failure
+        report, log = job / "report.json", job / "log.txt"
+        pytest.fail("\n".join((done.stderr.decode(), *(p.read_text()[-4000:] for p in (
+            report, log) if p.exists()))))
 
 
 def assert_once_and_tracked(sb: Sandbox, job: Path) -> None:

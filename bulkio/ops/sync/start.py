@@ -1,0 +1,105 @@
+"""A sync's run with everything around it: the state directory and its lock, the client's
+lock, the rules the state was made with, and both connections."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from ...errors import ConfigError
+from ...http.retry import RetryPolicy
+from ...leadgenius.client import open_client
+from ...leadgenius.settings import Settings
+from ...sources.hubspot.client import open_hubspot
+from ...sources.hubspot.settings import HubSpotSettings
+from ...store.files import atomic_write
+from ...store.sync_state import SyncState
+from ..jobs import ClientLock, FileLock, JobBusy
+from .job import STATE_RULES, SyncOptions, SyncReport, default_state_dir, state_rules
+from .run import SyncRun, check_run_rules
+
+log = logging.getLogger("bulkio.sync")
+MAPPING_COPY = "mapping.json"  # the state's own copy of its --mapping
+
+
+def state_folder(options: SyncOptions, settings: Settings, hubspot: HubSpotSettings) -> Path:
+    return options.state_dir or default_state_dir(hubspot.base_url, settings.base_url,
+                                                  options.client)
+
+
+def open_state(folder: Path, options: SyncOptions) -> SyncState:
+    """The state, locked for this process: a second sync of it is refused in one line."""
+    what = f"sync of hubspot:contacts into {options.client}"
+    lock = FileLock(folder / "lock", what, lambda holder: JobBusy(
+        f"the {what} with the state in {folder} is running now ({holder}): wait for it to "
+        "end, or stop it first"))
+    try:
+        state = SyncState(folder)
+    except BaseException:
+        lock.release()
+        raise
+    state.lock = lock
+    return state
+
+
+def check_rules(state: SyncState, options: SyncOptions) -> SyncOptions:
+    """The state's mapping and properties are its own (another mapping would compare other
+    fields with what was last sent): one given with another value is refused in one line,
+    one left out is the state's. A run under way keeps its own options too."""
+    meta = state.meta()
+    if meta.get("client") not in (None, options.client):
+        raise ConfigError(f"the state in {state.folder} keeps the client {meta['client']} in "
+                          f"step, not {options.client}: give another --state-dir")
+    current, kept = state_rules(options), state.folder / MAPPING_COPY
+    recorded = meta.get("rules")
+    if recorded is None:
+        if current["mapping"] is not None:
+            atomic_write(kept, current["mapping"].encode())
+        state.set_meta(rules=current, client=options.client)
+        recorded = current
+    defaults = state_rules(SyncOptions())
+    given = set(options.given) if options.given is not None else {
+        k for k in STATE_RULES if current[k] != defaults[k]}
+    changed = [k for k in STATE_RULES if k in given and current[k] != recorded.get(k)]
+    if changed:
+        said = "; ".join(f"{STATE_RULES[k]} differs from the one the state was made with"
+                         if k == "mapping" else f"{STATE_RULES[k]} {current[k]!r} (the state: "
+                         f"{recorded.get(k)!r})" for k in changed)
+        raise ConfigError(f"the sync in {state.folder} runs under the options it began with: "
+                          f"{said}. Leave them out, or start again with another --state-dir")
+    check_run_rules(meta, options)
+    hubspot = replace(options.hubspot, properties=tuple(recorded.get("properties") or ()),
+                      company_properties=tuple(recorded.get("company_properties") or ()))
+    return replace(options, hubspot=hubspot,
+                   unmapped_to_notes=recorded.get("unmapped_to_notes"),
+                   mapping=None if recorded.get("mapping") is None else str(kept))
+
+
+async def sync_once(settings: Settings, hubspot: HubSpotSettings, options: SyncOptions,
+                    say: Callable[[str], None], policy: RetryPolicy | None = None
+                    ) -> SyncReport:
+    folder = state_folder(options, settings, hubspot)
+    state = open_state(folder, options)
+    try:
+        options = check_rules(state, options)
+        meta = state.meta()
+        if options.resume and meta.get("run_started_ms") is None:
+            raise ConfigError(f"--resume: no run of the sync in {folder} was interrupted; "
+                              "run without --resume")
+        async with open_client(settings, policy=policy) as api, \
+                open_hubspot(hubspot, policy=policy) as hs:
+            company = await api.company_id()
+            client = (await api.resolve_client(options.client)).slug
+            if client != options.client:
+                raise ConfigError(f"--client {options.client}: give the client's slug "
+                                  f"({client}), as the state keeps it")
+            lock = ClientLock(settings.base_url, company, client,
+                              f"sync of hubspot:contacts into {client}")
+            try:
+                return await SyncRun(api, hs, state, options, say).run()
+            finally:
+                lock.release()
+    finally:
+        state.close()

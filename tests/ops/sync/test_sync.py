@@ -1,0 +1,145 @@
+"""`bulkio sync hubspot:contacts` against the twin, in process: after every run the client's
+leads are the mapped portal (checked from the twin's own tables, mapped by the guide's table
+independently of bulkio): edits, new contacts, an email changed, archives and merges, a
+lead deleted in LeadGenius, emptied fields; and only what changed is sent."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from bulkio.api.sync import sync_contacts
+from bulkio.errors import ConfigError
+from bulkio.ops.sync.job import SyncReport
+from bulkio.sandbox import Sandbox, SandboxConfig
+from bulkio.sources.hubspot.settings import HubSpotSettings
+from tests.ops.imports.test_hubspot import expected_contacts, stored
+from tests.ops.imports.test_import import FAST, server_emails, settings_for
+
+CONTACTS = 400
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(quota_per_minute=None, clients=1, hubspot_contacts=CONTACTS,
+                         hubspot_rate=None, hubspot_search_rate=None, chaos_seed=3)
+
+
+async def sync(sb: Sandbox, tmp_path: Path, **options: Any) -> SyncReport:
+    options.setdefault("state_dir", tmp_path / "state")
+    options.setdefault("settle_s", 0.0)
+    options.setdefault("lookback_s", 0.0)
+    hubspot = HubSpotSettings(base_url=sb.base_url, token=sb.hubspot_token, rate_per_10s=None,
+                              search_rate_per_s=None)
+    return await sync_contacts("acme-corp", settings=settings_for(sb), hubspot=hubspot,
+                               policy=FAST, **options)
+
+
+def assert_in_step(sb: Sandbox, *, kept: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    """The client's leads: every live contact with a valid email once, with its current
+    values (and the leads of archived contacts kept, when asked to)."""
+    expected = expected_contacts(sb, live_only=True)
+    leads = stored(sb)
+    assert set(leads) == set(expected) | kept
+    assert set(server_emails(sb).values()) == {1}
+    for email, want in expected.items():
+        lead = leads[email]
+        assert (lead.get("companyName"), lead.get("phoneNumber"), lead.get("title"),
+                lead.get("companyDomain")) == (want["companyName"], want["phoneNumber"],
+                                               want["title"], want["companyDomain"]), email
+        assert [n for n in lead.get("notes", "").split("\n") if n and ":" in n
+                and not n.startswith(("Archived", "Merged"))] == want["notes"], email
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def email_of(sb: Sandbox, cid: int) -> str:
+    props = sb.hubspot.store.db.execute("SELECT props FROM hs_contacts WHERE id = ?",
+                                        (cid,)).fetchone()[0]
+    return str(orjson.loads(props)["email"]).lower()
+
+
+def with_email(sb: Sandbox, count: int, skip: int = 0) -> list[int]:
+    """Live contacts that have an email (a lead each)."""
+    ids = [cid for cid, props in sb.hubspot.store.db.execute(
+        "SELECT id, props FROM hs_contacts WHERE archived_at IS NULL ORDER BY id")
+        if "@" in str(orjson.loads(props).get("email") or "")]
+    return ids[skip:skip + count]
+
+
+async def test_first_run_then_only_the_changes(sandbox: Sandbox, tmp_path: Path) -> None:
+    first = await sync(sandbox, tmp_path)
+    assert first.first_run and first.created == len(expected_contacts(sandbox))
+    assert_in_step(sandbox)
+    lead_requests = sandbox.state.counts.copy()
+
+    store = sandbox.hubspot.store
+    edited, moved, archived = with_email(sandbox, 5), with_email(sandbox, 1, 5)[0], \
+        with_email(sandbox, 1, 6)[0]
+    survivor, loser = with_email(sandbox, 2, 7)
+    for cid in edited:
+        store.modify(cid, {"jobtitle": f"Chief of {cid}"}, now_ms())
+    old_email = email_of(sandbox, moved)
+    store.modify(moved, {"email": f"moved.{moved}@example.org"}, now_ms())
+    store.archive(archived, now_ms())
+    archived_email = email_of(sandbox, archived)
+    loser_email = email_of(sandbox, loser)
+    store.merge(survivor, loser, now_ms())
+    store.add_contacts([(10_001, {"firstname": "Nia", "lastname": "New",
+                                  "email": "nia.new@example.org"}, [], "2026-12-05T00:00:00Z")])
+    store.modify(10_001, {}, now_ms())
+    store.modify(with_email(sandbox, 1, 20)[0], {"lifecyclestage": "customer"}, now_ms())
+    store.modify(with_email(sandbox, 1, 21)[0], {"hubspot_owner_id": "77"}, now_ms())  # unmapped
+
+    second = await sync(sandbox, tmp_path)
+    assert not second.first_run
+    assert (second.created, second.merged, second.archived) == (1, 1, 1)
+    assert second.updated == 5 + 1 + 1  # the titles, the email, the lifecycle stage (notes)
+    assert second.unchanged == 2  # the survivor, and the contact changed in no mapped property
+    assert second.seen == 5 + 1 + 1 + 2 + 1
+    assert old_email not in stored(sandbox)
+    assert_in_step(sandbox, kept={archived_email, loser_email})
+    assert second.mark is not None and second.previous_mark is not None
+    assert second.mark > second.previous_mark
+    puts = sandbox.state.counts["PUT /api/leads"] - lead_requests["PUT /api/leads"]
+    assert puts == 1  # one batch PUT for every update
+
+    before = sandbox.state.counts.copy()
+    third = await sync(sandbox, tmp_path)  # the newest change is read again (>= the mark)
+    assert (third.created, third.updated, third.archived) == (0, 0, 0)
+    assert third.seen == third.unchanged  # those stamped in the mark's very millisecond
+    assert all(sandbox.state.counts[k] == before[k] for k in ("POST /api/leads", "PUT /api/leads",
+                                                              "DELETE /api/leads"))
+
+
+async def test_archived_delete_and_a_lead_deleted_in_leadgenius(sandbox: Sandbox,
+                                                                tmp_path: Path) -> None:
+    await sync(sandbox, tmp_path, archived="delete")
+    store = sandbox.hubspot.store
+    gone, archived, untouched = with_email(sandbox, 3)
+    archived_email = email_of(sandbox, archived)
+    lead = stored(sandbox)[email_of(sandbox, gone)]
+    sandbox.state.store.db.execute("DELETE FROM leads WHERE id = ?", (lead["id"],))
+    store.modify(gone, {"jobtitle": "Back again"}, now_ms())
+    store.archive(archived, now_ms())
+    report = await sync(sandbox, tmp_path, archived="delete")
+    assert (report.created, report.archived) == (1, 1)  # made anew: its contact changed
+    assert archived_email not in stored(sandbox)
+    assert_in_step(sandbox)
+    listed = [orjson.loads(x) for x in Path(str(report.listed_path)).read_bytes().splitlines()]
+    assert [x["hubspot_id"] for x in listed] == [str(archived)]
+    del untouched
+
+
+async def test_the_state_keeps_its_mapping(sandbox: Sandbox, tmp_path: Path) -> None:
+    await sync(sandbox, tmp_path)
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text('{"jobtitle": null}')
+    with pytest.raises(ConfigError, match="--mapping differs"):
+        await sync(sandbox, tmp_path, mapping=str(mapping))
