@@ -41,8 +41,35 @@ log = logging.getLogger("bulkio.process")
 
 READ_AHEAD = 500  # pending leads read from the journal at a time
 RUNS_IN_FLIGHT = 48  # runs that triggers in flight may start at once (see `concurrency`)
+WINDOW_RUNS = 40  # runs the triggers sent since the oldest unanswered one may start (Window)
 GIVE_UP_STREAK = 50  # consecutive triggers that failed without reaching the server
 MAX_ROUNDS = 5  # passes over the pending leads (a lead the server never ran is sent again)
+
+
+class Window:
+    """Triggers are numbered as they go out; a new one waits while `size` have gone since the
+    oldest one still unanswered. A run stopped at any moment (kill -9) then leaves, after its
+    oldest trigger in flight, at most 2 x `size` triggers' runs: with WINDOW_RUNS, fewer than
+    the 100 recent runs a resumed run reads first, so every trigger it looks up is in view
+    (a slow answer among quick ones used to let them push it out)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.next = 0
+        self.open: set[int] = set()
+        self._changed = anyio.Event()
+
+    async def enter(self) -> int:
+        while self.open and self.next - min(self.open) >= self.size:
+            await self._changed.wait()
+        ticket, self.next = self.next, self.next + 1
+        self.open.add(ticket)
+        return ticket
+
+    def leave(self, ticket: int) -> None:
+        self.open.discard(ticket)
+        self._changed.set()
+        self._changed = anyio.Event()
 
 
 class NothingToTrigger(ConfigError):
@@ -80,6 +107,7 @@ class Processor:
         self.lookup = Lookup(api, journal, self.serial, spec.kind, settle_s,
                              on_found=self._found, on_resend=self._resend,
                              runs_per_trigger=self.runs_per_trigger())
+        self.window = Window(max(1, WINDOW_RUNS // self.runs_per_trigger()))
         self.notices: list[str] = []
         self.counts: dict[str, int] = journal.lead_counts()
         self.run_counts: dict[str, int] = journal.run_counts()
@@ -187,6 +215,13 @@ class Processor:
     async def _trigger(self, item: tuple[int, str]) -> None:
         n, lead_id = item
         await self.lookup.admit()
+        ticket = await self.window.enter()
+        try:
+            await self._send(n, lead_id)
+        finally:
+            self.window.leave(ticket)
+
+    async def _send(self, n: int, lead_id: str) -> None:
         await self.serial(self.journal.attempt, n)
         self.sent += 1
         try:
