@@ -17,6 +17,7 @@ from bulkio.ops.campaigns.exclusions import EXCLUSION_REPORT_KEYS
 from bulkio.ops.campaigns.job import UPLOAD_REPORT_KEYS
 from bulkio.ops.emails.report import EMAIL_REPORT_KEYS
 from bulkio.ops.process.report import PROCESS_REPORT_KEYS
+from bulkio.ops.sync.job import SYNC_REPORT_KEYS
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -81,7 +82,8 @@ def test_the_report_keys_are_the_reports_own() -> None:
                           ("emails validate", EMAIL_REPORT_KEYS),
                           ("exclusions upload", EXCLUSION_REPORT_KEYS),
                           ("campaign upload", UPLOAD_REPORT_KEYS),
-                          ("campaign download", DOWNLOAD_REPORT_KEYS)):
+                          ("campaign download", DOWNLOAD_REPORT_KEYS),
+                          ("sync hubspot:contacts", SYNC_REPORT_KEYS)):
         row = next(line for line in page.splitlines() if line.startswith(f"| `{command}` | `"))
         assert re.findall(r"`([a-z_]+)`", row.split("|")[2]) == list(keys), command
 

@@ -12,6 +12,7 @@ __getattr__, __dir__ = lazy.lazy_names(__name__, {
     ".imports": ("dry_run", "import_leads", "import_leads_sync"),
     ".processing": ("dry_run_process", "make_spec", "process_leads", "process_status"),
     ".purges": ("dry_run_purge", "purge_client"),
+    ".sync": ("sync_contacts",),
 })
 
 if typing.TYPE_CHECKING:
@@ -20,6 +21,7 @@ if typing.TYPE_CHECKING:
     from .imports import dry_run, import_leads, import_leads_sync
     from .processing import dry_run_process, make_spec, process_leads, process_status
     from .purges import dry_run_purge, purge_client
+    from .sync import sync_contacts
 
 __all__ = [
     "dry_run",
@@ -33,5 +35,6 @@ __all__ = [
     "process_leads",
     "process_status",
     "purge_client",
+    "sync_contacts",
     "validate_emails",
 ]

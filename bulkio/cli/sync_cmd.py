@@ -71,8 +71,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "keep it in step (default), skip it, or create another lead")
     g.add_argument("--resume", action="store_true",
                    help="continue the run that was interrupted (any run does; this says so)")
-    g.add_argument("--dry-run", action="store_true",
-                   help="read what changed and say what a run would send; send nothing")
     g.add_argument("--report", type=Path, metavar="FILE", help="also write each run's report here")
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="new leads: after a lost answer, wait this long before looking the lead "
@@ -119,7 +117,7 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         hubspot=HubSpotOptions(properties=split_names(args.properties),
                                company_properties=split_names(args.company_properties)),
-        resume=args.resume, dry_run=args.dry_run, report=args.report, settle_s=args.settle,
+        resume=args.resume, report=args.report, settle_s=args.settle,
         given=frozenset(given))
 
 
@@ -158,9 +156,6 @@ async def run(args: argparse.Namespace) -> int:
             code = exit_code_for(error)  # said in one line; the next run still comes
         else:
             print_sync_summary(report, args.quiet)
-            if options.report is not None:
-                from ..ops.runs import write_report
-                write_report(options.report, report)
             code = OK if report.ok else PROBLEMS
         if args.every is None:
             return code

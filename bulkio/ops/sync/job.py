@@ -35,7 +35,6 @@ class SyncOptions:
     unmapped_to_notes: bool | None = None
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)
     resume: bool = False
-    dry_run: bool = False
     report: Path | None = None
     settle_s: float = 30.0
     given: frozenset[str] | None = None  # the options the user set (see ops.rules)

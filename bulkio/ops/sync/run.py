@@ -234,6 +234,8 @@ class SyncRun:
         report.elapsed_s = round(time.monotonic() - self.started, 3)
         report.status = "finished"
         write_report(folder / "report.json", report)
+        if self.options.report is not None:
+            write_report(self.options.report, report)
         self.state.clear_changes()
         self.state.set_meta(runs=report.run)
         self.state.drop_meta("run", "run_started_ms", "run_rules", "read_after", "newest_ms",
