@@ -12,8 +12,7 @@ import anyio
 
 from ..errors import ConfigError, Interrupted
 from .exit import OK, PROBLEMS, exit_code_for
-from .options import add_connection_options, add_output_options, add_quota_options, \
-    settings_from_args
+from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
 from .running import resume_command
 
 if TYPE_CHECKING:

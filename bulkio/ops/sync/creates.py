@@ -96,8 +96,8 @@ def learn_from_import(journal: ImportJournal, rows: ImportInput, state: SyncStat
     counts: dict[str, int] = {}
     remembered: list[tuple[str, str | None, dict[str, str], str]] = []
     settled: list[tuple[str, str, str | None]] = []
-    for key, row_state, lead_id, raw, error, email in journal.db.execute(
-            "SELECT r.key, r.state, coalesce(r.lead_id, e.lead_id), r.raw, r.error, r.email "
+    for key, row_state, lead_id, raw, error in journal.db.execute(
+            "SELECT r.key, r.state, coalesce(r.lead_id, e.lead_id), r.raw, r.error "
             "FROM rows r LEFT JOIN emails e ON e.email = r.email AND e.pre = 1 "
             "WHERE r.key IS NOT NULL"):
         counts[row_state] = counts.get(row_state, 0) + 1

@@ -26,7 +26,6 @@ from ...sources.hubspot.client import HubSpotClient
 from ...sources.hubspot.contacts import contact_columns
 from ...sources.hubspot.source import HubSpotSource
 from ...store.files import atomic_write, private_dir
-from ...store.import_journal import ImportJournal
 from ...store.serial import Serial
 from ...store.source_cache import CompanyCache
 from ...store.sync_state import SyncState

@@ -98,7 +98,7 @@ class Writer:
             known = await self.serial(self.state.known, [c.hubspot_id for c in changes])
             try:
                 if mode == "delete":
-                    await self.api.delete_leads([known[c.hubspot_id].lead_id for c in changes])
+                    await self.api.delete_leads([str(known[c.hubspot_id].lead_id) for c in changes])
                 elif mode == "note":
                     await self.api.update_leads([
                         {"id": known[c.hubspot_id].lead_id,

@@ -1,0 +1,109 @@
+"""Real `bulkio sync hubspot:contacts` processes against a living portal (the twin's churn:
+edits, new contacts, changed emails, archives, merges while the syncs run), killed with
+SIGKILL mid-run and continued with --resume: once the portal holds still, one more run leaves
+the client equal to the mapped portal, every contact once; the token in no output or file;
+two syncs of one state refused."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+
+import anyio
+import orjson
+import pytest
+
+from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.ops.sync.test_sync import assert_in_step, with_email
+from tests.processes import environment, stop_after
+
+pytestmark = pytest.mark.slow  # real processes, a living portal
+
+
+@pytest.fixture
+def sandbox_config() -> SandboxConfig:
+    return SandboxConfig(quota_per_minute=None, clients=1, hubspot_contacts=500,
+                         hubspot_rate=None, hubspot_search_rate=None, latency_ms=(1, 5),
+                         hubspot_churn=600, chaos_seed=8)
+
+
+def argv(tmp_path: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "bulkio", "sync", "hubspot:contacts", "--client", "acme-corp",
+            "--state-dir", str(tmp_path / "state"), "--lookback", "2s", "--settle", "0.5",
+            "--archived", "delete", "--report", str(tmp_path / "report.json"), "--rate", "60000",
+            "--hubspot-rate", "unlimited", "--hubspot-search-rate", "unlimited", *extra]
+
+
+def env(sb: Sandbox, tmp_path: Path) -> dict[str, str]:
+    return {**environment(sb, tmp_path), "HUBSPOT_ACCESS_TOKEN": sb.hubspot_token,
+            "HUBSPOT_BASE_URL": sb.base_url, "LEADGENIUS_BASE_URL": sb.base_url}
+
+
+def failed(tmp_path: Path) -> int:
+    return int(orjson.loads((tmp_path / "report.json").read_bytes())["failed"])
+
+
+async def run(sb: Sandbox, tmp_path: Path, *extra: str) -> tuple[int, bytes, bytes]:
+    with anyio.fail_after(120):
+        done = await anyio.run_process(argv(tmp_path, *extra), env=env(sb, tmp_path),
+                                       check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+async def test_killed_twice_in_a_living_portal_then_in_step(sandbox: Sandbox,
+                                                            tmp_path: Path) -> None:
+    code, out, err = await run(sandbox, tmp_path)
+    assert code in (0, 1) and failed(tmp_path) == 0, err.decode()  # 1: contacts without email
+    store, now = sandbox.hubspot.store, int(time.time() * 1000)
+    for cid in with_email(sandbox, 300):
+        store.modify(cid, {"jobtitle": f"Head of {cid}"}, now)
+    puts = sandbox.state.counts["PUT /api/leads"]
+    code, err = await stop_after(sandbox, argv(tmp_path), env(sb=sandbox, tmp_path=tmp_path),
+                                 event="PUT /api/leads", count=puts + 2, sig=signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    code, out, err2 = await run(sandbox, tmp_path, "--resume")
+    assert code in (0, 1) and failed(tmp_path) == 0, err2.decode()  # 1: contacts without email
+    assert b"continuing run" in err2
+
+    base = 20_000
+    store.add_contacts([(base + i, {"firstname": "New", "lastname": f"Person{i}",
+                                    "email": f"new.person.{i}@example.org"}, [],
+                         "2026-12-05T00:00:00Z") for i in range(80)])
+    for i in range(80):
+        store.modify(base + i, {}, int(time.time() * 1000))
+    posts = sandbox.state.counts["POST /api/leads"]
+    code, err = await stop_after(sandbox, argv(tmp_path), env(sb=sandbox, tmp_path=tmp_path),
+                                 event="POST /api/leads", count=posts + 30, sig=signal.SIGKILL)
+    assert code == -signal.SIGKILL
+    code, out, err3 = await run(sandbox, tmp_path)  # the next run continues it
+    assert code in (0, 1) and failed(tmp_path) == 0, err3.decode()  # 1: contacts without email
+
+    sandbox.hubspot.config.hubspot_churn = 0  # the portal holds still: one more run, then check
+    await anyio.sleep(0.3)  # a tick already under way ends (the churn's own 0.25 s clock)
+    code, out, err4 = await run(sandbox, tmp_path)
+    assert code in (0, 1) and failed(tmp_path) == 0, err4.decode()  # 1: contacts without email
+    assert_in_step(sandbox)
+    assert any(kind in ("email", "merge", "archive") for kind, _, _ in sandbox.hubspot.changes)
+
+    token = sandbox.hubspot_token.encode()
+    assert all(token not in text for text in (out, err, err2, err3, err4))
+    for path in (tmp_path / "state").rglob("*"):
+        if path.is_file():
+            assert token not in path.read_bytes(), path
+    assert orjson.loads((tmp_path / "report.json").read_bytes())["status"] == "finished"
+
+
+async def test_two_syncs_of_one_state_refused(sandbox: Sandbox, tmp_path: Path) -> None:
+    sandbox.hubspot.config.hubspot_churn = 0
+    hold = sandbox.state.hold("GET /crm/v3/objects/contacts")
+    async with await anyio.open_process(argv(tmp_path), env=env(sandbox, tmp_path)) as first:
+        with anyio.fail_after(30):
+            while not sandbox.state.counts["GET /crm/v3/objects/contacts"]:
+                await anyio.sleep(0.05)
+        code, _, err = await run(sandbox, tmp_path)
+        assert code == 2 and b"is running now" in err and len(err.splitlines()) == 1
+        hold.set()
+        with anyio.fail_after(60):
+            assert await first.wait() in (0, 1)
