@@ -70,6 +70,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                         "keep it in step (default), skip it, or create another lead")
     g.add_argument("--resume", action="store_true",
                    help="continue the run that was interrupted (any run does; this says so)")
+    g.add_argument("--dry-run", action="store_true",
+                   help="read what changed since the last run and say what a run would send "
+                        "(on a copy of the state); send nothing")
     g.add_argument("--report", type=Path, metavar="FILE", help="also write each run's report here")
     g.add_argument("--settle", type=float, default=30.0, metavar="SECONDS",
                    help="new leads: after a lost answer, wait this long before looking the lead "
@@ -116,7 +119,7 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         hubspot=HubSpotOptions(properties=split_names(args.properties),
                                company_properties=split_names(args.company_properties)),
-        resume=args.resume, report=args.report, settle_s=args.settle,
+        resume=args.resume, dry_run=args.dry_run, report=args.report, settle_s=args.settle,
         given=frozenset(given))
 
 
@@ -170,6 +173,9 @@ def _next_run(options: SyncOptions) -> SyncOptions:
 def print_sync_summary(report: SyncReport, quiet: bool) -> None:
     if quiet:
         return
+    if report.status == "dry_run":
+        print_dry_run(report)
+        return
     first = " (first run: the whole portal)" if report.first_run else ""
     lines = [
         f"run {report.run}{first}: {report.seen:,} contacts changed: {report.created:,} created, "
@@ -188,3 +194,16 @@ def print_sync_summary(report: SyncReport, quiet: bool) -> None:
         lines.append(f"rejected and failed contacts, with the reason: {report.rejects_path}")
     print("\n".join(lines))
 
+
+
+def print_dry_run(report: SyncReport) -> None:
+    if report.first_run:
+        print("\n".join(report.notices))
+        return
+    print("\n".join([
+        f"dry run of run {report.run}: {report.seen:,} contacts changed since {report.previous_mark}",
+        f"would create {report.created:,}, update {report.updated:,}, leave {report.unchanged:,} "
+        f"unchanged, reject {report.rejected:,}",
+        f"archived: {report.archived:,}, merged: {report.merged:,} (--archived "
+        f"{report.archived_action})",
+        f"reading took {report.hubspot_requests:,} HubSpot requests; nothing was sent"]))

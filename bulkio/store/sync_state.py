@@ -69,9 +69,11 @@ class SyncState:
         self.lock: Releasable | None = None
 
     def close(self) -> None:
+        """Idempotent: the database closed, the lock released."""
         self.db.close()
         if self.lock is not None:
             self.lock.release()
+            self.lock = None
 
     # -- meta ------------------------------------------------------------------------------
 

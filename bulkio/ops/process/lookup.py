@@ -212,7 +212,9 @@ class Lookup:
             self.unbroken_since = min(created, default=sent)  # a new view begins here
             if self.previous:
                 log.info("more runs started between two reads of the recent runs than one "
-                         "read shows (someone else's?): the view starts again")
+                         "read shows (someone else's?): the view starts again (%.2f s since "
+                         "the last read, %d reads so far)", sent - (self.last_read or sent),
+                         self.reads)
         self._measure(runs)
         self.previous, self.last_read = ids, sent
         # the doubts as they are now: one recorded during the read is decided on it too

@@ -35,6 +35,7 @@ class SyncOptions:
     unmapped_to_notes: bool | None = None
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)
     resume: bool = False
+    dry_run: bool = False
     report: Path | None = None
     settle_s: float = 30.0
     given: frozenset[str] | None = None  # the options the user set (see ops.rules)
@@ -104,6 +105,8 @@ class SyncReport:
 
     @property
     def ok(self) -> bool:
+        if self.status == "dry_run":
+            return True
         return self.status == "finished" and not (self.rejected or self.failed)
 
     def as_dict(self) -> dict[str, Any]:

@@ -11,6 +11,7 @@ run interrupted at any point is continued by the next one, under the rules it be
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ from .writing import Writer
 
 log = logging.getLogger("bulkio.sync")
 DECIDE = 500
+RUN_KEYS = ("read_after", "newest_ms", "changed_read", "archived_read", "archived_after")
 
 
 def iso_ms(moment: int | None) -> str | None:
@@ -85,8 +87,7 @@ class SyncRun:
         if meta.get("run") is None or meta.get("run_started_ms") is None:
             number = int(meta.get("runs", 0)) + 1
             self.state.clear_changes()
-            self.state.drop_meta("read_after", "newest_ms", "changed_read", "archived_read",
-                                 "archived_after", "decided")
+            self.state.drop_meta(*RUN_KEYS)
             self.state.set_meta(run=number, run_started_ms=int(time.time() * 1000),
                                 run_rules=run_rules(self.options))
             meta = self.state.meta()
@@ -103,6 +104,32 @@ class SyncRun:
         else:
             await self.later(folder, meta, report)
         return self.finish(folder, report)
+
+    async def rehearse(self) -> SyncReport:
+        """A dry run, on a copy of the state: read what changed and decide what each contact
+        needs; send nothing. The report says what a run would do (status `dry_run`)."""
+        meta = self.state.meta()
+        report = SyncReport(status="dry_run", client=self.options.client,
+                            run=int(meta.get("runs", 0)) + 1, archived_action=self.options.archived,
+                            state_dir=str(self.state.folder),
+                            previous_mark=iso_ms(meta.get("mark_ms")))
+        if meta.get("mark_ms") is None:
+            report.first_run = True
+            report.notices.append("no run yet: the first run imports the whole portal (see "
+                                  "bulkio import hubspot:contacts --dry-run for how it is read)")
+            return report
+        self.state.clear_changes()
+        self.state.drop_meta(*RUN_KEYS)
+        self.state.set_meta(run_started_ms=int(time.time() * 1000))
+        with tempfile.TemporaryDirectory(prefix="bulkio-sync-dry-run-") as folder:
+            await self.read(Path(folder), self.state.meta(), report)
+        await self.decide()
+        self.count(report, planned=True)
+        report.hubspot_requests = self.hs.stats.requests
+        report.elapsed_s = round(time.monotonic() - self.started, 3)
+        if self.options.report is not None:
+            write_report(self.options.report, report)
+        return report
 
     # -- the first run ---------------------------------------------------------------------
 
@@ -135,6 +162,21 @@ class SyncRun:
     # -- later runs ------------------------------------------------------------------------
 
     async def later(self, folder: Path, meta: dict[str, Any], report: SyncReport) -> None:
+        await self.read(folder, meta, report)
+        await self.decide()
+        writer = Writer(self.api, self.state, self.serial)
+        self.say("updating leads")
+        await writer.updates()
+        if await self.serial(self.state.todo, "create", 1):
+            self.say("creating leads")
+            await self.create(folder)
+        todo = await self.serial(self.state.todo, "archive", 1)
+        if todo:
+            self.write_listed(folder, report)
+            self.say(f"archived and merged contacts: {self.options.archived}")
+            await writer.archived(self.options.archived)
+
+    async def read(self, folder: Path, meta: dict[str, Any], report: SyncReport) -> None:
         since = int(meta["mark_ms"]) - int(self.options.lookback_s * 1000)
         if not meta.get("changed_read"):
             self.say(f"reading the contacts changed since {iso_ms(since)}")
@@ -148,18 +190,6 @@ class SyncRun:
             self.say("reading the archived contacts")
             report.archived_list_requests = await read_archived(self.hs, self.state, self.serial,
                                                                 self.state.meta())
-        await self.decide()
-        writer = Writer(self.api, self.state, self.serial)
-        self.say("updating leads")
-        await writer.updates()
-        if await self.serial(self.state.todo, "create", 1):
-            self.say("creating leads")
-            await self.create(folder)
-        todo = await self.serial(self.state.todo, "archive", 1)
-        if todo:
-            self.write_listed(folder, report)
-            self.say(f"archived and merged contacts: {self.options.archived}")
-            await writer.archived(self.options.archived)
 
     async def decide(self) -> None:
         rows = self.builder_input(ChangesToCreate(self.state, self.columns))
@@ -237,23 +267,24 @@ class SyncRun:
             write_report(self.options.report, report)
         self.state.clear_changes()
         self.state.set_meta(runs=report.run)
-        self.state.drop_meta("run", "run_started_ms", "run_rules", "read_after", "newest_ms",
-                             "changed_read", "archived_read", "archived_after")
+        self.state.drop_meta("run", "run_started_ms", "run_rules", *RUN_KEYS)
         return report
 
-    def count(self, report: SyncReport) -> None:
+    def count(self, report: SyncReport, *, planned: bool = False) -> None:
+        """The run's counts from its journal; `planned` (a dry run): what each would do."""
         for (kind, action, status), n in self.state.change_counts().items():
+            done = status == "done" or (planned and status == "todo")
             if kind != "changed":
-                if action == "archive" and status == "done":
+                if action == "archive" and done:
                     report.archived += n * (kind == "archived")
                     report.merged += n * (kind == "merged")
-                elif status == "failed":
+                elif status in ("failed", "todo"):
                     report.failed += n
                 continue
             report.seen += n
             if status == "rejected":
                 report.rejected += n
-            elif status == "failed" or status == "todo":
+            elif not done and status in ("failed", "todo"):
                 report.failed += n
             elif action == "create":
                 report.created += n

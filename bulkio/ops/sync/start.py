@@ -4,6 +4,7 @@ lock, the rules the state was made with, and both connections."""
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -84,22 +85,39 @@ async def sync_once(settings: Settings, hubspot: HubSpotSettings, options: SyncO
     state = open_state(folder, options)
     try:
         options = check_rules(state, options)
-        meta = state.meta()
-        if options.resume and meta.get("run_started_ms") is None:
+        if options.resume and state.meta().get("run_started_ms") is None:
             raise ConfigError(f"--resume: no run of the sync in {folder} was interrupted; "
                               "run without --resume")
-        async with open_client(settings, policy=policy) as api, \
-                open_hubspot(hubspot, policy=policy) as hs:
-            company = await api.company_id()
-            client = (await api.resolve_client(options.client)).slug
-            if client != options.client:
-                raise ConfigError(f"--client {options.client}: give the client's slug "
-                                  f"({client}), as the state keeps it")
-            lock = ClientLock(settings.base_url, company, client,
-                              f"sync of hubspot:contacts into {client}")
-            try:
-                return await SyncRun(api, hs, state, options, say).run()
-            finally:
-                lock.release()
+        if options.dry_run:
+            with tempfile.TemporaryDirectory(prefix="bulkio-sync-dry-run-") as copy:
+                rehearsal = SyncState(Path(copy))
+                state.db.backup(rehearsal.db)  # the state as it is, to decide on, not to keep
+                state.close()
+                try:
+                    return await _run(settings, hubspot, rehearsal, options, say, policy)
+                finally:
+                    rehearsal.close()
+        return await _run(settings, hubspot, state, options, say, policy)
     finally:
         state.close()
+
+
+async def _run(settings: Settings, hubspot: HubSpotSettings, state: SyncState,
+               options: SyncOptions, say: Callable[[str], None], policy: RetryPolicy | None
+               ) -> SyncReport:
+    async with open_client(settings, policy=policy) as api, \
+            open_hubspot(hubspot, policy=policy) as hs:
+        company = await api.company_id()
+        client = (await api.resolve_client(options.client)).slug
+        if client != options.client:
+            raise ConfigError(f"--client {options.client}: give the client's slug ({client}), "
+                              "as the state keeps it")
+        run = SyncRun(api, hs, state, options, say)
+        if options.dry_run:
+            return await run.rehearse()
+        lock = ClientLock(settings.base_url, company, client,
+                          f"sync of hubspot:contacts into {client}")
+        try:
+            return await run.run()
+        finally:
+            lock.release()

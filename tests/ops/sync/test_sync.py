@@ -143,3 +143,37 @@ async def test_the_state_keeps_its_mapping(sandbox: Sandbox, tmp_path: Path) -> 
     mapping.write_text('{"jobtitle": null}')
     with pytest.raises(ConfigError, match="--mapping differs"):
         await sync(sandbox, tmp_path, mapping=str(mapping))
+
+
+async def test_a_dry_run_says_what_a_run_would_do_and_sends_nothing(sandbox: Sandbox,
+                                                                   tmp_path: Path) -> None:
+    first = await sync(sandbox, tmp_path, dry_run=True)
+    assert first.first_run and first.status == "dry_run" and not stored(sandbox)
+    await sync(sandbox, tmp_path)
+    store = sandbox.hubspot.store
+    for cid in with_email(sandbox, 7):
+        store.modify(cid, {"jobtitle": f"Chief of {cid}"}, now_ms())
+    store.archive(with_email(sandbox, 1, 7)[0], now_ms())
+    before = sandbox.state.counts.copy()
+    plan = await sync(sandbox, tmp_path, dry_run=True, archived="delete")
+    assert (plan.seen, plan.updated, plan.archived, plan.status) == (7, 7, 1, "dry_run")
+    assert all(sandbox.state.counts[k] == before[k] for k in ("POST /api/leads", "PUT /api/leads",
+                                                              "DELETE /api/leads"))
+    done = await sync(sandbox, tmp_path, archived="delete")  # the state was not touched
+    assert (done.seen, done.updated, done.archived) == (7, 7, 1)
+    assert_in_step(sandbox)
+
+
+async def test_a_client_imported_earlier_is_matched_by_email(sandbox: Sandbox,
+                                                              tmp_path: Path) -> None:
+    """The client holds the portal already (an import): the first run matches each contact's
+    lead by email, once, and creates nothing; later changes update those leads."""
+    from tests.ops.imports.test_hubspot import run as import_run
+    await import_run(sandbox, "contacts", tmp_path)
+    first = await sync(sandbox, tmp_path)
+    assert first.created == 0 and first.updated == len(expected_contacts(sandbox))
+    cid = with_email(sandbox, 1)[0]
+    sandbox.hubspot.store.modify(cid, {"email": f"changed.{cid}@example.org"}, now_ms())
+    second = await sync(sandbox, tmp_path)
+    assert (second.created, second.updated) == (0, 1)
+    assert_in_step(sandbox)
