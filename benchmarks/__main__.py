@@ -24,13 +24,14 @@ from . import (
     purge,
     quota_utilisation,
     sandbox_ceiling,
+    sync,
 )
 from .chart import render as render_chart
 from .common import RESULTS, machine, write_result
 
 BENCHMARKS = {module.NAME: module for module in (
     import_vs_loop, quota_utilisation, engine_ceiling, export_throughput, purge, import_memory,
-    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy, process, campaign)}
+    sandbox_ceiling, csv_reading, hubspot_import, batch_strategy, process, campaign, sync)}
 
 
 def main() -> int:

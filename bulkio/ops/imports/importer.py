@@ -154,7 +154,8 @@ class Importer:
             if not locked:
                 self.client_lock = await lock_client(self.api, self.slug, self.source.name)
         else:
-            self.slug = await target_slug(self.api, self.options)
+            self.slug = (self.options.client or "") if self.options.client_known \
+                else await target_slug(self.api, self.options)  # a sync resolved it already
             if not locked:  # before the job is recorded: refused, nothing to resume
                 self.client_lock = await lock_client(self.api, self.slug, self.source.name)
             await self.serial(

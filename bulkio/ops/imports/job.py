@@ -45,7 +45,8 @@ class ImportOptions:
     hubspot: HubSpotOptions = field(default_factory=HubSpotOptions)  # for hubspot:<kind>
     given: frozenset[str] | None = None  # the options the user set (the CLI says; see ops.rules)
     client_locked: bool = False  # the caller holds the client's lock (a sync)
-    # the caller knows the client's leads (a sync's state): the client is not listed first
+    # the caller knows the client (its slug, resolved) and its leads (a sync's state): the
+    # client is not resolved or listed first
     client_known: bool = False
 
     @property

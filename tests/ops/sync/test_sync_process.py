@@ -107,3 +107,18 @@ async def test_two_syncs_of_one_state_refused(sandbox: Sandbox, tmp_path: Path) 
         hold.set()
         with anyio.fail_after(60):
             assert await first.wait() in (0, 1)
+
+
+async def test_every_runs_again_until_interrupted(sandbox: Sandbox, tmp_path: Path) -> None:
+    """--every: the first run, then one each period; Ctrl-C ends it with 130 (a run it
+    interrupts is continued by the next command)."""
+    sandbox.hubspot.config.hubspot_churn = 0
+    code, err = await stop_after(sandbox, argv(tmp_path, "--every", "0.2s"), env(sandbox, tmp_path),
+                                 event="POST /crm/v3/objects/contacts/search", count=3,
+                                 sig=signal.SIGINT)
+    assert code == 130 and b"Traceback" not in err
+    runs = sorted(int(p.name) for p in (tmp_path / "state" / "runs").iterdir())
+    assert runs[:3] == [1, 2, 3]
+    code, _, err = await run(sandbox, tmp_path)
+    assert code in (0, 1) and failed(tmp_path) == 0, err.decode()
+    assert_in_step(sandbox)
