@@ -104,6 +104,7 @@ class Lookup:
         self.on_resend = on_resend
         self.per_read = max(1, RUNS_PER_READ // max(1, runs_per_trigger))  # triggers
         self.credits: int | None = None  # triggers admitted until the next read (None: any)
+        self.outstanding = 0  # triggers admitted whose answer has not come
         self._granted = anyio.Event()
         self._wanted = anyio.Event()
         self.unbroken_since: float | None = None  # server time the view reaches back to
@@ -160,15 +161,24 @@ class Lookup:
             self.credits = 0
 
     async def admit(self) -> None:
-        """Wait until a new trigger may be sent (at once, while nothing is in doubt)."""
+        """Wait until a new trigger may be sent (at once, while nothing is in doubt); `done`
+        when its answer has come (or it failed)."""
         while self.credits is not None and self.credits <= 0:
             self._wanted.set()
             await self._granted.wait()
         if self.credits is not None:
             self.credits -= 1
+        self.outstanding += 1
+
+    def done(self) -> None:
+        self.outstanding -= 1
 
     def _grant(self, doubts_left: bool) -> None:
-        self.credits = self.per_read if doubts_left else None
+        """After a read: as many new triggers as keep the runs that may start before the next
+        read (theirs, and those of the triggers still unanswered, which may start after this
+        read) within RUNS_PER_READ. (Admitted triggers still waiting to be sent once made
+        two reads apart more than a read shows: one resume in a hundred, under load.)"""
+        self.credits = max(0, self.per_read - self.outstanding) if doubts_left else None
         self._granted.set()
         self._granted = anyio.Event()
 
@@ -187,9 +197,12 @@ class Lookup:
             doubts_left = bool(await self.serial(self.journal.in_doubt))
             self._grant(doubts_left)
             if doubts_left:
-                with anyio.move_on_after(self.interval_s):
-                    await self._wanted.wait()
                 self._wanted = anyio.Event()
+                if self.credits:  # the next read once they are spent (or the interval)
+                    with anyio.move_on_after(self.interval_s):
+                        await self._wanted.wait()
+                else:  # triggers unanswered hold every credit: their answers come first
+                    await anyio.sleep(MIN_INTERVAL_S)
         self._grant(False)
 
     async def _read(self) -> bool:

@@ -215,11 +215,14 @@ class Processor:
     async def _trigger(self, item: tuple[int, str]) -> None:
         n, lead_id = item
         await self.lookup.admit()
-        ticket = await self.window.enter()
         try:
-            await self._send(n, lead_id)
+            ticket = await self.window.enter()
+            try:
+                await self._send(n, lead_id)
+            finally:
+                self.window.leave(ticket)
         finally:
-            self.window.leave(ticket)
+            self.lookup.done()
 
     async def _send(self, n: int, lead_id: str) -> None:
         await self.serial(self.journal.attempt, n)

@@ -281,3 +281,32 @@ async def test_a_run_stamped_in_the_instant_of_its_send_is_its_triggers(
     api.start("run-b", "lead-1", sent + 0.002)
     _, decided = await look_up(api, journal, answered={"ours": answered})
     assert decided.found == {1: ["run-a", "run-b"]} and decided.resent == []
+
+
+async def test_triggers_admitted_but_unanswered_hold_their_credit_at_the_next_read(
+        journal: ProcessJournal) -> None:
+    """A read grants only what keeps the runs that may start before the next one within a
+    read's view: triggers admitted earlier and still unanswered (waiting to be sent, or in
+    flight) count against it. Granting afresh at each read once let two reads lie more than a
+    read apart."""
+    api = FakeRuns()
+    decisions = Decisions(journal)
+    lookup = Lookup(cast(LeadGeniusClient, api), journal, Serial(), "enrich", 3600.0,
+                    decisions.on_found, decisions.on_resend, runs_per_trigger=2)
+    in_doubt(journal, 1)  # never decided here: its settle time is an hour
+    lookup.doubted()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lookup.run)
+        with anyio.fail_after(10):
+            for _ in range(lookup.per_read):
+                await lookup.admit()  # admitted, never answered
+            reads = api.reads
+            while api.reads < reads + 2:  # reads go on, at their interval
+                await anyio.sleep(0.01)
+        assert lookup.credits == 0 and lookup.outstanding == lookup.per_read
+        for _ in range(5):
+            lookup.done()
+        with anyio.fail_after(10):
+            await lookup.admit()  # five answers came: five credits at the next read
+        assert lookup.credits == 4
+        tg.cancel_scope.cancel()
