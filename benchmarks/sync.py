@@ -7,9 +7,12 @@ the twin's tables (edits, changed emails, new contacts, each stamped now); then,
 on that same portal and client, a sync run and a full re-import. Measured: LeadGenius and
 HubSpot requests (each command's own counts) and the time, with both quotas off; and the
 minutes each would take at the premium quota (1,000 LeadGenius requests a minute) and
-HubSpot's 100 requests per 10 s. Goals: the sync's LeadGenius requests within 1.05x of what
-the changes need at the import's own cost per change (a POST per new lead, a batch PUT per
-50 updates); at least x20 fewer LeadGenius and x20 fewer HubSpot requests than the re-import.
+HubSpot's 100 requests per 10 s. Goals, for the 1% changed: the sync's LeadGenius requests
+within 1.05x of what the changes need at the import's own cost (a batch PUT per 50 updates, a
+POST per new lead, and the 3 requests any run of the import starts with: sign-in, company,
+client); at least x20 fewer LeadGenius and x20 fewer HubSpot requests than the re-import.
+New contacts are measured apart (0.1% of the portal), without a goal: each costs a POST, in a
+sync as in an import.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .peak_rss import run_measured
 
 NAME = "sync"
 LEADGENIUS_PER_MIN = 1000  # premium
+START = 3  # what any run of the import asks first: sign-in, company, client
 HUBSPOT_PER_MIN = 600  # 100 per 10 s
 
 
@@ -56,7 +60,7 @@ def run(quick: bool) -> dict[str, Any]:
                 figures.update(_reimport(tmp, env, step))
     for step in ("edits", "new"):
         f = {k[len(step) + 1:]: v for k, v in figures.items() if k.startswith(f"{step}_")}
-        needed = f["sync_created"] + -(-f["sync_updated"] // 50)
+        needed = START + f["sync_created"] + -(-f["sync_updated"] // 50)
         figures[f"{step}_needed_leadgenius_requests"] = needed
         figures[f"{step}_sync_share_of_needed"] = f["sync_leadgenius_requests"] / max(1, needed)
         figures[f"{step}_fewer_leadgenius"] = (f["reimport_leadgenius_requests"]
@@ -132,13 +136,16 @@ def rows(f: dict[str, Any]) -> list[tuple[str, str]]:
             (f"{what}: what the sync did",
              f"read {g['sync_seen']:,}: {g['sync_created']:,} created, {g['sync_updated']:,} "
              "updated"),
-            ("  LeadGenius requests: sync / needed by the changes (goal <= 1.05)",
+            ("  LeadGenius requests: sync / needed by the changes, at the import's cost "
+             "(goal <= 1.05)",
              f"{g['sync_leadgenius_requests']:,} / {g['needed_leadgenius_requests']:,} "
              f"({g['sync_share_of_needed']:.3f})"),
-            ("  LeadGenius requests: full re-import / sync (goal >= x20)",
+            ("  LeadGenius requests: full re-import / sync"
+             + (" (goal >= x20)" if step == "edits" else " (no goal: a POST a new lead)"),
              f"{g['reimport_leadgenius_requests']:,} / {g['sync_leadgenius_requests']:,} "
              f"(x{g['fewer_leadgenius']:.1f})"),
-            ("  HubSpot requests: full re-import / sync (goal >= x20)",
+            ("  HubSpot requests: full re-import / sync"
+             + (" (goal >= x20)" if step == "edits" else ""),
              f"{g['reimport_hubspot_requests']:,} / {g['sync_hubspot_requests']:,} "
              f"(x{g['fewer_hubspot']:.1f}; {g['sync_archived_list_requests']:,} of the sync's "
              "read the archived list)"),

@@ -74,7 +74,8 @@ class SyncRun:
             on_duplicate=o.on_duplicate if first else "skip", job_dir=job_dir,
             resume=(job_dir / "journal.db").exists(), settle_s=o.settle_s,
             hubspot=o.hubspot, client_locked=True, client_known=not first,
-            rejects=job_dir / "rejects.ndjson")
+            verify=first,  # later runs: each new lead is known by its answer; a lost one is
+            rejects=job_dir / "rejects.ndjson")  # looked up all the same (the settlement)
 
     def builder_input(self, reader: Any) -> ImportInput:
         rows = ImportInput(reader, ImportOptions(
