@@ -14,6 +14,7 @@ from ..ops.imports.batch import MAX_BATCH, STRATEGIES
 from .exit import OK, PROBLEMS
 from .options import (
     add_connection_options,
+    add_hubspot_options,
     add_job_options,
     add_output_options,
     add_quota_options,
@@ -86,16 +87,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--deep", action="store_true", default=None,
                    help="with --validate-emails: verify deliverability (email-verify) instead; "
                         "undeliverable rows are rejected")
-    g = p.add_argument_group(
-        "HubSpot source (the token: HUBSPOT_ACCESS_TOKEN, a private app with the scopes "
-        "crm.objects.contacts.read and crm.objects.companies.read)")
-    g.add_argument("--hubspot-token-file", metavar="PATH",
-                   help="read the private-app token from this file instead")
-    g.add_argument("--hubspot-base-url", metavar="URL",
-                   help="HubSpot's API (env HUBSPOT_BASE_URL; default https://api.hubapi.com)")
-    g.add_argument("--hubspot-rate", metavar="N",
-                   help="HubSpot requests per 10 seconds: 100 (the default, Free/Starter) or 190 "
-                        "(Professional/Enterprise); 'unlimited' for none")
+    g = add_hubspot_options(p, "HubSpot source")
     g.add_argument("--properties", metavar="a,b",
                    help="more contact properties to read (to notes, unless --mapping maps them)")
     g.add_argument("--company-properties", metavar="a,b",

@@ -29,6 +29,21 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
                    help="allow plain http:// to a host other than loopback")
 
 
+def add_hubspot_options(parser: argparse.ArgumentParser, title: str) -> argparse._ArgumentGroup:
+    """HubSpot's token, address and quota (`import hubspot:...`, `sync`): the group, for more."""
+    g = parser.add_argument_group(
+        f"{title} (the token: HUBSPOT_ACCESS_TOKEN, a private app with the scopes "
+        "crm.objects.contacts.read and crm.objects.companies.read)")
+    g.add_argument("--hubspot-token-file", metavar="PATH",
+                   help="read the private-app token from this file instead")
+    g.add_argument("--hubspot-base-url", metavar="URL",
+                   help="HubSpot's API (env HUBSPOT_BASE_URL; default https://api.hubapi.com)")
+    g.add_argument("--hubspot-rate", metavar="N",
+                   help="HubSpot requests per 10 seconds: 100 (the default, Free/Starter) or 190 "
+                        "(Professional/Enterprise); 'unlimited' for none")
+    return g
+
+
 def add_quota_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("quota and concurrency")
     rate = g.add_mutually_exclusive_group()

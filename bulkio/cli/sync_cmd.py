@@ -12,7 +12,13 @@ import anyio
 
 from ..errors import ConfigError, Interrupted
 from .exit import OK, PROBLEMS, exit_code_for
-from .options import add_connection_options, add_output_options, add_quota_options, settings_from_args
+from .options import (
+    add_connection_options,
+    add_hubspot_options,
+    add_output_options,
+    add_quota_options,
+    settings_from_args,
+)
 from .running import resume_command
 
 if TYPE_CHECKING:
@@ -86,16 +92,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    help="more contact properties to read (to notes, unless --mapping maps them)")
     g.add_argument("--company-properties", metavar="a,b",
                    help="more company properties to read (as company.<name>)")
-    g = p.add_argument_group(
-        "HubSpot (the token: HUBSPOT_ACCESS_TOKEN, a private app with the scopes "
-        "crm.objects.contacts.read and crm.objects.companies.read)")
-    g.add_argument("--hubspot-token-file", metavar="PATH",
-                   help="read the private-app token from this file instead")
-    g.add_argument("--hubspot-base-url", metavar="URL",
-                   help="HubSpot's API (env HUBSPOT_BASE_URL; default https://api.hubapi.com)")
-    g.add_argument("--hubspot-rate", metavar="N",
-                   help="HubSpot requests per 10 seconds: 100 (the default) or 190; "
-                        "'unlimited' for none")
+    g = add_hubspot_options(p, "HubSpot")
     g.add_argument("--hubspot-search-rate", metavar="N",
                    help="CRM search requests a second (default 4, under HubSpot's 5)")
     add_connection_options(p)

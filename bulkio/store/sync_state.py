@@ -22,9 +22,9 @@ from typing import Any
 
 import orjson
 
-from .db import META_TABLE, Releasable, connect, read_meta, transaction
+from .db import JobDatabase, transaction, write_meta
 
-_SCHEMA = META_TABLE + """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS contacts (
     hubspot_id TEXT PRIMARY KEY, lead_id TEXT, sent TEXT NOT NULL DEFAULT '{}',
     state TEXT NOT NULL);
@@ -60,30 +60,14 @@ class Change:
     fields: dict[str, str] | None  # update: what is sent
 
 
-class SyncState:
+class SyncState(JobDatabase):
     """The state directory's database. One process at a time (the caller holds its lock)."""
 
+    SCHEMA = _SCHEMA
+
     def __init__(self, folder: Path) -> None:
+        super().__init__(folder / STATE_FILE)
         self.folder = folder
-        self.db = connect(folder / STATE_FILE, _SCHEMA)
-        self.lock: Releasable | None = None
-
-    def close(self) -> None:
-        """Idempotent: the database closed, the lock released."""
-        self.db.close()
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
-
-    # -- meta ------------------------------------------------------------------------------
-
-    def meta(self) -> dict[str, Any]:
-        return read_meta(self.db)
-
-    def set_meta(self, **values: Any) -> None:
-        with transaction(self.db):
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                [(k, orjson.dumps(v).decode()) for k, v in values.items()])
 
     def drop_meta(self, *keys: str) -> None:
         with transaction(self.db):
@@ -129,8 +113,7 @@ class SyncState:
                 "survivor = excluded.survivor, action = NULL WHERE status = 'todo'",
                 [(h, kind, None if raw is None else orjson.dumps(raw).decode(), ms, survivor,
                   n + i) for i, (h, kind, raw, ms, survivor) in enumerate(rows, 1)])
-            self.db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
-                                [(k, orjson.dumps(v).decode()) for k, v in meta.items()])
+            write_meta(self.db, meta)
 
     def pending_ids(self, ids: Iterable[str]) -> set[str]:
         """Those of these contacts already in the run's journal."""
