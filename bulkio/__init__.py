@@ -12,7 +12,7 @@ from .version import __version__
 __getattr__, __dir__ = lazy.lazy_names(__name__, {
     ".api": ("dry_run", "dry_run_process", "dry_run_purge", "export_leads", "import_leads",
              "import_leads_sync", "iter_leads", "make_spec", "process_leads", "process_status",
-             "purge_client", "validate_emails"),
+             "purge_client", "sync_contacts", "validate_emails"),
     ".errors": ("ApiError", "AuthError", "BulkioError", "ConfigError", "Interrupted",
                 "LeadRejected", "OutcomeUnknown", "RateLimited", "TransportError", "UnknownClient"),
     ".http.quota": ("Quota",),
@@ -28,6 +28,7 @@ __getattr__, __dir__ = lazy.lazy_names(__name__, {
     ".ops.process.job": ("ProcessOptions",),
     ".ops.process.report": ("ProcessPlan", "ProcessProgress", "ProcessReport"),
     ".ops.purge.job": ("PurgeOptions",),
+    ".ops.sync.job": ("SyncOptions", "SyncReport"),
     ".sources.hubspot.settings": ("HubSpotSettings", "resolve_hubspot_settings"),
     ".sources.hubspot.source": ("HubSpotOptions",),
 })
@@ -45,6 +46,7 @@ if typing.TYPE_CHECKING:
         process_leads,
         process_status,
         purge_client,
+        sync_contacts,
         validate_emails,
     )
     from .errors import (
@@ -83,6 +85,7 @@ if typing.TYPE_CHECKING:
     from .ops.process.job import ProcessOptions
     from .ops.process.report import ProcessPlan, ProcessProgress, ProcessReport
     from .ops.purge.job import PurgeOptions
+    from .ops.sync.job import SyncOptions, SyncReport
     from .sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
     from .sources.hubspot.source import HubSpotOptions
 
@@ -122,6 +125,8 @@ __all__ = [
     "RetryPolicy",
     "RunStats",
     "Settings",
+    "SyncOptions",
+    "SyncReport",
     "TransportError",
     "UnknownClient",
     "__version__",
@@ -139,5 +144,6 @@ __all__ = [
     "purge_client",
     "resolve_hubspot_settings",
     "resolve_settings",
+    "sync_contacts",
     "validate_emails",
 ]

@@ -2,10 +2,11 @@
 
 Starts `bulkio sandbox` with a HubSpot portal of 2,000 contacts (the guide's mess included:
 empty company properties, missing names, mobile phones only, contacts without an email) and
-300 legacy v1 leads, on the same port. Then: a dry run of `hubspot:contacts` (the first mapped
-payloads, what 10,000 contacts would cost at both quotas), the import into a new client, a
-look at what landed (company from the association, phone from mobilephone, notes lines), and
-the legacy leads into a second client. Nothing of yours is touched: a throwaway auth file,
+300 legacy v1 leads, on the same port, the portal changing 5 times a second. Then: a dry run
+of `hubspot:contacts` (the first mapped payloads, what 10,000 contacts would cost at both
+quotas), the import into a new client, a look at what landed (company from the association,
+phone from mobilephone, notes lines), two syncs that keep the client in step, and the legacy
+leads into a second client. Nothing of yours is touched: a throwaway auth file,
 and the twin's token in HUBSPOT_ACCESS_TOKEN for this process only.
 """
 
@@ -21,7 +22,7 @@ import orjson
 from running import banner, bulkio, started, stop
 
 SANDBOX = ["--port", "0", "--quota", "6000", "--clients", "1", "--hubspot-contacts", "2000",
-           "--hubspot-leads-v1", "300", "--chaos-seed", "7"]
+           "--hubspot-leads-v1", "300", "--chaos-seed", "7", "--hubspot-churn", "300"]
 
 
 def main() -> int:
@@ -60,6 +61,14 @@ def main() -> int:
             for record in out.stdout.splitlines()[:3]:
                 print(record.decode()[:160])
 
+            banner("Keep the client in step: the portal changes 5 times a second (edits, new "
+                   "contacts, emails, archives, merges); each sync sends only what changed")
+            state = str(Path(tmp) / "sync-state")
+            for _ in range(2):  # the first matches the imported leads by email, once
+                bulkio(env, "sync", "hubspot:contacts", "--client", "from-hubspot",
+                       "--state-dir", state, "--lookback", "2s", "--archived", "note",
+                       "--rate", "6000", ok=(0, 1))
+
             banner("The legacy v1 leads list, into a second client")
             bulkio(env, "import", "hubspot:leads-v1", "--create-client", "HubSpot Legacy",
                    "--rate", "6000", "--job-dir", str(Path(tmp) / "v1-job"), ok=(0, 1))
@@ -68,7 +77,8 @@ def main() -> int:
             stop(proc)
     banner("Done")
     print("Against your portal: HUBSPOT_ACCESS_TOKEN=<private-app token> bulkio import "
-          "hubspot:contacts --client <slug> --dry-run; see README.md, 'From HubSpot'.")
+          "hubspot:contacts --client <slug> --dry-run, then bulkio sync hubspot:contacts "
+          "--client <slug>; see 'From HubSpot' and 'Keeping a client in sync' in docs/.")
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..http.retry import RetryPolicy
 from ..leadgenius.settings import Settings, resolve_settings
+from ..models import ImportProgress
 from ..ops.sync.job import ARCHIVED_ACTIONS, SyncOptions, SyncReport
 from ..ops.sync.start import sync_once
 from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
@@ -18,6 +19,7 @@ async def sync_contacts(client: str, *, settings: Settings | None = None,
                         hubspot: HubSpotSettings | None = None,
                         options: SyncOptions | None = None,
                         on_phase: Callable[[str], None] | None = None,
+                        on_progress: Callable[[ImportProgress], None] | None = None,
                         policy: RetryPolicy | None = None, **option_values: Any) -> SyncReport:
     """One run of the sync of a HubSpot portal's contacts into a client: the whole portal the
     first time, then what changed since the last run (created, modified, archived, merged).
@@ -26,7 +28,9 @@ async def sync_contacts(client: str, *, settings: Settings | None = None,
         report = await bulkio.sync_contacts("acme-corp", archived="note")
         print(report.created, report.updated, report.mark)
 
-    The state (the mark, each contact's lead) lives in `options.state_dir` (default: one per
+    `on_phase` is told each phase in a line; `on_progress` follows the imports a run makes
+    (the whole portal the first time, then the new contacts). The state (the mark, each
+    contact's lead) lives in `options.state_dir` (default: one per
     client under the user's state directory). Raises ConfigError (bad options, another sync
     of the same state running, a changed mapping), AuthError; an interrupted run is
     continued by the next one.
@@ -38,4 +42,4 @@ async def sync_contacts(client: str, *, settings: Settings | None = None,
         raise ConfigError("--lookback cannot be negative")
     return await run_operation(sync_once(settings or resolve_settings(),
                                          hubspot or resolve_hubspot_settings(), options,
-                                         on_phase or (lambda _: None), policy))
+                                         on_phase or (lambda _: None), policy, on_progress))

@@ -23,6 +23,7 @@ from .running import resume_command
 
 if TYPE_CHECKING:
     from ..ops.sync.job import SyncOptions, SyncReport
+    from .progress import ImportDisplay
 
 SOURCES = ("hubspot:contacts",)
 
@@ -120,9 +121,11 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
         given=frozenset(given))
 
 
-def say(quiet: bool) -> Callable[[str], None]:
+def say(quiet: bool, display: ImportDisplay) -> Callable[[str], None]:
+    """Each phase in a line (the live display of an import under way closed first)."""
     def phase(text: str) -> None:
         if not quiet:
+            display.close()
             print(f"bulkio: {text}", file=sys.stderr, flush=True)
     return phase
 
@@ -130,6 +133,7 @@ def say(quiet: bool) -> Callable[[str], None]:
 async def run(args: argparse.Namespace) -> int:
     from ..api.sync import sync_contacts
     from ..sources.hubspot.settings import resolve_hubspot_settings
+    from .progress import ImportDisplay
 
     if args.every is not None and args.every <= 0:
         raise ConfigError("--every takes a duration above zero (15m, 1h)")
@@ -141,12 +145,16 @@ async def run(args: argparse.Namespace) -> int:
                                        timeout=args.timeout, insecure=args.insecure)
     code = OK
     while True:
+        display = ImportDisplay(quiet=args.quiet)
         try:
             report = await sync_contacts(args.client, settings=settings, hubspot=hubspot,
-                                         options=options, on_phase=say(args.quiet))
+                                         options=options, on_phase=say(args.quiet, display),
+                                         on_progress=display.update)
         except (ConfigError, KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+            display.close()
             raise
         except Exception as error:
+            display.close()
             if args.every is None:
                 if isinstance(error, Interrupted):
                     print(f"bulkio: the next run continues it: {resume_command(args)}",
@@ -154,6 +162,7 @@ async def run(args: argparse.Namespace) -> int:
                 raise
             code = exit_code_for(error)  # said in one line; the next run still comes
         else:
+            display.close()
             print_sync_summary(report, args.quiet)
             code = OK if report.ok else PROBLEMS
         if args.every is None:
@@ -173,16 +182,16 @@ def print_sync_summary(report: SyncReport, quiet: bool) -> None:
     if report.status == "dry_run":
         print_dry_run(report)
         return
-    first = " (first run: the whole portal)" if report.first_run else ""
+    what = "(first run) read" if report.first_run else "changed"
     lines = [
-        f"run {report.run}{first}: {report.seen:,} contacts changed: {report.created:,} created, "
+        f"run {report.run}: {report.seen:,} contacts {what}: {report.created:,} created, "
         f"{report.updated:,} updated, {report.unchanged:,} unchanged, {report.rejected:,} "
         f"rejected, {report.failed:,} failed",
         f"archived: {report.archived:,}, merged: {report.merged:,} (--archived "
         f"{report.archived_action})",
         f"requests: {report.hubspot_requests:,} to HubSpot ({report.archived_list_requests:,} "
         f"listing the archived contacts), {report.leadgenius_requests:,} to LeadGenius",
-        f"mark: {report.mark} (was {report.previous_mark})",
+        f"mark: {report.mark} (was {report.previous_mark or 'none: the first run'})",
         f"state: {report.state_dir}",
     ]
     if report.listed_path:

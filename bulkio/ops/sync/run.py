@@ -22,6 +22,7 @@ import orjson
 
 from ...errors import ConfigError
 from ...leadgenius.client import LeadGeniusClient
+from ...models import ImportProgress
 from ...sources.hubspot.changes import ChangeReader
 from ...sources.hubspot.client import HubSpotClient
 from ...sources.hubspot.contacts import contact_columns
@@ -55,7 +56,9 @@ def iso_ms(moment: int | None) -> str | None:
 
 class SyncRun:
     def __init__(self, api: LeadGeniusClient, hs: HubSpotClient, state: SyncState,
-                 options: SyncOptions, say: Callable[[str], None]) -> None:
+                 options: SyncOptions, say: Callable[[str], None],
+                 on_progress: Callable[[ImportProgress], None] | None = None) -> None:
+        self.on_progress = on_progress  # the imports' (the first run, new contacts)
         self.api = api
         self.hs = hs
         self.state = state
@@ -145,7 +148,7 @@ class SyncRun:
             source.open(cache)
             await source.reader.probe()
             imported = await Importer(self.api, source, journal, job_dir, resumed, options,
-                                      None).run()
+                                      self.on_progress).run()
             rows = self.builder_input(source.reader)
             counts = await self.serial(learn_from_import, journal, rows, self.state,
                                        in_run=False)
@@ -216,7 +219,8 @@ class SyncRun:
         job_dir, journal, resumed = open_import_job(
             source.name, options, source.fingerprint(), where=str(folder))
         try:
-            await Importer(self.api, source, journal, job_dir, resumed, options, None).run()
+            await Importer(self.api, source, journal, job_dir, resumed, options,
+                           self.on_progress).run()
             await self.serial(learn_from_import, journal, self.builder_input(source.reader),
                               self.state, in_run=True)
         finally:

@@ -13,6 +13,7 @@ from ...errors import ConfigError
 from ...http.retry import RetryPolicy
 from ...leadgenius.client import open_client
 from ...leadgenius.settings import Settings
+from ...models import ImportProgress
 from ...sources.hubspot.client import open_hubspot
 from ...sources.hubspot.settings import HubSpotSettings
 from ...store.files import atomic_write
@@ -79,8 +80,8 @@ def check_rules(state: SyncState, options: SyncOptions) -> SyncOptions:
 
 
 async def sync_once(settings: Settings, hubspot: HubSpotSettings, options: SyncOptions,
-                    say: Callable[[str], None], policy: RetryPolicy | None = None
-                    ) -> SyncReport:
+                    say: Callable[[str], None], policy: RetryPolicy | None = None,
+                    on_progress: Callable[[ImportProgress], None] | None = None) -> SyncReport:
     folder = state_folder(options, settings, hubspot)
     state = open_state(folder, options)
     try:
@@ -94,17 +95,17 @@ async def sync_once(settings: Settings, hubspot: HubSpotSettings, options: SyncO
                 state.db.backup(rehearsal.db)  # the state as it is, to decide on, not to keep
                 state.close()
                 try:
-                    return await _run(settings, hubspot, rehearsal, options, say, policy)
+                    return await _run(settings, hubspot, rehearsal, options, say, policy, None)
                 finally:
                     rehearsal.close()
-        return await _run(settings, hubspot, state, options, say, policy)
+        return await _run(settings, hubspot, state, options, say, policy, on_progress)
     finally:
         state.close()
 
 
 async def _run(settings: Settings, hubspot: HubSpotSettings, state: SyncState,
-               options: SyncOptions, say: Callable[[str], None], policy: RetryPolicy | None
-               ) -> SyncReport:
+               options: SyncOptions, say: Callable[[str], None], policy: RetryPolicy | None,
+               on_progress: Callable[[ImportProgress], None] | None) -> SyncReport:
     async with open_client(settings, policy=policy) as api, \
             open_hubspot(hubspot, policy=policy) as hs:
         company = await api.company_id()
@@ -112,7 +113,7 @@ async def _run(settings: Settings, hubspot: HubSpotSettings, state: SyncState,
         if client != options.client:
             raise ConfigError(f"--client {options.client}: give the client's slug ({client}), "
                               "as the state keeps it")
-        run = SyncRun(api, hs, state, options, say)
+        run = SyncRun(api, hs, state, options, say, on_progress)
         if options.dry_run:
             return await run.rehearse()
         lock = ClientLock(settings.base_url, company, client,
