@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..errors import ConfigError, Interrupted
+from ..errors import AuthError, ConfigError, Interrupted
 from .exit import OK, PROBLEMS, exit_code_for
 from .options import (
     add_connection_options,
@@ -150,8 +150,8 @@ async def run(args: argparse.Namespace) -> int:
             report = await sync_contacts(args.client, settings=settings, hubspot=hubspot,
                                          options=options, on_phase=say(args.quiet, display),
                                          on_progress=display.update)
-        except (ConfigError, KeyboardInterrupt, anyio.get_cancelled_exc_class()):
-            display.close()
+        except (ConfigError, AuthError, KeyboardInterrupt, anyio.get_cancelled_exc_class()):
+            display.close()  # fixed first (or the user stops): the next run would not do better
             raise
         except Exception as error:
             display.close()

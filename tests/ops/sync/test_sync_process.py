@@ -7,6 +7,7 @@ two syncs of one state refused."""
 from __future__ import annotations
 
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -121,4 +122,38 @@ async def test_every_runs_again_until_interrupted(sandbox: Sandbox, tmp_path: Pa
     assert runs[:3] == [1, 2, 3]
     code, _, err = await run(sandbox, tmp_path)
     assert code in (0, 1) and failed(tmp_path) == 0, err.decode()
+    assert_in_step(sandbox)
+
+
+async def test_with_every_a_failed_run_is_said_and_the_next_one_continues_it(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """HubSpot goes down during a run of `--every`: the run fails (said in one line, with
+    the retries spent), the loop goes on, and the next run, HubSpot back, continues it."""
+    sandbox.hubspot.config.hubspot_churn = 0
+    search = "POST /crm/v3/objects/contacts/search"
+    second_run = sandbox.state.when(search, 1)
+    err = bytearray()
+    async with await anyio.open_process(argv(tmp_path, "--every", "0.2s"),
+                                        env=env(sandbox, tmp_path),
+                                        stderr=subprocess.PIPE) as proc:
+        assert proc.stderr is not None
+        stream = proc.stderr
+        with anyio.fail_after(90):
+            await second_run.wait()  # the first run (the import) is over
+            sandbox.hubspot.config.hubspot_down = True
+            async for chunk in stream:
+                err.extend(chunk)
+                if b"bulkio: error:" in err:
+                    break
+            sandbox.hubspot.config.hubspot_down = False
+            searched = sandbox.state.counts[search]
+            await sandbox.state.when(search, searched + 2).wait()  # a run, and the next
+        proc.send_signal(signal.SIGINT)
+        with anyio.fail_after(30):
+            async for chunk in stream:
+                err.extend(chunk)
+            assert await proc.wait() == 130
+    said = err.decode()
+    assert "HubSpot did not answer" in said and "continuing run 2" in said
+    assert "Traceback" not in said
     assert_in_step(sandbox)
