@@ -220,3 +220,45 @@ async def test_changes_the_search_shows_late_are_read_by_the_next_run(
         second = await sync(sb, tmp_path, lookback_s=5.0)
         assert first.updated + second.updated == 30
         assert_in_step(sb)
+
+
+async def test_archived_note_merged_note_and_clear_emptied(sandbox: Sandbox,
+                                                           tmp_path: Path) -> None:
+    store = sandbox.hubspot.store
+    archived, survivor, loser, emptied = with_email(sandbox, 4)
+    store.modify(emptied, {"jobtitle": "Head of Sales"}, now_ms())
+    await sync(sandbox, tmp_path, archived="note", clear_emptied=True)
+    leads = stored(sandbox)
+    archived_email, loser_email, emptied_email = (email_of(sandbox, c) for c in (archived,
+                                                                                loser, emptied))
+    assert leads[emptied_email].get("title")
+    store.archive(archived, now_ms())
+    store.merge(survivor, loser, now_ms())
+    store.modify(emptied, {"jobtitle": None}, now_ms())
+    report = await sync(sandbox, tmp_path, archived="note", clear_emptied=True)
+    assert (report.archived, report.merged, report.updated) == (1, 1, 1)
+    leads = stored(sandbox)
+    assert f"Archived in HubSpot (contact {archived})" in leads[archived_email]["notes"]
+    assert f"Merged in HubSpot into contact {survivor}" in leads[loser_email]["notes"]
+    assert not leads[emptied_email].get("title")  # emptied in HubSpot, emptied here
+    assert_in_step(sandbox, kept={archived_email, loser_email})
+    again = await sync(sandbox, tmp_path, archived="note", clear_emptied=True)
+    assert (again.archived, again.merged, again.updated) == (0, 0, 0)  # each once
+
+
+async def test_the_mark_stays_until_every_change_is_settled(sandbox: Sandbox,
+                                                            tmp_path: Path) -> None:
+    """The updates fail (every PUT answered 503, past the retries): the run says so, keeps
+    the mark, and the next run reads those contacts again and updates them."""
+    await sync(sandbox, tmp_path)
+    for cid in with_email(sandbox, 10):
+        sandbox.hubspot.store.modify(cid, {"jobtitle": f"Failing {cid}"}, now_ms())
+    sandbox.config.error_rate, sandbox.config.chaos_only = 1.0, ("PUT /api/leads",)
+    failed = await sync(sandbox, tmp_path)
+    assert (failed.updated, failed.failed) == (0, 10) and failed.mark == failed.previous_mark
+    rejects = [orjson.loads(x) for x in Path(str(failed.rejects_path)).read_bytes().splitlines()]
+    assert len(rejects) == 10 and all(r["hubspot_id"] and r["reason"] for r in rejects)
+    sandbox.config.error_rate = 0.0
+    later = await sync(sandbox, tmp_path)
+    assert (later.updated, later.failed) == (10, 0) and later.mark > failed.mark
+    assert_in_step(sandbox)
