@@ -60,13 +60,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     g.add_argument("--state-dir", type=Path, metavar="DIR",
                    help="where the mark and each contact's lead are kept (default: one per "
                         "client under $BULKIO_STATE_DIR or ~/.local/state/bulkio/sync)")
-    g.add_argument("--lookback", type=duration, default=600.0, metavar="DURATION",
+    g.add_argument("--lookback", type=duration, metavar="DURATION",
                    help="read changes from this long before the mark, for HubSpot search's "
                         "lag (default: 10m)")
-    g.add_argument("--archived", choices=("keep", "note", "delete"), default="keep",
+    g.add_argument("--archived", choices=("keep", "note", "delete"),
                    help="contacts archived (or merged into another) in HubSpot: keep their lead "
                         "(default; counted and listed), note it on the lead, or delete the lead")
-    g.add_argument("--clear-emptied", action="store_true",
+    g.add_argument("--clear-emptied", action="store_true", default=None,
                    help="a field emptied in HubSpot is emptied on the lead (by default the lead "
                         "keeps its value)")
     g.add_argument("--every", type=duration, metavar="DURATION",
@@ -106,14 +106,17 @@ def options_from_args(args: argparse.Namespace) -> SyncOptions:
     from ..ops.sync.job import SyncOptions
     from ..sources.hubspot.source import HubSpotOptions, split_names
 
-    given = {name for name, flag in (("mapping", args.mapping), ("unmapped_to_notes", args.unmapped),
-                                     ("properties", args.properties),
-                                     ("company_properties", args.company_properties))
-             if flag is not None}
+    flags = {"mapping": args.mapping, "unmapped_to_notes": args.unmapped,
+             "properties": args.properties, "company_properties": args.company_properties,
+             "archived": args.archived, "clear_emptied": args.clear_emptied,
+             "lookback_s": args.lookback, "on_duplicate": args.on_duplicate}
+    given = {name for name, value in flags.items() if value is not None}
+    d = SyncOptions()
     return SyncOptions(
-        client=args.client, state_dir=args.state_dir, lookback_s=args.lookback,
-        archived=args.archived, clear_emptied=args.clear_emptied,
-        on_duplicate=args.on_duplicate or "update", mapping=args.mapping,
+        client=args.client, state_dir=args.state_dir,
+        lookback_s=d.lookback_s if args.lookback is None else args.lookback,
+        archived=args.archived or d.archived, clear_emptied=bool(args.clear_emptied),
+        on_duplicate=args.on_duplicate or d.on_duplicate, mapping=args.mapping,
         unmapped_to_notes=None if args.unmapped is None else args.unmapped == "notes",
         hubspot=HubSpotOptions(properties=split_names(args.properties),
                                company_properties=split_names(args.company_properties)),

@@ -47,7 +47,7 @@ STATE_RULES = {"mapping": "--mapping", "unmapped_to_notes": "--unmapped",
                "company_properties": "--hubspot-company-properties"}
 #: What decides what a run does, fixed for a run under way (--resume).
 RUN_RULES = {"archived": "--archived", "clear_emptied": "--clear-emptied",
-             "lookback_s": "--lookback"}
+             "lookback_s": "--lookback", "on_duplicate": "--on-duplicate"}
 
 
 def state_rules(options: SyncOptions) -> dict[str, Any]:

@@ -20,7 +20,6 @@ from typing import Any
 
 import orjson
 
-from ...errors import ConfigError
 from ...leadgenius.client import LeadGeniusClient
 from ...models import ImportProgress
 from ...sources.hubspot.changes import ChangeReader
@@ -297,16 +296,3 @@ class SyncRun:
                 report.updated += n
             else:
                 report.unchanged += n
-
-
-def check_run_rules(meta: dict[str, Any], options: SyncOptions) -> None:
-    """A run under way goes on under the options it began with."""
-    recorded = meta.get("run_rules")
-    if meta.get("run_started_ms") is None or not recorded:
-        return
-    current = run_rules(options)
-    changed = [k for k in recorded if recorded[k] != current.get(k)]
-    if changed:
-        said = "; ".join(f"{k} {current.get(k)!r} (the run: {recorded[k]!r})" for k in changed)
-        raise ConfigError(f"run {meta.get('run')} was interrupted and goes on under the options "
-                          f"it began with: {said}. Run again with those")

@@ -19,8 +19,16 @@ from ...sources.hubspot.settings import HubSpotSettings
 from ...store.files import atomic_write
 from ...store.sync_state import SyncState
 from ..jobs import ClientLock, FileLock, JobBusy
-from .job import STATE_RULES, SyncOptions, SyncReport, default_state_dir, state_rules
-from .run import SyncRun, check_run_rules
+from .job import (
+    RUN_RULES,
+    STATE_RULES,
+    SyncOptions,
+    SyncReport,
+    default_state_dir,
+    run_rules,
+    state_rules,
+)
+from .run import SyncRun
 
 log = logging.getLogger("bulkio.sync")
 MAPPING_COPY = "mapping.json"  # the state's own copy of its --mapping
@@ -47,34 +55,39 @@ def open_state(folder: Path, options: SyncOptions) -> SyncState:
 
 
 def check_rules(state: SyncState, options: SyncOptions) -> SyncOptions:
-    """The state's mapping and properties are its own (another mapping would compare other
-    fields with what was last sent): one given with another value is refused in one line,
-    one left out is the state's. A run under way keeps its own options too."""
+    """The options under the state's rules: its mapping and properties are its own (another
+    mapping would compare other fields with what was last sent), and a run under way keeps
+    the options it began with. One given with another value is refused in one line; one left
+    out takes the recorded value."""
     meta = state.meta()
     if meta.get("client") not in (None, options.client):
         raise ConfigError(f"the state in {state.folder} keeps the client {meta['client']} in "
                           f"step, not {options.client}: give another --state-dir")
-    current, kept = state_rules(options), state.folder / MAPPING_COPY
-    recorded = meta.get("rules")
-    if recorded is None:
+    current, kept = {**state_rules(options), **run_rules(options)}, state.folder / MAPPING_COPY
+    if "rules" not in meta:
         if current["mapping"] is not None:
             atomic_write(kept, current["mapping"].encode())
-        state.set_meta(rules=current, client=options.client)
-        recorded = current
-    defaults = state_rules(SyncOptions())
+        state.set_meta(rules=state_rules(options), client=options.client)
+        meta = state.meta()
+    defaults = {**state_rules(SyncOptions()), **run_rules(SyncOptions())}
     given = set(options.given) if options.given is not None else {
-        k for k in STATE_RULES if current[k] != defaults[k]}
-    changed = [k for k in STATE_RULES if k in given and current[k] != recorded.get(k)]
+        k for k in current if current[k] != defaults[k]}
+    recorded = dict(meta["rules"])
+    if meta.get("run_started_ms") is not None:
+        recorded.update(meta.get("run_rules") or {})
+    flags = {**STATE_RULES, **RUN_RULES}
+    changed = [k for k in recorded if k in given and current.get(k) != recorded[k]]
     if changed:
-        said = "; ".join(f"{STATE_RULES[k]} differs from the one the state was made with"
-                         if k == "mapping" else f"{STATE_RULES[k]} {current[k]!r} (the state: "
-                         f"{recorded.get(k)!r})" for k in changed)
+        said = "; ".join(f"{flags[k]} differs from the one the state was made with"
+                         if k == "mapping" else f"{flags[k]} {current.get(k)!r} (the "
+                         f"{'run' if k in RUN_RULES else 'state'}: {recorded[k]!r})"
+                         for k in changed)
         raise ConfigError(f"the sync in {state.folder} runs under the options it began with: "
                           f"{said}. Leave them out, or start again with another --state-dir")
-    check_run_rules(meta, options)
+    adopt = {k: v for k, v in recorded.items() if k in RUN_RULES}
     hubspot = replace(options.hubspot, properties=tuple(recorded.get("properties") or ()),
                       company_properties=tuple(recorded.get("company_properties") or ()))
-    return replace(options, hubspot=hubspot,
+    return replace(options, **adopt, hubspot=hubspot,
                    unmapped_to_notes=recorded.get("unmapped_to_notes"),
                    mapping=None if recorded.get("mapping") is None else str(kept))
 

@@ -20,6 +20,7 @@ from bulkio.sources.hubspot.settings import HubSpotSettings
 from tests.conftest import MakeSandbox
 from tests.ops.imports.test_hubspot import expected_contacts, stored
 from tests.ops.imports.test_import import FAST, server_emails, settings_for
+from tests.processes import cancel_when
 
 CONTACTS = 400
 
@@ -260,5 +261,30 @@ async def test_the_mark_stays_until_every_change_is_settled(sandbox: Sandbox,
     assert len(rejects) == 10 and all(r["hubspot_id"] and r["reason"] for r in rejects)
     sandbox.config.error_rate = 0.0
     later = await sync(sandbox, tmp_path)
-    assert (later.updated, later.failed) == (10, 0) and later.mark > failed.mark
+    assert (later.updated, later.failed) == (10, 0)
+    assert later.mark and failed.mark and later.mark > failed.mark
     assert_in_step(sandbox)
+
+
+async def test_an_interrupted_run_goes_on_under_its_own_options(sandbox: Sandbox,
+                                                                tmp_path: Path) -> None:
+    """Stopped mid-run with --archived delete: continued with another --archived, refused in
+    one line; continued with it left out, under delete."""
+    await sync(sandbox, tmp_path)
+    store = sandbox.hubspot.store
+    for cid in with_email(sandbox, 120):
+        store.modify(cid, {"jobtitle": f"Interrupted {cid}"}, now_ms())
+    archived = with_email(sandbox, 1, 120)[0]
+    archived_email = email_of(sandbox, archived)
+    store.archive(archived, now_ms())
+    puts = sandbox.state.counts["PUT /api/leads"]
+    await cancel_when(sandbox, sync(sandbox, tmp_path, archived="delete"),
+                      event="PUT /api/leads", count=puts + 1)
+    with pytest.raises(ConfigError, match=r"--archived 'note' \(the run: 'delete'\)"):
+        await sync(sandbox, tmp_path, archived="note")
+    report = await sync(sandbox, tmp_path, resume=True)
+    assert (report.archived, report.archived_action) == (1, "delete")
+    assert archived_email not in stored(sandbox)
+    assert_in_step(sandbox)
+    with pytest.raises(ConfigError, match="no run of the sync"):
+        await sync(sandbox, tmp_path, resume=True)
