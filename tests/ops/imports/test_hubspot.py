@@ -39,14 +39,18 @@ async def run(sb: Sandbox, kind: str, tmp_path: Path, **options: Any) -> ImportR
                               hubspot=hubspot, **options)
 
 
-def expected_contacts(sb: Sandbox, *, live_only: bool = False) -> dict[str, dict[str, Any]]:
+def expected_contacts(sb: Sandbox, *, live_only: bool = False, before_ms: int | None = None
+                      ) -> dict[str, dict[str, Any]]:
     """email -> what the guide's table makes of the contact, from the twin's own tables
-    (`live_only`: its archived contacts left out)."""
+    (`live_only`: its archived contacts left out; `before_ms`: only those last changed
+    before then)."""
     db = sb.hubspot.store.db
     companies = {str(cid): orjson.loads(props) for cid, props in
                  db.execute("SELECT id, props FROM hs_companies")}
     expected = {}
     where = " WHERE archived_at IS NULL" if live_only else ""
+    if before_ms is not None:
+        where += f"{' AND' if where else ' WHERE'} modified_ms < {int(before_ms)}"
     for props_json, links_json in db.execute(f"SELECT props, companies FROM hs_contacts{where}"):
         props, links = orjson.loads(props_json), orjson.loads(links_json)
         email = props.get("email")

@@ -57,6 +57,25 @@ def assert_in_step(sb: Sandbox, *, kept: set[str] = frozenset()) -> None:  # typ
                 and not n.startswith(("Archived", "Merged"))] == want["notes"], email
 
 
+def assert_in_step_before(sb: Sandbox, started_ms: int) -> None:
+    """After a run that began at `started_ms` while the portal kept changing: each contact
+    last changed before then has its lead, once, with its values; each archived before then
+    (--archived delete) has none. (What changed during the run, the next run sends.)"""
+    leads = stored(sb)
+    assert set(server_emails(sb).values()) <= {1}
+    for email, want in expected_contacts(sb, live_only=True, before_ms=started_ms).items():
+        lead = leads.get(email)
+        assert lead is not None, email
+        assert (lead.get("companyName"), lead.get("phoneNumber"), lead.get("title")) == (
+            want["companyName"], want["phoneNumber"], want["title"]), email
+    gone = sb.hubspot.store.db.execute(
+        "SELECT props FROM hs_contacts WHERE archived_at IS NOT NULL AND modified_ms < ?",
+        (started_ms,))
+    for (props,) in gone:
+        email = str(orjson.loads(props).get("email") or "").lower()
+        assert email not in leads or email in expected_contacts(sb, live_only=True), email
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
-from tests.ops.sync.test_sync import assert_in_step, with_email
+from tests.ops.sync.test_sync import assert_in_step, assert_in_step_before, with_email
 from tests.processes import environment, stop_after
 
 pytestmark = pytest.mark.slow  # real processes, a living portal
@@ -80,6 +80,11 @@ async def test_killed_twice_in_a_living_portal_then_in_step(sandbox: Sandbox,
     assert code == -signal.SIGKILL
     code, out, err3 = await run(sandbox, tmp_path)  # the next run continues it
     assert code in (0, 1) and failed(tmp_path) == 0, err3.decode()  # 1: contacts without email
+    for _ in range(2):  # runs with the portal changing during them
+        started = int(time.time() * 1000)
+        code, _, err5 = await run(sandbox, tmp_path)
+        assert code in (0, 1) and failed(tmp_path) == 0, err5.decode()
+        assert_in_step_before(sandbox, started)
 
     sandbox.hubspot.config.hubspot_churn = 0  # the portal holds still: one more run, then check
     await anyio.sleep(0.3)  # a tick already under way ends (the churn's own 0.25 s clock)
