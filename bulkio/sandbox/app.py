@@ -84,6 +84,13 @@ def fault_response(request: web.Request, fault: Fault) -> web.Response:
 
 @web.middleware
 async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await _answer(request, handler)
+    if hubspot.is_hubspot(request.path):  # every answer in the twin's own clock
+        response.headers["Date"] = request.app[hubspot.TWIN].http_date()
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[STATE]
     route = f"{request.method} {request.path}"
     state.bump(route)

@@ -64,6 +64,7 @@ class SandboxConfig:
     hubspot_bulk_edit: int = 0  # contacts stamped with one lastmodifieddate when seeded
     hubspot_search_lag_ms: int = 0  # a change shows in search this much later
     hubspot_churn: int = 0  # changes a minute while running (edits, new, archives, merges)
+    hubspot_clock_skew_s: float = 0.0  # the portal's clock ahead (+) or behind (-) the machine's
     # The legacy enrichment API's twin (/api/v1/..., its own key), off unless asked for:
     legacy_campaigns: bool = False
     legacy_rate: int | None = 50  # requests a minute per key (None: unlimited)
@@ -267,6 +268,10 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--hubspot-churn", type=count, default=0, metavar="N",
                    help="N changes a minute while running: edits, new contacts, email "
                         "changes, archives and merges (a team at work in its CRM)")
+    g.add_argument("--hubspot-clock-skew", type=float, default=d.hubspot_clock_skew_s,
+                   metavar="SECONDS",
+                   help="the portal's clock this far ahead (negative: behind) of this machine's: "
+                        "its lastmodifieddate stamps and Date headers (default: 0)")
     g.add_argument("--hubspot-bulk-edit", type=count, default=0, metavar="N",
                    help="N contacts share one lastmodifieddate (a bulk edit), set at the start")
     g = parser.add_argument_group("LeadGenius legacy enrichment API twin (same port, /api/v1/; "
@@ -334,7 +339,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hubspot_search_rate=args.hubspot_search_rate,
         hubspot_bulk_edit=args.hubspot_bulk_edit,
         hubspot_search_lag_ms=args.hubspot_search_lag_ms,
-        hubspot_churn=args.hubspot_churn,
+        hubspot_churn=args.hubspot_churn, hubspot_clock_skew_s=args.hubspot_clock_skew,
         legacy_campaigns=args.legacy_campaigns,
         legacy_rate=args.legacy_rate,
         legacy_allowance=args.legacy_allowance,

@@ -84,7 +84,8 @@ def build_state(config: SandboxConfig) -> tuple[SandboxState, HubSpotTwin, Legac
                        rng=random.Random(None if config.chaos_seed is None else -config.chaos_seed - 1))
     if store.fresh and (config.hubspot_contacts or config.hubspot_leads_v1):
         seed_hubspot(hs_store, random.Random(config.chaos_seed), contacts=config.hubspot_contacts,
-                     leads_v1=config.hubspot_leads_v1, bulk_edit=config.hubspot_bulk_edit)
+                     leads_v1=config.hubspot_leads_v1, bulk_edit=config.hubspot_bulk_edit,
+                     skew_s=config.hubspot_clock_skew_s)
     legacy = LegacyTwin(LegacyStore(store.db, config.legacy_allowance), config,
                         key=store.legacy_api_key(),
                         rng=random.Random(None if config.chaos_seed is None else config.chaos_seed + 7))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -142,3 +144,26 @@ async def test_a_living_portal_changes_while_it_is_read(
         touched = {cid for kind, cid, _ in changes
                    if kind in ("edit", "new", "email", "survivor")}
         assert found == touched - gone
+
+
+@pytest.mark.parametrize("skew_s", [-900.0, 600.0])
+async def test_the_portal_keeps_its_own_clock(make_sandbox: MakeSandbox,
+                                              http: aiohttp.ClientSession, skew_s: float) -> None:
+    """--hubspot-clock-skew: the twin's Date headers, the lastmodifieddate of its changes and
+    the search's idea of "now" all run that far from this machine's clock, on every answer
+    (a refusal's too)."""
+    async with make_sandbox(hubspot_contacts=20, hubspot_rate=None, hubspot_search_rate=None,
+                            hubspot_clock_skew_s=skew_s) as sb:
+        sb.hubspot.store.modify(3, {"jobtitle": "Now"}, sb.hubspot.now_ms())
+        for token in ("default", "wrong"):
+            status, _, headers = await call(http, sb, "POST", SEARCH, token=token,
+                                            json=since(0))
+            stamped = parsedate_to_datetime(headers["Date"]).timestamp()
+            assert abs(stamped - (time.time() + skew_s)) < 2, status
+        status, page, _ = await call(http, sb, "POST", SEARCH,
+                                     json=since(int((time.time() + skew_s - 5) * 1000)))
+        assert status == 200 and [r["id"] for r in page["results"]] == ["3"]
+        stamp = page["results"][0]["properties"]["lastmodifieddate"]
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() \
+            if not stamp.isdigit() else int(stamp) / 1000
+        assert abs(moment - (time.time() + skew_s)) < 2

@@ -193,6 +193,8 @@ class SyncRun:
             self.say("reading the archived contacts")
             report.archived_list_requests = await read_archived(self.hs, self.state, self.serial,
                                                                 self.state.meta())
+        if self.hs.clock.offset_low is not None:
+            self.state.set_meta(hubspot_offset_s=self.hs.clock.offset_low)
 
     async def decide(self) -> None:
         rows = self.builder_input(ChangesToCreate(self.state, self.columns))
@@ -249,7 +251,8 @@ class SyncRun:
             log.warning("%d change(s) not settled: the mark stays at %s, and the next run "
                         "reads them again", unsettled, report.mark)
         else:
-            started, newest = int(meta["run_started_ms"]), meta.get("newest_ms")
+            started = int(meta["run_started_ms"]) + self.hubspot_offset_ms(meta)
+            newest = meta.get("newest_ms")
             mark = started if newest is None else min(started, int(newest))
             mark = max(mark, int(meta.get("mark_ms") or 0))
             self.state.set_meta(mark_ms=mark)
@@ -273,6 +276,21 @@ class SyncRun:
         self.state.set_meta(runs=report.run)
         self.state.drop_meta("run", "run_started_ms", "run_rules", *RUN_KEYS)
         return report
+
+    def hubspot_offset_ms(self, meta: dict[str, Any]) -> int:
+        """HubSpot's clock minus ours (a lower bound, from its Date headers: the mark is in
+        its clock, like the lastmodifieddate it is compared with), kept in the state for a
+        run continued by a process that asks HubSpot nothing."""
+        offset = self.hs.clock.offset_low
+        if offset is not None:
+            self.state.set_meta(hubspot_offset_s=offset)
+        else:
+            offset = meta.get("hubspot_offset_s")
+        if offset is None:
+            log.warning("HubSpot sent no Date header: its clock is taken to be this machine's "
+                        "(a difference larger than --lookback would miss changes)")
+            return 0
+        return int(float(offset) * 1000)
 
     def count(self, report: SyncReport, *, planned: bool = False) -> None:
         """The run's counts from its journal; `planned` (a dry run): what each would do."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from .seed import new_contact
 from .twin import HubSpotTwin
@@ -52,7 +51,7 @@ async def churn_forever(twin: HubSpotTwin) -> None:
         try:
             while owed >= 1:
                 owed -= 1
-                change(twin, int(time.time() * 1000))
+                change(twin, twin.now_ms())
                 if twin.on_change is not None:
                     twin.on_change()
         except Exception:  # the portal outlives a bad moment, as HubSpot would

@@ -153,8 +153,7 @@ async def search_contacts(request: web.Request) -> web.Response:
                                  "You have reached your secondly limit.")
         return response
     try:
-        answer = search(twin.store, orjson.loads(await request.read()),
-                        int(time.time() * 1000))
+        answer = search(twin.store, orjson.loads(await request.read()), twin.now_ms())
     except orjson.JSONDecodeError:
         return error(400, "Invalid input JSON on line 1", "VALIDATION_ERROR")
     except SearchInvalid as bad:

@@ -38,10 +38,10 @@ BATCH = 20_000
 
 
 def seed_hubspot(store: HubSpotStore, rng: random.Random, *, contacts: int, leads_v1: int,
-                 bulk_edit: int = 0) -> None:
+                 bulk_edit: int = 0, skew_s: float = 0.0) -> None:
     """Fill the twin: `contacts` CRM contacts (and a company for about every four), and
     `leads_v1` legacy leads inserted over the past year; `bulk_edit` of the contacts last
-    modified at one and the same moment (now)."""
+    modified at one and the same moment (now, in the portal's clock: `skew_s` apart)."""
     companies = max(1, contacts // 4) if contacts else 0
     domains: list[str | None] = []
     for start in range(0, companies, BATCH):
@@ -51,7 +51,7 @@ def seed_hubspot(store: HubSpotStore, rng: random.Random, *, contacts: int, lead
     for start in range(0, contacts, BATCH):
         stop = min(contacts, start + BATCH)
         store.add_contacts(_contact(rng, cid, companies, domains) for cid in range(start + 1, stop + 1))
-    now_ms = int(time.time() * 1000)
+    now_ms = int((time.time() + skew_s) * 1000)
     store.stamp(range(1, min(bulk_edit, contacts) + 1), now_ms)
     for start in range(0, leads_v1, BATCH):
         stop = min(leads_v1, start + BATCH)

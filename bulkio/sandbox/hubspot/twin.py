@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 
 from ..config import SandboxConfig
 from ..ratelimit import SlidingWindowQuota
@@ -25,3 +27,12 @@ class HubSpotTwin:
     inserted: int = 0  # v1 leads added while the list was paged
     changes: list[tuple[str, int, int]] = field(default_factory=list)  # --hubspot-churn's
     on_change: Callable[[], object] | None = None  # called after each (tests wait on it)
+
+    def now_ms(self) -> int:
+        """The portal's clock (--hubspot-clock-skew apart from the machine's), in epoch ms:
+        what it stamps lastmodifieddate with."""
+        return int((time.time() + self.config.hubspot_clock_skew_s) * 1000)
+
+    def http_date(self) -> str:
+        """The `Date` header of its answers, in its own clock (to the second, as HTTP has it)."""
+        return formatdate(time.time() + self.config.hubspot_clock_skew_s, usegmt=True)

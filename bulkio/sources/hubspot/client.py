@@ -15,8 +15,10 @@ daily quota resets. An outage that outlasts the retries stops the run the same w
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import orjson
@@ -94,6 +96,25 @@ class HubSpotQuota(Quota):
             self.daily_used_up = True
 
 
+class ServerClock:
+    """HubSpot's clock against this machine's, as its `Date` headers tell it (HubSpot does not
+    document its clock): `offset_low`, a lower bound of HubSpot's time minus ours, in seconds
+    (a Date is stamped, to the second, before its answer arrives); None until one is read."""
+
+    def __init__(self) -> None:
+        self.offset_low: float | None = None
+
+    def observe(self, date: str | None, received_at: float) -> None:
+        if not date:
+            return
+        try:
+            stamped = parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError):
+            return
+        low = stamped - received_at
+        self.offset_low = low if self.offset_low is None else max(self.offset_low, low)
+
+
 class HubSpotClient:
     """Reads one HubSpot portal for one run (its own session, quota and counters)."""
 
@@ -105,6 +126,7 @@ class HubSpotClient:
         self.quota = quota or HubSpotQuota(settings.rate_per_10s)
         self.search_quota = Quota(settings.search_rate_per_s, period=1.0)
         self.stats = RunStats()
+        self.clock = ServerClock()
 
     async def call(self, method: str, path: str, *, params: Mapping[str, str] | None = None,
                    body: Any = None, token_in_query: bool = False) -> Any:
@@ -123,6 +145,7 @@ class HubSpotClient:
             await self.quota.acquire()
             self.stats.requests += 1
             resp = await self.transport.send(request)
+            self.clock.observe(resp.headers.get("Date"), time.time())
             log.debug("%s %s: HTTP %d", method, path, resp.status)  # never the query: v1's token
             answer = resp.json()
             self.quota.observe_hubspot(resp.status, resp.headers, answer)
