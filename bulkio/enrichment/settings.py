@@ -17,7 +17,7 @@ import orjson
 from ..errors import ConfigError
 from ..http.quota import parse_rate
 from ..http.redact import register_secret
-from ..http.secret_files import read_secret_file
+from ..http.secret_files import read_secret_file, read_secret_json
 from ..http.urls import normalise_base_url
 from ..store.files import atomic_write
 
@@ -67,15 +67,8 @@ def auth_file(env: Mapping[str, str] | None = None) -> Path:
 
 def load_credentials(path: Path) -> dict[str, str]:
     """The saved key and its base URL ({} when nothing is saved); the file made private."""
-    if not path.exists():
-        return {}
-    try:
-        data = orjson.loads(read_secret_file(path, "legacy credentials") or "{}")
-    except orjson.JSONDecodeError:
-        raise ConfigError(f"the legacy credentials file {path} is not valid JSON: run "
-                          "`bulkio auth login --legacy` to rewrite it") from None
-    found = {k: v for k, v in data.items() if k in ("key", "base_url") and isinstance(v, str)} \
-        if isinstance(data, dict) else {}
+    data = read_secret_json(path, "legacy credentials", "bulkio auth login --legacy")
+    found = {k: v for k, v in data.items() if k in ("key", "base_url")}
     register_secret(found.get("key"))
     return found
 

@@ -7,59 +7,22 @@ the first byte, so a crash never leaves a half-written file and no other user ca
 
 from __future__ import annotations
 
-import logging
-import os
-import stat
 from pathlib import Path
-from typing import Any
 
 import orjson
 
-from ..errors import ConfigError
+from ..http.secret_files import read_secret_json
 from ..store.files import atomic_write
-
-log = logging.getLogger("bulkio.auth")
 
 #: Keys of that format, plus api_key. Nothing else is written.
 KEYS = ("token", "id_token", "refresh_token", "email", "user_id", "base_url", "api_key")
 
 
 def load_auth_file(path: Path) -> dict[str, str]:
-    """The file's string fields; an empty dict when the file does not exist.
-
-    A file other users can read is made private (0600) at once, and the log says so: it
-    holds tokens and an API key.
-    """
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read the auth file {path}: {exc.strerror}; "
-                          "fix its permissions or set LEADGENIUS_AUTH_FILE") from None
-    try:
-        data: Any = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError:
-        raise ConfigError(f"the auth file {path} is not valid JSON; "
-                          "run `bulkio auth login` to rewrite it") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"the auth file {path} must hold a JSON object; "
-                          "run `bulkio auth login` to rewrite it")
-    _make_private(path)
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str) and v}
-
-
-def _make_private(path: Path) -> None:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        try:
-            os.chmod(path, 0o600)
-        except OSError as exc:
-            log.warning("the auth file %s can be read by other users (mode %o) and could not "
-                        "be made private: %s; chmod 600 it", path, mode, exc.strerror)
-            return
-        log.warning("the auth file %s could be read by other users (mode %o): it is now "
-                    "private (0600)", path, mode)
+    """The file's string fields; an empty dict when the file does not exist. A file other
+    users can read is made private (0600) at once, and the log says so: it holds tokens and
+    an API key."""
+    return read_secret_json(path, "auth", "bulkio auth login")
 
 
 def save_auth_file(path: Path, fields: dict[str, str]) -> None:
