@@ -131,6 +131,8 @@ async def test_first_run_then_only_the_changes(sandbox: Sandbox, tmp_path: Path)
     puts = sandbox.state.counts["PUT /api/leads"] - lead_requests["PUT /api/leads"]
     assert puts == 1  # one batch PUT for every update
 
+    for path in (tmp_path / "state").rglob("*"):  # personal data: private, whatever the umask
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
     before = sandbox.state.counts.copy()
     third = await sync(sandbox, tmp_path)  # the newest change is read again (>= the mark)
     assert (third.created, third.updated, third.archived) == (0, 0, 0)
