@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
+from tests.cli.test_private_files import assert_private
 from tests.ops.sync.test_sync import assert_in_step, assert_in_step_before, with_email
 from tests.processes import environment, stop_after
 
@@ -31,7 +32,9 @@ def sandbox_config() -> SandboxConfig:
 
 
 def argv(tmp_path: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "bulkio", "sync", "hubspot:contacts", "--client", "acme-corp",
+    """The command, under umask 022 (the usual one: the state must be private all the same)."""
+    return ["sh", "-c", 'umask 022 && exec "$@"', "sh",
+            sys.executable, "-m", "bulkio", "sync", "hubspot:contacts", "--client", "acme-corp",
             "--state-dir", str(tmp_path / "state"), "--lookback", "2s", "--settle", "0.5",
             "--archived", "delete", "--report", str(tmp_path / "report.json"), "--rate", "60000",
             "--hubspot-rate", "unlimited", "--hubspot-search-rate", "unlimited", *extra]
@@ -99,6 +102,7 @@ async def test_killed_twice_in_a_living_portal_then_in_step(sandbox: Sandbox,
         if path.is_file():
             assert token not in path.read_bytes(), path
     assert orjson.loads((tmp_path / "report.json").read_bytes())["status"] == "finished"
+    assert_private(tmp_path / "state")
 
 
 async def test_two_syncs_of_one_state_refused(sandbox: Sandbox, tmp_path: Path) -> None:
