@@ -211,6 +211,11 @@ class SyncRun:
                     settled.append((change.hubspot_id, "done", reason))
                 elif action == "reject":
                     settled.append((change.hubspot_id, "rejected", reason))
+            # in the search again: restored in HubSpot, its lead (kept or noted) goes on with it
+            revived = [(c.hubspot_id, k.lead_id, k.sent, "live") for c in batch
+                       if c.kind == "changed" and (k := known.get(c.hubspot_id)) is not None
+                       and k.state in ("archived", "merged") and k.lead_id]
+            await self.serial(self.state.remember, revived)
             await self.serial(self.state.decide, decisions)
             await self.serial(self.state.settle, settled)
 

@@ -326,3 +326,20 @@ async def test_the_portal_s_clock_is_learned_not_assumed(make_sandbox: MakeSandb
         await sync(sb, tmp_path, lookback_s=1.0, archived="delete")
         assert_in_step(sb)
         assert first.mark is not None
+
+
+async def test_a_contact_restored_in_hubspot_goes_on_with_its_lead(sandbox: Sandbox,
+                                                                   tmp_path: Path) -> None:
+    """Archived (its lead kept and noted), then restored and edited in HubSpot: the same lead
+    is updated; archived again later, it is handled again."""
+    await sync(sandbox, tmp_path, archived="note")
+    store, cid = sandbox.hubspot.store, with_email(sandbox, 1)[0]
+    store.archive(cid, now_ms())
+    assert (await sync(sandbox, tmp_path, archived="note")).archived == 1
+    store.db.execute("UPDATE hs_contacts SET archived_at = NULL WHERE id = ?", (cid,))  # restored
+    store.modify(cid, {"jobtitle": "Back"}, now_ms())
+    restored = await sync(sandbox, tmp_path, archived="note")
+    assert (restored.created, restored.updated) == (0, 1)
+    assert stored(sandbox)[email_of(sandbox, cid)]["title"] == "Back"
+    store.archive(cid, now_ms())
+    assert (await sync(sandbox, tmp_path, archived="note")).archived == 1
