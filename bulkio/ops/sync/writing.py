@@ -11,7 +11,10 @@ deleted lead is deleted again harmlessly (the API counts only those it deleted).
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+import anyio
 
 from ...errors import ApiError, AuthError, OutcomeUnknown, Transient, TransportError
 from ...leadgenius.client import MAX_BATCH_DELETE, LeadGeniusClient
@@ -37,27 +40,45 @@ class Writer:
         self.state = state
         self.serial = serial
 
-    async def updates(self) -> None:
-        after = 0
-        while batch := await self.serial(self.state.todo, "update", UPDATE_BATCH, after):
-            after = batch[-1][0]
-            changes = [c for _, c in batch]
-            known = await self.serial(self.state.known, [c.hubspot_id for c in changes])
-            items = [{"id": known[c.hubspot_id].lead_id, **(c.fields or {})} for c in changes]
+    async def each_batch(self, action: str, size: int,
+                         work: Callable[[list[Change]], Awaitable[None]]) -> None:
+        """`work` on the journal's changes of `action` still to do, `size` a batch, several
+        batches at once (as many as the client's connections: the quota paces them)."""
+        slots = anyio.Semaphore(max(1, self.api.settings.effective_concurrency))
+
+        async def one(changes: list[Change]) -> None:
             try:
-                updated = await self.api.update_leads(items)
-            except AuthError:
-                raise
-            except (ApiError, TransportError, OutcomeUnknown) as error:
-                if failure(error) == "failed":
-                    await self._settle(changes, "failed", str(error))
-                    continue
-                updated = -1  # refused as a whole: one PUT each says which
-            if updated == len(items):
-                await self._updated(changes, known)
-                continue
-            for change in changes:
-                await self._update_one(change, known)
+                await work(changes)
+            finally:
+                slots.release()
+
+        async with anyio.create_task_group() as tg:
+            after = 0
+            while batch := await self.serial(self.state.todo, action, size, after):
+                after = batch[-1][0]
+                await slots.acquire()
+                tg.start_soon(one, [c for _, c in batch])
+
+    async def updates(self) -> None:
+        await self.each_batch("update", UPDATE_BATCH, self._update_batch)
+
+    async def _update_batch(self, changes: list[Change]) -> None:
+        known = await self.serial(self.state.known, [c.hubspot_id for c in changes])
+        items = [{"id": known[c.hubspot_id].lead_id, **(c.fields or {})} for c in changes]
+        try:
+            updated = await self.api.update_leads(items)
+        except AuthError:
+            raise
+        except (ApiError, TransportError, OutcomeUnknown) as error:
+            if failure(error) == "failed":
+                await self._settle(changes, "failed", str(error))
+                return
+            updated = -1  # refused as a whole: one PUT each says which
+        if updated == len(items):
+            await self._updated(changes, known)
+            return
+        for change in changes:
+            await self._update_one(change, known)
 
     async def _update_one(self, change: Change, known: dict[str, Any]) -> None:
         pair = known[change.hubspot_id]
@@ -90,35 +111,36 @@ class Writer:
     # -- archived and merged -----------------------------------------------------------------
 
     async def archived(self, mode: str) -> None:
-        size = MAX_BATCH_DELETE if mode == "delete" else UPDATE_BATCH
-        after = 0
-        while batch := await self.serial(self.state.todo, "archive", size, after):
-            after = batch[-1][0]
-            changes = [c for _, c in batch]
-            known = await self.serial(self.state.known, [c.hubspot_id for c in changes])
-            try:
-                if mode == "delete":
-                    await self.api.delete_leads([str(known[c.hubspot_id].lead_id) for c in changes])
-                elif mode == "note":
-                    await self.api.update_leads([
-                        {"id": known[c.hubspot_id].lead_id,
-                         "notes": noted(known[c.hubspot_id].sent.get("notes", ""), note_of(c))}
-                        for c in changes])
-            except AuthError:
-                raise
-            except (ApiError, TransportError, OutcomeUnknown) as error:
-                await self._settle(changes, failure(error), f"{mode} refused: {error}")
-                continue
-            rows = []
-            for c in changes:
-                pair = known[c.hubspot_id]
-                sent = pair.sent if mode != "note" else {
-                    **pair.sent, "notes": noted(pair.sent.get("notes", ""), note_of(c))}
-                state = "deleted" if mode == "delete" else c.kind
-                rows.append((c.hubspot_id, None if mode == "delete" else pair.lead_id, sent,
-                             state))
-            await self.serial(self.state.remember, rows)
-            await self._settle(changes, "done", None)
+        async def handle(changes: list[Change]) -> None:
+            await self._archive_batch(mode, changes)
+
+        await self.each_batch("archive", MAX_BATCH_DELETE if mode == "delete" else UPDATE_BATCH,
+                              handle)
+
+    async def _archive_batch(self, mode: str, changes: list[Change]) -> None:
+        known = await self.serial(self.state.known, [c.hubspot_id for c in changes])
+        try:
+            if mode == "delete":
+                await self.api.delete_leads([str(known[c.hubspot_id].lead_id) for c in changes])
+            elif mode == "note":
+                await self.api.update_leads([
+                    {"id": known[c.hubspot_id].lead_id,
+                     "notes": noted(known[c.hubspot_id].sent.get("notes", ""), note_of(c))}
+                    for c in changes])
+        except AuthError:
+            raise
+        except (ApiError, TransportError, OutcomeUnknown) as error:
+            await self._settle(changes, failure(error), f"{mode} refused: {error}")
+            return
+        rows = []
+        for c in changes:
+            pair = known[c.hubspot_id]
+            sent = pair.sent if mode != "note" else {
+                **pair.sent, "notes": noted(pair.sent.get("notes", ""), note_of(c))}
+            state = "deleted" if mode == "delete" else c.kind
+            rows.append((c.hubspot_id, None if mode == "delete" else pair.lead_id, sent, state))
+        await self.serial(self.state.remember, rows)
+        await self._settle(changes, "done", None)
 
 
 def note_of(change: Change) -> str:
