@@ -12,6 +12,7 @@ from ..models import ImportProgress
 from ..ops.sync.job import ARCHIVED_ACTIONS, SyncOptions, SyncReport
 from ..ops.sync.start import sync_once
 from ..sources.hubspot.settings import HubSpotSettings, resolve_hubspot_settings
+from ..store.files import check_output_dir, check_output_file
 from .running import options_of, run_operation
 
 
@@ -40,6 +41,8 @@ async def sync_contacts(client: str, *, settings: Settings | None = None,
         raise ConfigError(f"--archived must be {', '.join(ARCHIVED_ACTIONS)}")
     if options.lookback_s < 0:
         raise ConfigError("--lookback cannot be negative")
+    check_output_dir(options.state_dir, "--state-dir")  # before the first request, not after
+    check_output_file(options.report, "--report")
     return await run_operation(sync_once(settings or resolve_settings(),
                                          hubspot or resolve_hubspot_settings(), options,
                                          on_phase or (lambda _: None), policy, on_progress))

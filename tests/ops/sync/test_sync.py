@@ -343,3 +343,14 @@ async def test_a_contact_restored_in_hubspot_goes_on_with_its_lead(sandbox: Sand
     assert stored(sandbox)[email_of(sandbox, cid)]["title"] == "Back"
     store.archive(cid, now_ms())
     assert (await sync(sandbox, tmp_path, archived="note")).archived == 1
+
+
+async def test_an_unwritable_report_is_refused_before_the_first_request(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    (tmp_path / "a-directory").mkdir()
+    with pytest.raises(ConfigError, match=r"--report .* is a directory"):
+        await sync(sandbox, tmp_path, report=tmp_path / "a-directory")
+    (tmp_path / "state.txt").write_text("not a directory")
+    with pytest.raises(ConfigError, match=r"--state-dir .* is a file"):
+        await sync(sandbox, tmp_path, state_dir=tmp_path / "state.txt")
+    assert not any(k.startswith(("POST", "GET", "PUT")) for k in sandbox.state.counts)
