@@ -8,7 +8,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,34 +89,43 @@ async def run_service(settings: Settings, data_dir: Path, *, host: str, port: in
                                       data_dir, poll_every=poll_every)
     web_runner = web.AppRunner(create_app(service), access_log=None, handle_signals=False)
     await web_runner.setup()
+    jobs = asyncio.ensure_future(runner.run())
+    hooking: asyncio.Future[None] | None = None
+    # The webhook loop is stopped through a cancel scope of its own: asyncio's task.cancel(),
+    # landing inside one of the loop's move_on_after scopes, could be taken for that scope's
+    # and swallowed (anyio 4.3), and the service never stopped.
+    hooks_scope = anyio.CancelScope()
+    sweeping = asyncio.ensure_future(retention.keep_sweeping(store, data_dir, keep_days))
     try:
-        # The background work in a task group, stopped by its cancel scope: an asyncio
-        # task.cancel() that lands inside one of anyio's own scopes (a move_on_after) can be
-        # taken for that scope's and swallowed (anyio 4.3), and the service never stopped.
-        async with anyio.create_task_group() as background:
-            background.start_soon(runner.run)
-            background.start_soon(retention.keep_sweeping, store, data_dir, keep_days)
-            try:
-                site = web.TCPSite(web_runner, host, port)
-                await site.start()
-                bound = web_runner.addresses[0][1]
-                shown = f"[{host}]" if ":" in host else host
-                if not public_url:  # links in notifications: where the service listens
-                    notifier.public_url = f"http://{shown}:{bound}"
-                if service.hooks is not None:  # where `--webhook-url auto` points
-                    with open_registry(state_dir()) as registry:
-                        registry.set_service_url(notifier.public_url)
-                    background.start_soon(service.hooks.run)
-                yield Running(url=f"http://{shown}:{bound}", token=token, token_made=token_made,
-                              token_file=data_dir / TOKEN_FILE, service=service)
-            finally:
-                service.stop_streams()
-                await notifier.drain()
-                background.cancel_scope.cancel()
+        site = web.TCPSite(web_runner, host, port)
+        await site.start()
+        bound = web_runner.addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        if not public_url:  # links in notifications: where the service listens
+            notifier.public_url = f"http://{shown}:{bound}"
+        if service.hooks is not None:  # where `campaign upload --webhook-url auto` points
+            with open_registry(state_dir()) as registry:
+                registry.set_service_url(notifier.public_url)
+            hooking = asyncio.ensure_future(_in_scope(hooks_scope, service.hooks.run()))
+        yield Running(url=f"http://{shown}:{bound}", token=token, token_made=token_made,
+                      token_file=data_dir / TOKEN_FILE, service=service)
     finally:
+        service.stop_streams()
+        await notifier.drain()
+        hooks_scope.cancel()
+        for task in (jobs, sweeping, *([hooking] if hooking else [])):
+            if task is not hooking:
+                task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
         await web_runner.cleanup()
         store.close()
         lock.release()
+
+
+async def _in_scope(scope: anyio.CancelScope, work: Awaitable[None]) -> None:
+    with scope:
+        await work
 
 
 async def serve(settings: Settings, data_dir: Path, *, host: str, port: int,
