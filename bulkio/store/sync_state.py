@@ -94,9 +94,6 @@ class SyncState(JobDatabase):
                 "VALUES (?, ?, ?, ?)",
                 [(h, lead, orjson.dumps(sent).decode(), state) for h, lead, sent, state in rows])
 
-    def contact_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT state, count(*) FROM contacts GROUP BY state"))
-
     # -- the run's journal -----------------------------------------------------------------
 
     def add_changes(self, rows: list[tuple[str, str, dict[str, Any] | None, int | None,

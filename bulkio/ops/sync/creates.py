@@ -10,7 +10,7 @@ row made (or, with --on-duplicate update, matched by email), with the values sen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import orjson
@@ -77,7 +77,6 @@ class CreatesSource:
     name: str = "hubspot:contacts (new since the mark)"
     format: str = "ndjson"
     size: None = None
-    said: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> dict[str, Any]:
         return {"sync": "hubspot:contacts", "columns": self.reader.columns}
@@ -86,7 +85,7 @@ class CreatesSource:
         return None
 
     def notices(self) -> list[str]:
-        return self.said
+        return []
 
 
 def learn_from_import(journal: ImportJournal, rows: ImportInput, state: SyncState, *,
