@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from typing import Any
@@ -40,7 +41,9 @@ def sign(claims: dict[str, Any], secret: bytes) -> str:
 
 def issue(sub: str, secret: bytes, ttl: float, token_use: str, **extra: Any) -> str:
     now = time.time()
-    claims = {"sub": sub, "iat": int(now), "exp": int(now + ttl), "token_use": token_use,
+    # Whole seconds, as real JWTs carry them; rounded up so a token lives at least `ttl`
+    # (rounded down, a one-second token issued late in a second would be dead on arrival).
+    claims = {"sub": sub, "iat": int(now), "exp": math.ceil(now + ttl), "token_use": token_use,
               "jti": secrets.token_hex(8), **extra}
     return sign(claims, secret)
 
