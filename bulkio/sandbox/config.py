@@ -63,6 +63,7 @@ class SandboxConfig:
     hubspot_search_rate: int | None = 5  # CRM search requests a second per token (HubSpot's)
     hubspot_bulk_edit: int = 0  # contacts stamped with one lastmodifieddate when seeded
     hubspot_search_lag_ms: int = 0  # a change shows in search this much later
+    hubspot_search_page_cap: int = 0  # at most this many results a search page (0: the limit)
     hubspot_churn: int = 0  # changes a minute while running (edits, new, archives, merges)
     hubspot_clock_skew_s: float = 0.0  # the portal's clock ahead (+) or behind (-) the machine's
     # The legacy enrichment API's twin (/api/v1/..., its own key), off unless asked for:
@@ -265,6 +266,10 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--hubspot-search-lag-ms", type=count, default=d.hubspot_search_lag_ms,
                    metavar="MS", help="a contact's change shows in search this much later "
                                       "(default: 0)")
+    g.add_argument("--hubspot-search-short-pages", type=count, default=0, metavar="N",
+                   help="the search answers at most N results a page whatever the limit asked, "
+                        "with a next link (pages short of the limit that are not the last; "
+                        "default: 0, off)")
     g.add_argument("--hubspot-churn", type=count, default=0, metavar="N",
                    help="N changes a minute while running: edits, new contacts, email "
                         "changes, archives and merges (a team at work in its CRM)")
@@ -339,6 +344,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hubspot_search_rate=args.hubspot_search_rate,
         hubspot_bulk_edit=args.hubspot_bulk_edit,
         hubspot_search_lag_ms=args.hubspot_search_lag_ms,
+        hubspot_search_page_cap=args.hubspot_search_short_pages,
         hubspot_churn=args.hubspot_churn, hubspot_clock_skew_s=args.hubspot_clock_skew,
         legacy_campaigns=args.legacy_campaigns,
         legacy_rate=args.legacy_rate,

@@ -153,11 +153,13 @@ async def search_contacts(request: web.Request) -> web.Response:
                                  "You have reached your secondly limit.")
         return response
     try:
-        answer = search(twin.store, orjson.loads(await request.read()), twin.now_ms())
+        answer = search(twin.store, orjson.loads(await request.read()), twin.now_ms(),
+                        page_cap=twin.config.hubspot_search_page_cap)
     except orjson.JSONDecodeError:
         return error(400, "Invalid input JSON on line 1", "VALIDATION_ERROR")
     except SearchInvalid as bad:
         return error(400, str(bad), "VALIDATION_ERROR")
+    twin.searches += 1
     return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
 

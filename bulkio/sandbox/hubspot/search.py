@@ -46,7 +46,10 @@ def _where(name: str, operator: str, value: Any) -> tuple[str, list[Any]]:
     return f"{column} {COMPARE[operator]} ?", [number]
 
 
-def search(store: HubSpotStore, body: Any, now_ms: int) -> dict[str, Any]:
+def search(store: HubSpotStore, body: Any, now_ms: int, page_cap: int = 0) -> dict[str, Any]:
+    """One page of the search; `page_cap` (--hubspot-search-short-pages) answers at most that
+    many results whatever the limit, with a `next` link: a page short of the limit is not
+    the last one."""
     if not isinstance(body, dict):
         raise SearchInvalid("Invalid input JSON on line 1")
     groups = body.get("filterGroups") or []
@@ -89,7 +92,7 @@ def search(store: HubSpotStore, body: Any, now_ms: int) -> dict[str, Any]:
                                  [now_ms, *args]).fetchone()[0])
     rows = store.db.execute(
         f"SELECT {CONTACT_COLUMNS} FROM hs_contacts WHERE {where} ORDER BY {order} "
-        f"LIMIT ? OFFSET ?", [now_ms, *args, limit, after]).fetchall()
+        f"LIMIT ? OFFSET ?", [now_ms, *args, min(limit, page_cap or limit), after]).fetchall()
     properties = [str(p) for p in body.get("properties") or ()] or [
         "firstname", "lastname", "email"]
     answer: dict[str, Any] = {"total": total,

@@ -24,6 +24,7 @@ class HubSpotTwin:
     quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=10.0))
     search_quota: SlidingWindowQuota = field(default_factory=lambda: SlidingWindowQuota(window=1.0))
     used_today: int = 0
+    searches: int = 0  # search requests answered (tests count a run's reads)
     inserted: int = 0  # v1 leads added while the list was paged
     changes: list[tuple[str, int, int]] = field(default_factory=list)  # --hubspot-churn's
     on_change: Callable[[], object] | None = None  # called after each (tests wait on it)

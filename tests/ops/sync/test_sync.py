@@ -223,6 +223,24 @@ async def test_lost_answers_and_errors_on_leadgenius_every_change_once(
         assert sum(n for k, n in sb.state.counts.items() if k.startswith("lost:")) > 0
 
 
+async def test_short_pages_and_ids_nine_and_ten(make_sandbox: MakeSandbox,
+                                               tmp_path: Path) -> None:
+    """Search pages short of the limit asked (10 of 200, each with a `next` link) are not the
+    end, and the keyset goes on from the highest id as a number: contacts 1..30 changed are
+    read in 3 pages and an empty one, "10" after "9" in the first, each once."""
+    async with make_sandbox(clients=1, hubspot_contacts=40, hubspot_rate=None,
+                            hubspot_search_rate=None, hubspot_search_page_cap=10) as sb:
+        await sync(sb, tmp_path)
+        for cid in range(1, 31):
+            sb.hubspot.store.modify(cid, {"jobtitle": f"Paged {cid}"}, now_ms())
+        with_lead = sum(1 for cid in range(1, 31) if cid in with_email(sb, 40))
+        sb.hubspot.searches = 0
+        report = await sync(sb, tmp_path)
+        assert report.seen == 30 and report.updated == with_lead and report.failed == 0
+        assert sb.hubspot.searches == 4
+        assert_in_step(sb)
+
+
 @pytest.mark.parametrize("lag_ms", [0, 1500])
 async def test_changes_the_search_shows_late_are_read_by_the_next_run(
         make_sandbox: MakeSandbox, tmp_path: Path, lag_ms: int) -> None:
