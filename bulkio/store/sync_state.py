@@ -10,7 +10,9 @@ the run under way.
   be one, e.g. no email).
 - `changes`: the run's work, one row a contact, written before anything is sent for it:
   `kind` (changed, archived, merged), the contact as read, the action decided and its status
-  (`todo`, then `done`, `rejected` or `failed`, with the reason).
+  (`todo`, then `done`, `rejected` or `failed`, with the reason). What a run leaves unsettled
+  is `carried` into the next run's journal (decided again there), so a contact that failed
+  is tried again even when HubSpot shows no new change for it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ CREATE INDEX IF NOT EXISTS contacts_lead ON contacts (lead_id);
 CREATE TABLE IF NOT EXISTS changes (
     hubspot_id TEXT PRIMARY KEY, kind TEXT NOT NULL, raw TEXT, modified_ms INTEGER,
     survivor TEXT, action TEXT, status TEXT NOT NULL DEFAULT 'todo', detail TEXT,
-    fields TEXT, n INTEGER);
+    fields TEXT, n INTEGER, carried INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS changes_todo ON changes (action, n) WHERE status = 'todo';
 """
 
@@ -68,6 +70,9 @@ class SyncState(JobDatabase):
     def __init__(self, folder: Path) -> None:
         super().__init__(folder / STATE_FILE)
         self.folder = folder
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(changes)")}
+        if "carried" not in columns:  # a state made before runs carried their failures
+            self.db.execute("ALTER TABLE changes ADD COLUMN carried INTEGER NOT NULL DEFAULT 0")
 
     def drop_meta(self, *keys: str) -> None:
         with transaction(self.db):
@@ -171,8 +176,38 @@ class SyncState(JobDatabase):
             yield hid, kind, action or "", detail, None if raw is None else orjson.loads(raw)
 
     def clear_changes(self) -> None:
+        """A new run's journal: empty but for what the run before carried into it."""
         with transaction(self.db):
-            self.db.execute("DELETE FROM changes")
+            self.db.execute("DELETE FROM changes WHERE carried = 0")
+
+    def carry(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        """(hubspot id, record values) of contacts a first run's import could not write:
+        into the next run's journal, to be decided and sent again."""
+        n = int(self.db.execute("SELECT coalesce(max(n), 0) FROM changes").fetchone()[0])
+        with transaction(self.db):
+            self.db.executemany(
+                "INSERT OR REPLACE INTO changes (hubspot_id, kind, raw, n, carried) "
+                "VALUES (?, 'changed', ?, ?, 1)",
+                [(h, orjson.dumps(raw).decode(), n + i) for i, (h, raw) in enumerate(rows, 1)])
+
+    def carried(self, action: str | None = None) -> int:
+        """Changes of this run carried from the run before (still to do `action`, if given)."""
+        if action is None:
+            return int(self.db.execute("SELECT count(*) FROM changes WHERE carried = 1")
+                       .fetchone()[0])
+        return int(self.db.execute(
+            "SELECT count(*) FROM changes WHERE carried = 1 AND status = 'todo' AND action = ?",
+            (action,)).fetchone()[0])
+
+    def end_run(self, *, mark_ms: int | None, drop: Iterable[str], **meta: Any) -> None:
+        """In one transaction: the unsettled changes carried into the next run, the others
+        gone, the mark moved (unless None) and the run's own keys dropped."""
+        with transaction(self.db):
+            self.db.execute("UPDATE changes SET status = 'todo', action = NULL, fields = NULL, "
+                            "detail = NULL, carried = 1 WHERE status IN ('todo', 'failed')")
+            self.db.execute("DELETE FROM changes WHERE status != 'todo'")
+            self.db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in drop])
+            write_meta(self.db, {**meta, **({} if mark_ms is None else {"mark_ms": mark_ms})})
 
     @staticmethod
     def _change(row: tuple[Any, ...]) -> Change:

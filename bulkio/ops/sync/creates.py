@@ -91,10 +91,14 @@ class CreatesSource:
 def learn_from_import(journal: ImportJournal, rows: ImportInput, state: SyncState, *,
                       in_run: bool) -> dict[str, int]:
     """Each contact's lead (and the values sent to it) from an import's journal, into the
-    state; in a run, each create change settled as its row ended. Counts by row state."""
+    state; in a run, each create change settled as its row ended (one matched by email to a
+    lead already there counted as an update, or unchanged); after the first run's import,
+    the contacts it could not write carried into the next run. Counts by row state."""
     counts: dict[str, int] = {}
     remembered: list[tuple[str, str | None, dict[str, str], str]] = []
     settled: list[tuple[str, str, str | None]] = []
+    matched: dict[str, list[str]] = {"update": [], "unchanged": []}
+    carried: list[tuple[str, dict[str, Any]]] = []
     for key, row_state, lead_id, raw, error in journal.db.execute(
             "SELECT r.key, r.state, coalesce(r.lead_id, e.lead_id), r.raw, r.error "
             "FROM rows r LEFT JOIN emails e ON e.email = r.email AND e.pre = 1 "
@@ -107,15 +111,30 @@ def learn_from_import(journal: ImportJournal, rows: ImportInput, state: SyncStat
                 sent = {k: v for k, v in sent.items() if k not in built.derived}
             remembered.append((key, str(lead_id), sent, "live"))
             settled.append((key, "done", None))
+            if row_state == RowState.UPDATED:
+                matched["update"].append(key)
         elif row_state == RowState.SKIPPED_DUPLICATE and lead_id:
             remembered.append((key, str(lead_id), {}, "live"))  # matched, nothing sent
             settled.append((key, "done", error))
+            matched["unchanged"].append(key)
         elif row_state == RowState.REJECTED or (row_state == RowState.SKIPPED_DUPLICATE):
             remembered.append((key, None, {}, "rejected"))
             settled.append((key, "rejected", error))
-        else:  # failed, or unresolved: the next run reads the contact again
+        else:  # failed: the next run tries the contact again
             settled.append((key, "failed", error))
+            if raw is not None:
+                carried.append((key, _values(raw)))
     state.remember(remembered)
     if in_run:
         state.settle(settled)
+        for action, keys in matched.items():  # after: cut short between, only a count differs
+            state.redo_as(keys, action)
+    else:
+        state.carry(carried)
     return counts
+
+
+def _values(raw: str) -> dict[str, Any]:
+    """A journalled HubSpot row's record values (as `record_of` made them)."""
+    values = orjson.loads(orjson.loads(raw))
+    return {k: v for k, v in values.items() if k != "_hubspot_id"}

@@ -16,7 +16,7 @@ DEFAULT_LOOKBACK_S = 600.0
 
 SYNC_REPORT_KEYS = (
     "status", "run", "first_run", "client", "seen", "created", "updated", "unchanged",
-    "archived", "archived_action", "merged", "rejected", "failed", "hubspot_requests",
+    "archived", "archived_action", "merged", "rejected", "failed", "carried", "hubspot_requests",
     "archived_list_requests", "leadgenius_requests", "retries", "rate_limited", "mark",
     "previous_mark", "elapsed_s", "state_dir", "rejects_path", "listed_path")
 
@@ -90,6 +90,7 @@ class SyncReport:
     merged: int = 0
     rejected: int = 0
     failed: int = 0
+    carried: int = 0  # of these, left unsettled by the run before and tried again
     hubspot_requests: int = 0
     archived_list_requests: int = 0  # reading the archived contacts (no date filter)
     leadgenius_requests: int = 0

@@ -4,8 +4,10 @@ The first run (no mark yet) is a whole `import hubspot:contacts` into the client
 journal gives each contact its lead. A later run reads what changed since the mark (less the
 lookback, for the search's lag) and the archived contacts, decides what each needs, journals
 that, then writes: updates, creates (through the import engine), then what --archived says.
-The mark moves to min(run start, newest change read) only when every change is settled; a
-run interrupted at any point is continued by the next one, under the rules it began with.
+The mark moves to min(run start, newest change read) only when every change is settled
+(after a first run, whatever its import could not write is carried instead); what a run leaves
+unsettled is carried into the next run's journal. A run interrupted at any point is continued
+by the next one, under the rules it began with.
 """
 
 from __future__ import annotations
@@ -43,7 +45,8 @@ from .writing import Writer
 
 log = logging.getLogger("bulkio.sync")
 DECIDE = 500
-RUN_KEYS = ("read_after", "newest_ms", "changed_read", "archived_read", "archived_after")
+RUN_KEYS = ("read_after", "newest_ms", "changed_read", "archived_read", "archived_after",
+            "creates_listed")
 
 
 def iso_ms(moment: int | None) -> str | None:
@@ -69,15 +72,21 @@ class SyncRun:
             options.hubspot.properties, options.hubspot.company_properties)
         self.properties, self.company_properties = props, company_props
 
-    def import_options(self, job_dir: Path, *, first: bool) -> ImportOptions:
+    def import_options(self, job_dir: Path, *, first: bool, listed: bool = False
+                       ) -> ImportOptions:
+        """The import's options: the first run's lists the client and matches its leads by
+        email (--on-duplicate); so does a later run's that sends again a create that failed
+        before (`listed`: it may be stored all the same). Other creates are new contacts:
+        no listing; each new lead is known by its answer (a lost one is looked up all the
+        same: the settlement), without the final verification."""
         o = self.options
+        listed = listed or first
         return ImportOptions(
             client=o.client, mapping=o.mapping, unmapped_to_notes=o.unmapped_to_notes,
-            on_duplicate=o.on_duplicate if first else "skip", job_dir=job_dir,
+            on_duplicate=o.on_duplicate if listed else "skip", job_dir=job_dir,
             resume=(job_dir / "journal.db").exists(), settle_s=o.settle_s,
-            hubspot=o.hubspot, client_locked=True, client_known=not first,
-            verify=first,  # later runs: each new lead is known by its answer; a lost one is
-            rejects=job_dir / "rejects.ndjson")  # looked up all the same (the settlement)
+            hubspot=o.hubspot, client_locked=True, client_known=not listed, verify=first,
+            rejects=job_dir / "rejects.ndjson")
 
     def builder_input(self, reader: Any) -> ImportInput:
         rows = ImportInput(reader, ImportOptions(
@@ -161,6 +170,9 @@ class SyncRun:
         report.unchanged = imported.skipped_duplicate
         report.rejects_path = imported.rejects_path
         log.info("first run: %s", counts)
+        if imported.failed:
+            self.say(f"{imported.failed:,} contact(s) could not be written: the next run tries "
+                     "them again (listing the client first, as any of them may be stored)")
 
     # -- later runs ------------------------------------------------------------------------
 
@@ -220,7 +232,13 @@ class SyncRun:
             await self.serial(self.state.settle, settled)
 
     async def create(self, folder: Path) -> None:
-        options = self.import_options(folder / "import", first=False)
+        meta = self.state.meta()
+        if "creates_listed" not in meta:  # decided once: a continued run keeps its import's rules
+            listed = await self.serial(self.state.carried, "create") > 0
+            await self.serial(self.state.set_meta, creates_listed=listed)
+        else:
+            listed = bool(meta["creates_listed"])
+        options = self.import_options(folder / "import", first=False, listed=listed)
         source = CreatesSource(ChangesToCreate(self.state, self.columns))
         job_dir, journal, resumed = open_import_job(
             source.name, options, source.fingerprint(), where=str(folder))
@@ -250,17 +268,17 @@ class SyncRun:
         meta = self.state.meta()
         if not report.first_run:
             self.count(report)
-        unsettled = self.state.unsettled() + (report.failed if report.first_run else 0)
+        unsettled = 0 if report.first_run else self.state.unsettled()
+        mark: int | None = None
         if unsettled:
             report.mark = iso_ms(meta.get("mark_ms"))
             log.warning("%d change(s) not settled: the mark stays at %s, and the next run "
-                        "reads them again", unsettled, report.mark)
+                        "tries them again", unsettled, report.mark)
         else:
             started = int(meta["run_started_ms"]) + self.hubspot_offset_ms(meta)
             newest = meta.get("newest_ms")
             mark = started if newest is None else min(started, int(newest))
             mark = max(mark, int(meta.get("mark_ms") or 0))
-            self.state.set_meta(mark_ms=mark)
             report.mark = iso_ms(mark)
         bad = list(self.state.outcomes(("rejected", "failed")))
         if bad:
@@ -277,9 +295,8 @@ class SyncRun:
         write_report(folder / "report.json", report)
         if self.options.report is not None:
             write_report(self.options.report, report)
-        self.state.clear_changes()
-        self.state.set_meta(runs=report.run)
-        self.state.drop_meta("run", "run_started_ms", "run_rules", *RUN_KEYS)
+        self.state.end_run(mark_ms=mark, runs=report.run,
+                           drop=("run", "run_started_ms", "run_rules", *RUN_KEYS))
         return report
 
     def hubspot_offset_ms(self, meta: dict[str, Any]) -> int:
@@ -299,6 +316,7 @@ class SyncRun:
 
     def count(self, report: SyncReport, *, planned: bool = False) -> None:
         """The run's counts from its journal; `planned` (a dry run): what each would do."""
+        report.carried = self.state.carried()
         for (kind, action, status), n in self.state.change_counts().items():
             done = status == "done" or (planned and status == "todo")
             if kind != "changed":

@@ -241,6 +241,33 @@ async def test_short_pages_and_ids_nine_and_ten(make_sandbox: MakeSandbox,
         assert_in_step(sb)
 
 
+async def test_what_a_run_could_not_write_is_tried_by_the_next(make_sandbox: MakeSandbox,
+                                                               tmp_path: Path) -> None:
+    """A first run whose import could not write some contacts (201s that stored nothing, still
+    missing after the re-send) ends with a mark all the same; the next run, with nothing new
+    in HubSpot, tries exactly those again. It lists the client first: one of them stored
+    late meanwhile is matched by its email, not made twice."""
+    async with make_sandbox(clients=1, hubspot_contacts=CONTACTS, hubspot_rate=None,
+                            hubspot_search_rate=None, single_persist=0.6, chaos_seed=5) as sb:
+        first = await sync(sb, tmp_path)
+        missing = sorted(set(expected_contacts(sb)) - set(stored(sb)))
+        assert first.first_run and first.failed == len(missing) > 1 and first.mark is not None
+        sb.config.single_persist = 1.0
+        late = expected_contacts(sb)[missing[0]]  # stored late: with the notes it was sent
+        sb.state.store.insert_lead(sb.company_id, sb.user_id, {
+            "client_id": "acme-corp", "email": missing[0], "notes": "\n".join(late["notes"])})
+        rehearsed = await sync(sb, tmp_path, dry_run=True)
+        assert (rehearsed.carried, rehearsed.created) == (len(missing), len(missing))
+        listings = sb.state.counts["GET /api/enrich-leads/list"]
+        second = await sync(sb, tmp_path)
+        assert (second.seen, second.carried) == (len(missing), len(missing))
+        assert (second.created, second.updated, second.failed) == (len(missing) - 1, 1, 0)
+        assert sb.state.counts["GET /api/enrich-leads/list"] > listings
+        assert_in_step(sb)
+        third = await sync(sb, tmp_path)
+        assert (third.seen, third.carried, third.leadgenius_requests) == (0, 0, 3)
+
+
 @pytest.mark.parametrize("lag_ms", [0, 1500])
 async def test_changes_the_search_shows_late_are_read_by_the_next_run(
         make_sandbox: MakeSandbox, tmp_path: Path, lag_ms: int) -> None:
@@ -287,19 +314,29 @@ async def test_archived_note_merged_note_and_clear_emptied(sandbox: Sandbox,
 
 async def test_the_mark_stays_until_every_change_is_settled(sandbox: Sandbox,
                                                             tmp_path: Path) -> None:
-    """The updates fail (every PUT answered 503, past the retries): the run says so, keeps
-    the mark, and the next run reads those contacts again and updates them."""
+    """The writes fail (every PUT and POST answered 500 or 503, past the retries): the run
+    says so, keeps the mark, and carries them; the next run tries them again (the creates
+    after listing the client: a failed one might be stored) and writes each once."""
     await sync(sandbox, tmp_path)
     for cid in with_email(sandbox, 10):
         sandbox.hubspot.store.modify(cid, {"jobtitle": f"Failing {cid}"}, now_ms())
-    sandbox.config.error_rate, sandbox.config.chaos_only = 1.0, ("PUT /api/leads",)
+    sandbox.hubspot.store.add_contacts([(30_000 + i, {"firstname": "Fay", "lastname": f"L{i}",
+                                                      "email": f"fay.{i}@example.org"}, [],
+                                         "2026-12-05T00:00:00Z") for i in range(5)])
+    for i in range(5):
+        sandbox.hubspot.store.modify(30_000 + i, {}, now_ms())
+    sandbox.config.error_rate = 1.0
+    sandbox.config.chaos_only = ("PUT /api/leads", "POST /api/leads")
     failed = await sync(sandbox, tmp_path)
-    assert (failed.updated, failed.failed) == (0, 10) and failed.mark == failed.previous_mark
+    assert (failed.updated, failed.created, failed.failed) == (0, 0, 15)
+    assert failed.mark == failed.previous_mark
     rejects = [orjson.loads(x) for x in Path(str(failed.rejects_path)).read_bytes().splitlines()]
-    assert len(rejects) == 10 and all(r["hubspot_id"] and r["reason"] for r in rejects)
+    assert len(rejects) == 15 and all(r["hubspot_id"] and r["reason"] for r in rejects)
     sandbox.config.error_rate = 0.0
+    listings = sandbox.state.counts["GET /api/enrich-leads/list"]
     later = await sync(sandbox, tmp_path)
-    assert (later.updated, later.failed) == (10, 0)
+    assert (later.updated, later.created, later.failed, later.carried) == (10, 5, 0, 15)
+    assert sandbox.state.counts["GET /api/enrich-leads/list"] > listings
     assert later.mark and failed.mark and later.mark > failed.mark
     assert_in_step(sandbox)
 
