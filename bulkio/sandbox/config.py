@@ -69,6 +69,7 @@ class SandboxConfig:
     # The legacy enrichment API's twin (/api/v1/..., its own key), off unless asked for:
     legacy_campaigns: bool = False
     legacy_rate: int | None = 50  # requests a minute per key (None: unlimited)
+    legacy_window_s: float = 60.0  # that minute (tests shorten it)
     legacy_allowance: int = 100_000  # records a calendar month
     legacy_enrich_seconds: tuple[float, float] = (5.0, 30.0)  # upload -> finalized
     legacy_webhook_loss: float = 0.0  # chance a webhook delivery is never sent
@@ -285,6 +286,8 @@ def add_knob_arguments(parser: argparse.ArgumentParser) -> None:
                    help="serve the legacy enrichment API: campaigns, exclusions, usage, webhooks")
     g.add_argument("--legacy-rate", type=parse_quota, default=d.legacy_rate, metavar="N|unlimited",
                    help="its requests a minute per key (default: 50, as documented)")
+    g.add_argument("--legacy-window", type=float, default=d.legacy_window_s, metavar="SECONDS",
+                   help="the window --legacy-rate counts in (default: 60; shorter for tests)")
     g.add_argument("--legacy-allowance", type=count, default=d.legacy_allowance, metavar="N",
                    help="records a calendar month the subscription allows (default: %(default)s)")
     g.add_argument("--legacy-enrich-seconds", type=parse_seconds,
@@ -347,7 +350,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         hubspot_search_page_cap=args.hubspot_search_short_pages,
         hubspot_churn=args.hubspot_churn, hubspot_clock_skew_s=args.hubspot_clock_skew,
         legacy_campaigns=args.legacy_campaigns,
-        legacy_rate=args.legacy_rate,
+        legacy_rate=args.legacy_rate, legacy_window_s=args.legacy_window,
         legacy_allowance=args.legacy_allowance,
         legacy_enrich_seconds=args.legacy_enrich_seconds,
         legacy_webhook_loss=args.legacy_webhook_loss,

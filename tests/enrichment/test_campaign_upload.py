@@ -160,6 +160,43 @@ async def test_a_tight_quota_is_kept_without_a_storm_of_429s(
         assert_each_once(sb, report["accepted"])
 
 
+async def test_two_processes_on_one_key_share_its_quota(make_sandbox: Any,
+                                                        tmp_path: Path) -> None:
+    """Two uploads at once on one key, each told the whole quota (20 a 2-second window here,
+    600 a minute): together they ask twice what the key allows; the 429s they get pause each
+    process for the Retry-After the API gives, without a storm, and both campaigns hold
+    every record once."""
+    async with make_sandbox(legacy_campaigns=True, legacy_rate=20, legacy_window_s=2.0) as sb:
+        argvs = []
+        for slug in ("spring", "autumn"):
+            source = tmp_path / f"{slug}.csv"
+            source.write_text("First Name,Last Name,Email\n" + "".join(
+                f"F{i},{slug}{i},{slug}.{i}@ex.com\n" for i in range(300)))
+            argv = upload(sb, source, tmp_path / slug, "--batch-size", "10", "--report",
+                          str(tmp_path / f"{slug}.json"))
+            argv[argv.index("--campaign") + 1] = slug
+            argv[argv.index("--legacy-rate") + 1] = "600"
+            argvs.append(argv)
+        results: list[CompletedProcess[bytes]] = []
+
+        async def one(argv: list[str]) -> None:
+            results.append(await run(sb, argv, tmp_path))
+
+        async with anyio.create_task_group() as tg:
+            for argv in argvs:
+                tg.start_soon(one, argv)
+        assert [r.returncode for r in results] == [0, 0], [r.stderr.decode() for r in results]
+        reports = [orjson.loads((tmp_path / f"{s}.json").read_bytes()) for s in ("spring",
+                                                                              "autumn")]
+        for slug, report in zip(("spring", "autumn"), reports, strict=True):
+            records = campaign_records(sb, slug)
+            assert len(records) == len({record_key(r) for r in records}) == 300
+            assert report["accepted"] == 300 and report["upload_requests"] == 30
+        limited = sum(r["rate_limited"] for r in reports)
+        requests = sum(r["requests"] for r in reports)
+        assert 0 < limited <= requests // 4, (limited, requests)  # 5 or 6 of 70 when run
+
+
 async def test_more_records_than_the_allowance_left(make_sandbox: Any, tmp_path: Path) -> None:
     async with make_sandbox(legacy_campaigns=True, legacy_rate=None, legacy_allowance=300) as sb:
         source = messy_csv(tmp_path / "people.csv", 500)

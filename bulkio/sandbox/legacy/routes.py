@@ -74,6 +74,7 @@ def gate(request: web.Request, twin: LegacyTwin) -> web.Response | None:
         return detail(401, "Authentication credentials were not provided.")
     if scheme.lower() != "token" or key.strip() != twin.key:
         return detail(401, "Invalid token.")
+    twin.quota.window = twin.config.legacy_window_s
     verdict = twin.quota.check(twin.key, twin.config.legacy_rate)
     if verdict is not None and not verdict.allowed:
         wait = max(1, verdict.retry_after)
