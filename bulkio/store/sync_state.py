@@ -191,10 +191,11 @@ class SyncState(JobDatabase):
                 [(h, orjson.dumps(raw).decode(), n + i) for i, (h, raw) in enumerate(rows, 1)])
 
     def carried(self, action: str | None = None) -> int:
-        """Changes of this run carried from the run before (still to do `action`, if given)."""
+        """Changed contacts of this run carried from the run before (those still to do
+        `action`, if given)."""
         if action is None:
-            return int(self.db.execute("SELECT count(*) FROM changes WHERE carried = 1")
-                       .fetchone()[0])
+            return int(self.db.execute("SELECT count(*) FROM changes WHERE carried = 1 AND "
+                                       "kind = 'changed'").fetchone()[0])
         return int(self.db.execute(
             "SELECT count(*) FROM changes WHERE carried = 1 AND status = 'todo' AND action = ?",
             (action,)).fetchone()[0])
