@@ -106,9 +106,10 @@ def learn_from_import(journal: ImportJournal, rows: ImportInput, state: SyncStat
         counts[row_state] = counts.get(row_state, 0) + 1
         if row_state in (RowState.CREATED, RowState.UPDATED) and lead_id:
             built = rows.rebuild(raw)
+            # A matched lead's update left out what bulkio would fill in (notes lines, a name
+            # from the email): taken as sent all the same, so that the lead keeps what it had
+            # there (someone's own notes) until the contact changes it.
             sent = {k: v for k, v in (built.payload or {}).items() if k != "client_id"}
-            if row_state == RowState.UPDATED:
-                sent = {k: v for k, v in sent.items() if k not in built.derived}
             remembered.append((key, str(lead_id), sent, "live"))
             settled.append((key, "done", None))
             if row_state == RowState.UPDATED:

@@ -202,6 +202,28 @@ async def test_a_client_imported_earlier_is_matched_by_email(sandbox: Sandbox,
     assert_in_step(sandbox)
 
 
+async def test_a_matched_lead_keeps_what_the_change_does_not_touch(sandbox: Sandbox,
+                                                                   tmp_path: Path) -> None:
+    """A client imported earlier, whose lead someone then gave notes of their own in
+    LeadGenius: the first run matches it by email (its update sends only the contact's own
+    values); a later change of the contact's job title sends the title, and the notes stay
+    as that person left them."""
+    from tests.ops.imports.test_hubspot import run as import_run
+    await import_run(sandbox, "contacts", tmp_path)
+    cid = with_email(sandbox, 1)[0]
+    email = email_of(sandbox, cid)
+    lead = stored(sandbox)[email]
+    sandbox.state.store.update_lead(sandbox.company_id, lead["id"],
+                                    {"notes": "Called on Monday: wants a demo"})
+    await sync(sandbox, tmp_path)
+    sandbox.hubspot.store.modify(cid, {"jobtitle": "Head of Growth"}, now_ms())
+    second = await sync(sandbox, tmp_path)
+    assert (second.created, second.updated) == (0, 1)
+    after = stored(sandbox)[email]
+    assert after["title"] == "Head of Growth"
+    assert after["notes"] == "Called on Monday: wants a demo"
+
+
 async def test_lost_answers_and_errors_on_leadgenius_every_change_once(
         make_sandbox: MakeSandbox, tmp_path: Path) -> None:
     """Lost answers (after the work), 5xx and dropped connections while a run updates and
