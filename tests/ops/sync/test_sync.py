@@ -126,8 +126,10 @@ async def test_first_run_then_only_the_changes(sandbox: Sandbox, tmp_path: Path)
     assert second.seen == 5 + 1 + 1 + 2 + 1
     assert old_email not in stored(sandbox)
     assert_in_step(sandbox, kept={archived_email, loser_email})
+    # The mark moves to the run's start in HubSpot's clock, which its Date headers place to
+    # the second: between runs less than a second apart it may stay where it was.
     assert second.mark is not None and second.previous_mark is not None
-    assert second.mark > second.previous_mark
+    assert second.mark >= second.previous_mark
     puts = sandbox.state.counts["PUT /api/leads"] - lead_requests["PUT /api/leads"]
     assert puts == 1  # one batch PUT for every update
 
@@ -359,7 +361,9 @@ async def test_the_mark_stays_until_every_change_is_settled(sandbox: Sandbox,
     later = await sync(sandbox, tmp_path)
     assert (later.updated, later.created, later.failed, later.carried) == (10, 5, 0, 15)
     assert sandbox.state.counts["GET /api/enrich-leads/list"] > listings
-    assert later.mark and failed.mark and later.mark > failed.mark
+    assert later.mark and failed.mark and later.mark >= failed.mark  # (see the first test)
+    again = await sync(sandbox, tmp_path)
+    assert (again.created, again.updated, again.failed, again.carried) == (0, 0, 0, 0)
     assert_in_step(sandbox)
 
 
