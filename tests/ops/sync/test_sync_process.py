@@ -2,7 +2,8 @@
 edits, new contacts, changed emails, archives, merges while the syncs run), killed with
 SIGKILL mid-run and continued with --resume: once the portal holds still, one more run leaves
 the client equal to the mapped portal, every contact once; the token in no output or file;
-two syncs of one state refused."""
+two syncs of one state refused; a run trying again what the first could not write, killed
+mid-way and continued."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pytest
 
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.cli.test_private_files import assert_private
+from tests.conftest import MakeSandbox
 from tests.ops.sync.test_sync import assert_in_step, assert_in_step_before, with_email
 from tests.processes import environment, stop_after
 
@@ -103,6 +105,30 @@ async def test_killed_twice_in_a_living_portal_then_in_step(sandbox: Sandbox,
             assert token not in path.read_bytes(), path
     assert orjson.loads((tmp_path / "report.json").read_bytes())["status"] == "finished"
     assert_private(tmp_path / "state")
+
+
+async def test_killed_while_trying_again_what_the_first_run_could_not_write(
+        make_sandbox: MakeSandbox, tmp_path: Path) -> None:
+    """A first run whose import could not write some contacts (201s that stored nothing);
+    the next run, trying them again after a listing of the client, killed mid-way; the run
+    after continues it under the same rules: every contact's lead once."""
+    async with make_sandbox(quota_per_minute=None, clients=1, hubspot_contacts=500,
+                            hubspot_rate=None, hubspot_search_rate=None, latency_ms=(1, 5),
+                            single_persist=0.6, chaos_seed=9) as sb:
+        code, _, err = await run(sb, tmp_path)
+        first = failed(tmp_path)
+        assert code == 1 and first > 20, err.decode()
+        sb.config.single_persist = 1.0
+        posts = sb.state.counts["POST /api/leads"]
+        code, err = await stop_after(sb, argv(tmp_path), env(sb, tmp_path),
+                                     event="POST /api/leads", count=posts + 10,
+                                     sig=signal.SIGKILL)
+        assert code == -signal.SIGKILL
+        code, _, err = await run(sb, tmp_path, "--resume")
+        assert code in (0, 1) and failed(tmp_path) == 0, err.decode()  # 1: no email
+        report = orjson.loads((tmp_path / "report.json").read_bytes())
+        assert report["carried"] == report["created"] + report["updated"] == first
+        assert_in_step(sb)
 
 
 async def test_two_syncs_of_one_state_refused(sandbox: Sandbox, tmp_path: Path) -> None:
