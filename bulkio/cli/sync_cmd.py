@@ -51,7 +51,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                     "contacts (a PUT of the fields that changed), archived and merged ones "
                     "(--archived). Changes are read past HubSpot search's 10,000-result limit; "
                     "the state directory keeps the mark and each contact's lead. Exit codes: 0 "
-                    "done, 1 some contacts rejected or failed (see the run's rejects), 2 usage "
+                    "done, 1 some contacts rejected or failed (see the run's rejects; the failed "
+                    "ones are tried again by the next run), 2 usage "
                     "or configuration (another sync of the same state running), 75 HubSpot or "
                     "LeadGenius unavailable (the next run continues), 130 interrupted.")
     p.add_argument("source", choices=SOURCES, help="what to keep in step: hubspot:contacts")
