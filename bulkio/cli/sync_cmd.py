@@ -188,7 +188,7 @@ def print_sync_summary(report: SyncReport, quiet: bool) -> None:
         return
     what = "(first run) read" if report.first_run else "changed"
     if report.carried:
-        what += f" ({report.carried:,} of them failed in the run before, tried again)"
+        what += f" or tried again ({report.carried:,} failed in the run before)"
     lines = [
         f"run {report.run}: {report.seen:,} contacts {what}: {report.created:,} created, "
         f"{report.updated:,} updated, {report.unchanged:,} unchanged, {report.rejected:,} "
@@ -213,7 +213,8 @@ def print_dry_run(report: SyncReport) -> None:
         return
     print("\n".join([
         f"dry run of run {report.run}: {report.seen:,} contacts changed since {report.previous_mark}"
-        + (f" ({report.carried:,} of them failed in the run before)" if report.carried else ""),
+        + (f", or tried again ({report.carried:,} failed in the run before)"
+           if report.carried else ""),
         f"would create {report.created:,}, update {report.updated:,}, leave {report.unchanged:,} "
         f"unchanged, reject {report.rejected:,}",
         f"archived: {report.archived:,}, merged: {report.merged:,} (--archived "
