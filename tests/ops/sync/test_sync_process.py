@@ -124,10 +124,11 @@ async def test_killed_while_trying_again_what_the_first_run_could_not_write(
                                      event="POST /api/leads", count=posts + 10,
                                      sig=signal.SIGKILL)
         assert code == -signal.SIGKILL
-        code, _, err = await run(sb, tmp_path, "--resume")
+        code, out, err = await run(sb, tmp_path, "--resume")
         assert code in (0, 1) and failed(tmp_path) == 0, err.decode()  # 1: no email
         report = orjson.loads((tmp_path / "report.json").read_bytes())
         assert report["carried"] == report["created"] + report["updated"] == first
+        assert f"or tried again ({first} failed in the run before)".encode() in out
         assert_in_step(sb)
 
 
