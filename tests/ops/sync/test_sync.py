@@ -86,6 +86,15 @@ def email_of(sb: Sandbox, cid: int) -> str:
     return str(orjson.loads(props)["email"]).lower()
 
 
+def add_new_contacts(sb: Sandbox, first_id: int, count: int, name: str) -> None:
+    """`count` contacts new to the portal (ids from `first_id`), changed now."""
+    sb.hubspot.store.add_contacts([(first_id + i, {"firstname": name, "lastname": f"N{i}",
+                                                   "email": f"{name.lower()}.{i}@example.org"},
+                                    [], "2026-12-05T00:00:00Z") for i in range(count)])
+    for i in range(count):
+        sb.hubspot.store.modify(first_id + i, {}, now_ms())
+
+
 def with_email(sb: Sandbox, count: int, skip: int = 0) -> list[int]:
     """Live contacts that have an email (a lead each)."""
     ids = [cid for cid, props in sb.hubspot.store.db.execute(
@@ -236,11 +245,7 @@ async def test_lost_answers_and_errors_on_leadgenius_every_change_once(
         await sync(sb, tmp_path)
         for cid in with_email(sb, 120):
             sb.hubspot.store.modify(cid, {"jobtitle": f"VP {cid}"}, now_ms())
-        sb.hubspot.store.add_contacts([(20_000 + i, {"firstname": "Lost", "lastname": f"N{i}",
-                                                     "email": f"lost.{i}@example.org"}, [],
-                                        "2026-12-05T00:00:00Z") for i in range(60)])
-        for i in range(60):
-            sb.hubspot.store.modify(20_000 + i, {}, now_ms())
+        add_new_contacts(sb, 20_000, 60, "Lost")
         report = await sync(sb, tmp_path)
         assert (report.created, report.updated, report.failed) == (60, 120, 0)
         assert_in_step(sb)
@@ -344,11 +349,7 @@ async def test_the_mark_stays_until_every_change_is_settled(sandbox: Sandbox,
     await sync(sandbox, tmp_path)
     for cid in with_email(sandbox, 10):
         sandbox.hubspot.store.modify(cid, {"jobtitle": f"Failing {cid}"}, now_ms())
-    sandbox.hubspot.store.add_contacts([(30_000 + i, {"firstname": "Fay", "lastname": f"L{i}",
-                                                      "email": f"fay.{i}@example.org"}, [],
-                                         "2026-12-05T00:00:00Z") for i in range(5)])
-    for i in range(5):
-        sandbox.hubspot.store.modify(30_000 + i, {}, now_ms())
+    add_new_contacts(sandbox, 30_000, 5, "Fay")
     sandbox.config.error_rate = 1.0
     sandbox.config.chaos_only = ("PUT /api/leads", "POST /api/leads")
     failed = await sync(sandbox, tmp_path)

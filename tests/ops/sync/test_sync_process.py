@@ -20,7 +20,12 @@ import pytest
 from bulkio.sandbox import Sandbox, SandboxConfig
 from tests.cli.test_private_files import assert_private
 from tests.conftest import MakeSandbox
-from tests.ops.sync.test_sync import assert_in_step, assert_in_step_before, with_email
+from tests.ops.sync.test_sync import (
+    add_new_contacts,
+    assert_in_step,
+    assert_in_step_before,
+    with_email,
+)
 from tests.processes import environment, stop_after
 
 pytestmark = pytest.mark.slow  # real processes, a living portal
@@ -73,12 +78,7 @@ async def test_killed_twice_in_a_living_portal_then_in_step(sandbox: Sandbox,
     assert code in (0, 1) and failed(tmp_path) == 0, err2.decode()  # 1: contacts without email
     assert b"continuing run" in err2
 
-    base = 20_000
-    store.add_contacts([(base + i, {"firstname": "New", "lastname": f"Person{i}",
-                                    "email": f"new.person.{i}@example.org"}, [],
-                         "2026-12-05T00:00:00Z") for i in range(80)])
-    for i in range(80):
-        store.modify(base + i, {}, int(time.time() * 1000))
+    add_new_contacts(sandbox, 20_000, 80, "New")
     posts = sandbox.state.counts["POST /api/leads"]
     code, err = await stop_after(sandbox, argv(tmp_path), env(sb=sandbox, tmp_path=tmp_path),
                                  event="POST /api/leads", count=posts + 30, sig=signal.SIGKILL)
