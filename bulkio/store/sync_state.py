@@ -74,10 +74,6 @@ class SyncState(JobDatabase):
         if "carried" not in columns:  # a state made before runs carried their failures
             self.db.execute("ALTER TABLE changes ADD COLUMN carried INTEGER NOT NULL DEFAULT 0")
 
-    def drop_meta(self, *keys: str) -> None:
-        with transaction(self.db):
-            self.db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
-
     # -- contacts --------------------------------------------------------------------------
 
     def known(self, ids: Iterable[str]) -> dict[str, Known]:
@@ -175,10 +171,13 @@ class SyncState(JobDatabase):
                 f"({','.join('?' * len(statuses))}) ORDER BY n", statuses):
             yield hid, kind, action or "", detail, None if raw is None else orjson.loads(raw)
 
-    def clear_changes(self) -> None:
-        """A new run's journal: empty but for what the run before carried into it."""
+    def begin_run(self, *, drop: Iterable[str], **meta: Any) -> None:
+        """In one transaction: a new run's journal (empty but for what the run before carried
+        into it), the last run's own keys dropped, the new run's set."""
         with transaction(self.db):
             self.db.execute("DELETE FROM changes WHERE carried = 0")
+            self.db.executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in drop])
+            write_meta(self.db, meta)
 
     def carry(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> None:
         """(hubspot id, record values) of contacts a first run's import could not write:

@@ -98,10 +98,9 @@ class SyncRun:
         meta = self.state.meta()
         if meta.get("run") is None or meta.get("run_started_ms") is None:
             number = int(meta.get("runs", 0)) + 1
-            self.state.clear_changes()
-            self.state.drop_meta(*RUN_KEYS)
-            self.state.set_meta(run=number, run_started_ms=int(time.time() * 1000),
-                                run_rules=run_rules(self.options))
+            self.state.begin_run(drop=RUN_KEYS, run=number,
+                                 run_started_ms=int(time.time() * 1000),
+                                 run_rules=run_rules(self.options))
             meta = self.state.meta()
         else:
             log.warning("continuing run %s, interrupted before it ended", meta["run"])
@@ -130,9 +129,7 @@ class SyncRun:
             report.notices.append("no run yet: the first run imports the whole portal (see "
                                   "bulkio import hubspot:contacts --dry-run for how it is read)")
             return report
-        self.state.clear_changes()
-        self.state.drop_meta(*RUN_KEYS)
-        self.state.set_meta(run_started_ms=int(time.time() * 1000))
+        self.state.begin_run(drop=RUN_KEYS, run_started_ms=int(time.time() * 1000))
         with tempfile.TemporaryDirectory(prefix="bulkio-sync-dry-run-") as folder:
             await self.read(Path(folder), self.state.meta(), report)
         await self.decide()
